@@ -1,0 +1,173 @@
+"""The ``mpkeras`` command line: parses arguments and delegates to mpkeras.runner.
+
+TensorFlow is imported only by the commands that train or load data, so
+``mpkeras --help`` and ``mpkeras list`` answer at once.
+"""
+
+import functools
+import os
+import sys
+
+import click
+
+from mpkeras import runner, specs
+
+
+class InputError(click.ClickException):
+    """Bad input from the user: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+
+def _one_line(error):
+    text = str(error).strip() or type(error).__name__
+    return " ".join(text.split())
+
+
+def handle_errors(command):
+    """Turn the library's exceptions into one-line messages and exit codes.
+
+    ValueError (bad spec, override, run directory, dataset name, model file)
+    is the user's to fix: exit 2. A diverged run: exit 1. Set
+    MPKERAS_TRACEBACK=1 to see the full traceback instead.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except (ValueError, KeyError) as error:
+            if os.environ.get("MPKERAS_TRACEBACK"):
+                raise
+            raise InputError(_one_line(error)) from None
+        except runner.RunFailed as error:
+            if os.environ.get("MPKERAS_TRACEBACK"):
+                raise
+            raise click.ClickException(_one_line(error)) from None
+        except Exception as error:
+            # Data that cannot be had offline is the user's to fix too.
+            if type(error).__name__ != "DatasetUnavailableError" or os.environ.get("MPKERAS_TRACEBACK"):
+                raise
+            raise InputError(_one_line(error)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mpkeras")
+def main():
+    """mpkeras: the Machine Perception notes as Keras components and experiments.
+
+    Every claim of the notes is an experiment spec in experiments/*.toml that
+    trains, measures and checks itself. Start with `mpkeras list`, then
+    `mpkeras run xor`, and watch it with `tensorboard --logdir runs`.
+    """
+
+
+@main.command("list")
+def list_experiments():
+    """List the experiment specs: name, chapter, claim ids, default dataset."""
+    rows = [("name", "chapter", "claims", "dataset", "title")]
+    for name in specs.available():
+        try:
+            spec = specs.load(name)
+        except specs.SpecError as error:
+            rows.append((name, "?", "?", "?", f"invalid spec: {_one_line(error)}"))
+            continue
+        rows.append((spec.name, str(spec.chapter), ",".join(spec.claims), spec.default_dataset, spec.title))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
+
+
+@main.command()
+@click.argument("experiment")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set train.epochs=5 (repeatable).")
+@click.option("--seed", type=int, default=None, help="Seed for everything (default: the spec's).")
+@click.option("--quick", is_flag=True, help="The spec's small budget: under a minute on 2 CPU cores.")
+@click.option("--run-dir", type=click.Path(file_okay=False), default=None,
+              help="Run directory (default: runs/NAME/<timestamp>).")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Delete an existing --run-dir and start again.")
+@click.option("--models-dir", type=click.Path(file_okay=False), default=str(runner.DEFAULT_MODELS_DIR),
+              show_default=True, help="Where the trained model is saved.")
+@handle_errors
+def run(experiment, overrides, seed, quick, run_dir, resume, overwrite, models_dir):
+    """Run EXPERIMENT (a name from `mpkeras list` or a path to a TOML spec)."""
+    outcome = runner.run(
+        experiment, overrides=overrides, seed=seed, quick=quick, run_dir=run_dir,
+        resume=resume, overwrite=overwrite, models_dir=models_dir, report=click.echo,
+    )
+    results = outcome.results
+    click.echo(f"\n{runner.expectation_table(results['expectations'], title=results['title'])}")
+    click.echo(f"\nResults: {outcome.run_dir / 'results.json'}  "
+               f"({results['wall_time_s']:.1f} s, peak memory {results['peak_memory_mb']:.0f} MiB)")
+    if not outcome.all_hold:
+        raise click.ClickException("Some expectations do not hold (see the table above)")
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL.keras")
+@click.option("--dataset", required=True, help="Dataset name, e.g. toy2d/xor or digits.")
+@click.option("--split", default="test", show_default=True)
+@click.option("--task", default=None, help="Dataset task (default: the dataset's natural one).")
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@handle_errors
+def evaluate(model_path, dataset, split, task, batch_size):
+    """Evaluate a saved model on a dataset split."""
+    metrics = runner.evaluate(model_path, dataset, split=split, task=task, batch_size=batch_size)
+    for name, value in metrics.items():
+        click.echo(f"{name}: {value:.6g}")
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Every spec at its quick budget.")
+@click.option("--only", multiple=True, metavar="NAME", help="Run only these specs (repeatable).")
+@click.option("--runs-dir", type=click.Path(file_okay=False), default=str(runner.DEFAULT_RUNS_DIR),
+              show_default=True)
+@click.option("--models-dir", type=click.Path(file_okay=False), default=str(runner.DEFAULT_MODELS_DIR),
+              show_default=True)
+@handle_errors
+def reproduce(quick, only, runs_dir, models_dir):
+    """Run every experiment spec and report which claims of the notes hold."""
+    report_dir, rows = runner.reproduce(
+        names=only, quick=quick, runs_dir=runs_dir, models_dir=models_dir, verbose=2, report=click.echo,
+    )
+    click.echo("\n" + runner.claims_markdown(rows, quick))
+    click.echo(f"Claims table: {report_dir / 'claims.md'}")
+    if not all(row["holds"] for row in rows):
+        raise click.ClickException("Some claims do not hold (see the table above)")
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="TFDS data dir.")
+@handle_errors
+def datasets(data_dir):
+    """List datasets: offline (built in) or remote, prepared or not, size on disk."""
+    from mpkeras import data
+
+    click.echo(f"{'name':<20} {'source':<8} {'prepared':<9} size")
+    for row in data.describe(data_dir=data_dir):
+        size = row.get("size_bytes")
+        shown = f"{size / 2**20:.1f} MiB" if size else "-"
+        click.echo(f"{row['name']:<20} {row['source']:<8} {'yes' if row['prepared'] else 'no':<9} {shown}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Delete and prepare again (e.g. after corruption).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="TFDS data dir.")
+@handle_errors
+def prepare(name, force, data_dir):
+    """Prepare dataset NAME into the TFDS data dir."""
+    from mpkeras import data
+
+    data.prepare(name, force=force, data_dir=data_dir)
+    click.echo(f"Prepared {name}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,420 @@
+"""Run an experiment spec: resolve, seed, lay out the run directory, train, check, save.
+
+A run directory holds::
+
+    config.json     the fully resolved config, seed and overrides
+    logs/           TensorBoard event files (scalars per epoch, images, figures)
+    checkpoints/    keras BackupAndRestore state, so a killed run can --resume
+    figures/*.png   the experiment's figures
+    results.json    metrics, expectations (expected / measured / holds),
+                    wall time, peak memory, library versions, seed
+
+and the trained model goes to ``saved_models/<name>.keras``, written atomically.
+"""
+
+import dataclasses
+import datetime
+import json
+import platform
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from mpkeras import specs
+
+DEFAULT_RUNS_DIR = Path("runs")
+DEFAULT_MODELS_DIR = Path("saved_models")
+
+
+class RunError(ValueError):
+    """The run cannot start as asked (bad run directory, bad resume, ...)."""
+
+
+class RunFailed(RuntimeError):
+    """The run started but could not finish (e.g. the loss diverged)."""
+
+
+@dataclasses.dataclass
+class RunContext:
+    """What an experiment function may use of the run it is part of.
+
+    Attributes:
+        run_dir: the run directory.
+        seed: the run's seed; every other seed derives from it.
+        quick: whether the spec's --quick budget is in force.
+        verbose: passed to ``fit``/``evaluate`` (Keras's "auto", 0, 1, 2).
+    """
+
+    run_dir: Path
+    seed: int
+    quick: bool
+    verbose: object = "auto"
+
+    def log_dir(self, tag):
+        return self.run_dir / "logs" / tag
+
+    def callbacks(self, tag, figure=None, figure_every=10):
+        """The standard callbacks for one ``fit`` named ``tag``.
+
+        TensorBoard scalars (and ``figure(model)`` as an image every
+        ``figure_every`` epochs), BackupAndRestore under ``checkpoints/tag``,
+        a hard stop on NaN, and per-epoch shuffle seeding.
+        """
+        import keras
+
+        from mpkeras import callbacks
+
+        result = [
+            callbacks.ShuffleEpoch(),
+            callbacks.StopOnNaN(),
+            keras.callbacks.TensorBoard(log_dir=str(self.log_dir(tag)), write_graph=False),
+            # Kept after fit ends (delete_checkpoint=False): a resumed run skips
+            # the fits that had already finished instead of redoing them.
+            keras.callbacks.BackupAndRestore(
+                str(self.run_dir / "checkpoints" / tag),
+                delete_checkpoint=False,
+                double_checkpoint=True,
+            ),
+        ]
+        if figure is not None:
+            result.append(callbacks.FigureLogger(self.log_dir(tag), figure, name=tag, every=figure_every))
+        return result
+
+    def save_figure(self, name, figure):
+        """Write ``figures/name.png`` and the same figure to TensorBoard."""
+        import tensorflow as tf
+
+        from mpkeras.callbacks import figure_to_image
+
+        path = self.run_dir / "figures" / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=100, bbox_inches="tight")
+        writer = tf.summary.create_file_writer(str(self.run_dir / "logs" / "figures"))
+        with writer.as_default():
+            tf.summary.image(name, figure_to_image(figure), step=0)
+        writer.close()
+        return path
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    run_dir: Path
+    results: dict
+    model_paths: list
+
+    @property
+    def all_hold(self):
+        return all(row["holds"] for row in self.results["expectations"])
+
+
+def _versions():
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    import mpkeras
+
+    versions = {
+        "python": platform.python_version(),
+        "mpkeras": mpkeras.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+    }
+    try:
+        import tensorflow_datasets as tfds
+
+        versions["tensorflow_datasets"] = tfds.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return versions
+
+
+def peak_memory_mb():
+    """Peak resident memory of this process so far, in MiB (ru_maxrss)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return usage / 1024 if sys.platform != "darwin" else usage / 2**20
+
+
+def seed_everything(seed):
+    """One seed for Python, NumPy and TensorFlow; deterministic TF kernels."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def default_run_dir(name, runs_dir=DEFAULT_RUNS_DIR):
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = Path(runs_dir) / name / stamp
+    suffix = 1
+    while candidate.exists():
+        candidate = Path(runs_dir) / name / f"{stamp}-{suffix}"
+        suffix += 1
+    return candidate
+
+
+def _prepare_run_dir(run_dir, resume, overwrite):
+    run_dir = Path(run_dir)
+    if resume and overwrite:
+        raise RunError("--resume and --overwrite exclude each other")
+    exists = run_dir.exists() and any(run_dir.iterdir())
+    if resume:
+        if not (run_dir / "config.json").is_file():
+            raise RunError(f"Cannot resume: no config.json in {run_dir}")
+        return run_dir
+    if exists:
+        if not overwrite:
+            raise RunError(
+                f"Run directory {run_dir} already exists; pass --resume to continue it "
+                "or --overwrite to start it again"
+            )
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _write_json(path, payload):
+    """Write JSON through a temporary file so a reader never sees half of it."""
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    temp.replace(path)
+
+
+def _json_default(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"Not JSON serialisable: {type(value).__name__}")
+
+
+def resolve(spec_name, overrides=(), quick=False):
+    """Load a spec and resolve its typed config. Returns (spec, experiment, config)."""
+    from mpkeras.experiments import registry
+
+    spec = specs.load(spec_name)
+    parsed = [specs.parse_override(text) for text in overrides]
+    try:
+        experiment = registry.get(spec.experiment)
+    except KeyError as error:
+        raise specs.SpecError(f"{spec.path}: {error.args[0]}") from None
+    config = specs.resolve_config(experiment.config_class, spec, quick=quick, overrides=parsed)
+    return spec, experiment, config
+
+
+def run(
+    spec_name,
+    overrides=(),
+    seed=None,
+    quick=False,
+    run_dir=None,
+    resume=False,
+    overwrite=False,
+    runs_dir=DEFAULT_RUNS_DIR,
+    models_dir=DEFAULT_MODELS_DIR,
+    verbose="auto",
+    report=print,
+):
+    """Run one experiment spec end to end and return a :class:`RunOutcome`.
+
+    Args:
+        spec_name: a name in ``experiments/`` or a path to a TOML spec.
+        overrides: ``"key=value"`` strings, type-checked against the config.
+        seed: the run's seed (default: the spec's ``seed``, else 0).
+        quick: apply the spec's ``[quick]`` budget and thresholds.
+        run_dir: the run directory (default ``runs/<name>/<timestamp>``).
+        resume: continue the run in ``run_dir`` from its checkpoints, with the
+            config stored in its ``config.json``.
+        overwrite: delete an existing ``run_dir`` first.
+        report: where progress lines go (the CLI passes ``click.echo``).
+
+    Raises:
+        specs.SpecError, RunError: bad input; nothing was run.
+        RunFailed: training diverged; ``results.json`` records why.
+    """
+    if resume:
+        if run_dir is None:
+            raise RunError("--resume needs --run-dir (the run to continue)")
+        if overrides or seed is not None:
+            raise RunError("--resume continues a run as its config.json says; drop --set/--seed")
+        run_dir = _prepare_run_dir(run_dir, resume=True, overwrite=overwrite)
+        stored = json.loads((run_dir / "config.json").read_text())
+        seed, quick = stored["seed"], stored["quick"]
+        spec, experiment, config = resolve(stored["spec_path"], stored["overrides"], quick)
+        overrides = stored["overrides"]
+    else:
+        spec, experiment, config = resolve(spec_name, overrides, quick)
+        seed = spec.seed if seed is None else seed
+        run_dir = _prepare_run_dir(run_dir or default_run_dir(spec.name, runs_dir), False, overwrite)
+
+    _write_json(
+        run_dir / "config.json",
+        {
+            "spec": spec.name,
+            "spec_path": str(spec.path.resolve()),
+            "experiment": spec.experiment,
+            "claims": list(spec.claims),
+            "seed": seed,
+            "quick": quick,
+            "overrides": list(overrides),
+            "config": specs.to_dict(config),
+        },
+    )
+    report(f"Run directory: {run_dir}")
+    report(f"Watch it:      tensorboard --logdir {run_dir / 'logs'}")
+
+    seed_everything(seed)
+    context = RunContext(run_dir=run_dir, seed=seed, quick=quick, verbose=verbose)
+    from mpkeras.callbacks import TrainingDiverged
+
+    started = time.perf_counter()
+    base = {"name": spec.name, "experiment": spec.experiment, "seed": seed, "quick": quick}
+    try:
+        results = experiment.function(config, context)
+    except TrainingDiverged as error:
+        _write_json(
+            run_dir / "results.json",
+            {**base, "status": "diverged", "reason": str(error), "metrics": {}, "expectations": []},
+        )
+        raise RunFailed(
+            f"Training diverged: {error}; the last good checkpoint is in {run_dir / 'checkpoints'}"
+        ) from None
+    wall_time = time.perf_counter() - started
+
+    metrics = {key: _plain(value) for key, value in results.metrics.items()}
+    expectations = [e.check(metrics, quick) for e in spec.expectations]
+    model_paths = _save_models(results, spec.name, models_dir, report)
+    payload = {
+        **base,
+        "status": "completed",
+        "title": spec.title,
+        "metrics": metrics,
+        "expectations": expectations,
+        "wall_time_s": round(wall_time, 3),
+        "peak_memory_mb": round(peak_memory_mb(), 1),
+        "models": [str(p) for p in model_paths],
+        "versions": _versions(),
+    }
+    _write_json(run_dir / "results.json", payload)
+    return RunOutcome(run_dir=run_dir, results=payload, model_paths=model_paths)
+
+
+def _plain(value):
+    """Metrics as JSON numbers: numpy scalars and arrays become Python values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _save_models(results, name, models_dir, report):
+    from mpkeras.saving import save_model_atomic
+
+    models = {}
+    if results.model is not None:
+        models[name] = results.model
+    for key, model in results.extra_models.items():
+        models[f"{name}_{key}"] = model
+    paths = []
+    for filename, model in models.items():
+        path = save_model_atomic(model, Path(models_dir) / f"{filename}.keras")
+        report(f"Saved model:   {path}")
+        paths.append(path)
+    return paths
+
+
+def expectation_table(rows, title=None):
+    """Format expectation rows as a fixed-width text table."""
+    header = ("claim", "metric", "expected", "measured", "holds")
+    body = [
+        (
+            row.get("claim", ""),
+            row.get("metric", ""),
+            row.get("expected", ""),
+            _format_measured(row.get("measured")),
+            "yes" if row.get("holds") else "NO",
+        )
+        for row in rows
+    ]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *body)]
+    lines = [title] if title else []
+    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
+    return "\n".join(lines)
+
+
+def _format_measured(value):
+    if value is None:
+        return "missing"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def evaluate(model_path, dataset, split="test", task=None, batch_size=128, verbose="auto"):
+    """Evaluate a saved model on a dataset split; returns a metrics dict."""
+    from mpkeras import data
+    from mpkeras.saving import load_model
+
+    model = load_model(model_path)
+    if not model.compiled:
+        raise RunError(f"{model_path} was saved without compile(); it has no loss or metrics to evaluate")
+    inputs = data.load(dataset, split=split, batch_size=batch_size, task=task)
+    return model.evaluate(inputs, verbose=verbose, return_dict=True)
+
+
+def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEFAULT_MODELS_DIR,
+              verbose="auto", report=print):
+    """Run every spec (or ``names``) and write the claims table.
+
+    A failing experiment becomes a row that does not hold; the others still run.
+    Returns ``(report_dir, rows)``; ``report_dir`` holds ``claims.md``,
+    ``claims.json`` and one run directory per experiment.
+    """
+    names = list(names) if names else specs.available()
+    # Load every spec first: a typo fails now, not after hours of training.
+    loaded = [specs.load(name) for name in names]
+    report_dir = default_run_dir("reproduce", runs_dir)
+    report_dir.mkdir(parents=True)
+    rows = []
+    for spec in loaded:
+        report(f"\n=== {spec.name} ===")
+        try:
+            outcome = run(
+                spec.path, quick=quick, run_dir=report_dir / spec.name, runs_dir=runs_dir,
+                models_dir=models_dir, verbose=verbose, report=report,
+            )
+            found = outcome.results["expectations"]
+        except (specs.SpecError, RunError, RunFailed) as error:
+            found = [{"claim": ", ".join(spec.claims), "metric": "(run)", "expected": "completes",
+                      "measured": str(error), "holds": False}]
+        rows += [{"experiment": spec.name, **row} for row in found]
+    table = claims_markdown(rows, quick)
+    (report_dir / "claims.md").write_text(table)
+    _write_json(report_dir / "claims.json", {"quick": quick, "claims": rows})
+    return report_dir, rows
+
+
+def claims_markdown(rows, quick):
+    mode = "quick" if quick else "full"
+    lines = [
+        f"# Claims of the notes, reproduced ({mode} budget)",
+        "",
+        "| claim | experiment | metric | expected | measured | holds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['claim']} | {row['experiment']} | {row['metric']} | {row['expected']} "
+            f"| {_format_measured(row['measured'])} | {'yes' if row['holds'] else 'NO'} |"
+        )
+    held = sum(row["holds"] for row in rows)
+    lines += ["", f"{held} of {len(rows)} expectations hold."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,55 @@
+"""Saving models so that a reader never sees half a file, and loading them safely."""
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, not a .keras archive, or cannot be deserialised."""
+
+
+def save_model_atomic(model, path):
+    """Write ``model`` to ``path`` (a ``.keras`` file) all at once.
+
+    Keras writes the archive piece by piece; a crash half way would leave a
+    truncated file under the final name. We write to a hidden temporary file
+    in the same directory and ``os.replace`` it into place, which is atomic on
+    one filesystem: the final name holds either the old model or the new one.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"Model files must end in .keras. Received: path={path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+    os.close(handle)
+    try:
+        model.save(temp_name, overwrite=True)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model(path, compile=True):
+    """Load a ``.keras`` model with ``safe_mode`` on, with one-line errors.
+
+    ``safe_mode`` refuses to deserialise lambdas (arbitrary code) from a file.
+    """
+    import keras
+
+    # Register mpkeras's serialisable classes before deserialising.
+    import mpkeras.models  # noqa: F401
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"Model file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"Not a .keras model archive (corrupt or wrong file): {path}")
+    try:
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds; the user needs one line.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFileError(f"Cannot load model {path}: {reason}") from error
