@@ -1,0 +1,143 @@
+"""The Click CLI: fast start, one-line errors with exit code 2, NaN handling."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mpkeras.cli import main
+from mpkeras.experiments import Results, register
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def assert_one_line_error(result, code, pattern):
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) >= 1 and lines[-1].startswith("Error: "), result.output
+    import re
+
+    assert re.search(pattern, lines[-1]), lines[-1]
+
+
+def test_help_and_list_do_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from mpkeras.cli import main\n"
+        "for args in (['--help'], ['list']):\n"
+        "    result = CliRunner().invoke(main, args)\n"
+        "    assert result.exit_code == 0, result.output\n"
+        "    print(result.output)\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'tensorflow_datasets') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "reproduce" in result.stdout
+    assert "xor" in result.stdout and "N2" in result.stdout and "toy2d/xor" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, pattern",
+    [
+        (["run", "no_such_experiment"], r"Unknown experiment 'no_such_experiment'"),
+        (["run", "xor", "--set", "nonsense=1"], r"Unknown config key 'nonsense'"),
+        (["run", "xor", "--set", "train.epochs=many"], r"'train.epochs': expected int, got 'many'"),
+        (["run", "xor", "--set", "hidden=4"], r"'hidden': expected a list"),
+        (["run", "missing.toml"], r"Spec file not found"),
+        (["evaluate", "nowhere.keras", "--dataset", "toy2d/xor"], r"Model file not found"),
+        (["run", "xor", "--resume"], r"--resume needs --run-dir"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_code_2(args, pattern, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # Nothing may be written anywhere on bad input.
+    assert_one_line_error(invoke(*args), 2, pattern)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_invalid_toml_file(tmp_path):
+    spec = tmp_path / "broken.toml"
+    spec.write_text("experiment = 'xor'\n[config\n")
+    assert_one_line_error(invoke("run", spec), 2, r"Invalid TOML in .*broken.toml")
+
+
+def test_unreadable_toml_file(tmp_path):
+    spec = tmp_path / "binary.toml"
+    spec.write_bytes(b"\xff\xfe\x00bad")
+    assert_one_line_error(invoke("run", spec), 2, r"Cannot read spec|Invalid TOML")
+
+
+def test_existing_run_dir_needs_resume_or_overwrite(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text("{}")
+    assert_one_line_error(invoke("run", "xor", "--run-dir", run_dir), 2, r"already exists; pass --resume")
+    assert (run_dir / "config.json").read_text() == "{}"
+
+
+def test_corrupt_model_file(tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"PK\x03\x04 not really a zip archive")
+    assert_one_line_error(invoke("evaluate", broken, "--dataset", "toy2d/xor"), 2, r"broken.keras")
+    truncated = tmp_path / "truncated.keras"
+    import zipfile
+
+    with zipfile.ZipFile(truncated, "w") as archive:
+        archive.writestr("config.json", "{not json")
+    assert_one_line_error(invoke("evaluate", truncated, "--dataset", "toy2d/xor"), 2,
+                          r"Cannot load model .*truncated.keras")
+
+
+@dataclasses.dataclass
+class DivergeConfig:
+    epochs: int = 6
+    blow_up_at: int = 2
+
+
+@register("test_diverge", DivergeConfig)
+def diverge(config, context):
+    """Linear regression whose learning rate jumps to 1e30 at epoch `blow_up_at`."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    schedule = keras.callbacks.LearningRateScheduler(lambda e, lr: 1e30 if e >= config.blow_up_at else 0.01)
+    model.fit(x, y, epochs=config.epochs, batch_size=16, verbose=0,
+              callbacks=context.callbacks("model") + [schedule])
+    return Results(metrics={}, model=model)
+
+
+def test_nan_loss_stops_keeps_the_last_good_checkpoint_and_exits_1(tmp_path):
+    spec = tmp_path / "diverge.toml"
+    spec.write_text('experiment = "test_diverge"\nclaims = ["R5"]\n')
+    run_dir = tmp_path / "run"
+    result = invoke("run", spec, "--run-dir", run_dir, "--models-dir", tmp_path / "models")
+    assert_one_line_error(result, 1, r"Training diverged: loss became (nan|inf) at epoch 3, batch \d+")
+    metadata = json.loads((run_dir / "checkpoints" / "model" / "training_metadata.json").read_text())
+    assert metadata["epoch"] == 2  # epochs 1 and 2 completed; the bad epoch 3 saved nothing
+    assert (run_dir / "checkpoints" / "model" / "latest.weights.h5").is_file()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "diverged"
+    assert not (tmp_path / "models").exists()
+
+
+def test_datasets_and_prepare_commands(tmp_path):
+    result = invoke("prepare", "toy2d/xor", "--data-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    listing = invoke("datasets", "--data-dir", tmp_path)
+    assert listing.exit_code == 0, listing.output
+    rows = {line.split()[0]: line.split() for line in listing.output.splitlines()[1:]}
+    assert rows["mnist"][1] == "remote"
+    assert any(name.startswith("toy2d") and row[1] == "offline" and row[2] == "yes" for name, row in rows.items())
+    assert_one_line_error(invoke("prepare", "no_such_data", "--data-dir", tmp_path), 2, r"no_such_data")
