@@ -1,0 +1,25 @@
+"""The README's Python example runs as written."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def python_blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    (block,) = python_blocks()
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(block, str(README), "exec"), namespace)
+    assert (tmp_path / "xor_mlp.keras").is_file()
+    assert namespace["perceptron"].built
+
+
+def test_readme_quick_start_has_exactly_two_commands():
+    quick_start = README.read_text().split("## Quick start", 1)[1].split("##", 1)[0]
+    (block,) = re.findall(r"```bash\n(.*?)```", quick_start, flags=re.S)
+    assert block.strip().splitlines() == ['pip install -e ".[test]" && mpkeras reproduce --quick', "pytest"]
