@@ -1,0 +1,227 @@
+"""``load`` and ``load_arrays``: TFDS splits as Keras-ready tf.data pipelines.
+
+The pipeline is decode -> map(AUTOTUNE) -> cache -> shuffle(seeded, per
+epoch) -> batch -> map (scaling, random corruption, augmentation) ->
+prefetch. Everything random after the cache is stateless and keyed by
+(seed, epoch, batch), so the data a resumed run sees is the data the
+uninterrupted run saw (see ``mpkeras.data.shuffling``).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from mpkeras.data import registry, shuffling, sources, tasks
+from mpkeras.data.errors import DatasetUnavailableError
+
+# Memory budgets for the automatic cache and shuffle buffer.
+_CACHE_BUDGET_BYTES = 1 << 30
+_SHUFFLE_BUDGET_BYTES = 256 << 20
+_BINARIZE_MODES = (None, "static", "dynamic")
+
+
+def _check_positive_int(name, value, allow_none=False):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected a positive integer. "
+            f"Received: {name}={value!r}"
+        )
+
+
+def _element_bytes(element_spec):
+    """Bytes of one element, counting unknown dimensions as 1."""
+    total = 0
+    for spec in tf.nest.flatten(element_spec):
+        dims = [d if d is not None else 1 for d in spec.shape.as_list()]
+        size = spec.dtype.size if spec.dtype != tf.string else 256
+        total += int(np.prod(dims)) * size
+    return total
+
+
+def _num_examples(builder, split, dataset):
+    cardinality = int(dataset.cardinality())
+    if cardinality >= 0:
+        return cardinality
+    try:
+        return int(builder.info.splits[split].num_examples)
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def load(
+    name,
+    split="train",
+    batch_size=32,
+    task=None,
+    data_dir=None,
+    *,
+    shuffle=None,
+    seed=0,
+    shuffle_buffer=None,
+    cache=None,
+    prefetch=True,
+    drop_remainder=False,
+    normalize=True,
+    binarize=None,
+    noise_level=None,
+    hole_size=None,
+    image_size=None,
+    augment=None,
+    download=True,
+):
+    """A batched ``tf.data.Dataset`` of ``(inputs, targets)`` for ``model.fit``.
+
+    Offline datasets are prepared on first use; remote ones are downloaded
+    by TFDS when the network allows, else ``DatasetUnavailableError`` is
+    raised within seconds. See ``mpkeras.data.tasks`` for what each task
+    yields and ``mpkeras.data.registry`` for the names.
+
+    Args:
+        name: ``"name"`` or ``"name/config"``, e.g. ``"toy2d/xor"``,
+            ``"sprites/small"``, ``"adding/t50"``, ``"mnist"``.
+        split: split name; TFDS slicing such as ``"train[:90%]"`` works.
+        batch_size: positive batch size.
+        task: one of ``registry.TASKS``; None for the dataset's natural task.
+        data_dir: TFDS data dir; None for TFDS's default
+            (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``).
+        shuffle: shuffle each epoch; default True for ``"train"`` only.
+        seed: seeds the shuffle order and every random corruption.
+        shuffle_buffer: buffer size; default the whole split when it fits
+            in 256 MB.
+        cache: True (memory), False, a filename (file cache) or None to cache
+            in memory when the split takes under 1 GB.
+        prefetch: prefetch batches (AUTOTUNE).
+        drop_remainder: drop a final partial batch.
+        normalize: images as float32 in [0, 1] (divided by the white value);
+            False keeps the stored scale (still float32).
+        binarize: None, ``"static"`` (one fixed Bernoulli sample per image)
+            or ``"dynamic"`` (a fresh sample each epoch), for Bernoulli
+            likelihoods. Images only.
+        noise_level: denoising corruption: Gaussian std (default 0.3) for
+            grey images, pixel flip probability (default 0.1) for binary ones.
+        hole_size: inpainting hole side in pixels (default half the image).
+        image_size: (height, width) to resize images to before the cache.
+        augment: ``(inputs, targets) -> (inputs, targets)`` on batches, after
+            the cache; random ops in it should be stateless to stay
+            reproducible.
+        download: allow downloading a remote dataset.
+
+    Returns:
+        A ``tf.data.Dataset`` yielding ``(inputs, targets)`` batches.
+
+    Raises:
+        ValueError: unknown name, split or task, a task the dataset cannot
+            serve, or a bad option value.
+        DatasetUnavailableError: remote data unreachable, or a corrupted
+            prepared copy.
+    """
+    spec, config = registry.resolve(name)
+    registry.check_split(spec, split)
+    task = registry.check_task(spec, task)
+    _check_positive_int("batch_size", batch_size)
+    _check_positive_int("shuffle_buffer", shuffle_buffer, allow_none=True)
+    _check_positive_int("hole_size", hole_size, allow_none=True)
+    if binarize not in _BINARIZE_MODES:
+        raise ValueError(
+            "Received an invalid value for `binarize`, expected None, 'static' or "
+            f"'dynamic'. Received: binarize={binarize!r}"
+        )
+    if (binarize or image_size) and spec.kind != "image":
+        raise ValueError(
+            f"`binarize` and `image_size` apply to image datasets; {spec.name!r} "
+            f"holds {spec.kind} data."
+        )
+    if noise_level is not None and not 0 <= noise_level <= 1:
+        raise ValueError(f"`noise_level` must be in [0, 1]. Received: {noise_level!r}")
+    if shuffle is None:
+        shuffle = split == "train"
+
+    builder = sources.prepared_builder(spec, config, data_dir, download=download)
+    sources.check_integrity(builder, spec, config, split, data_dir)
+    import tensorflow_datasets as tfds
+
+    dataset = builder.as_dataset(
+        split=split,
+        shuffle_files=False,
+        read_config=tfds.ReadConfig(try_autocache=False),
+    )
+    n = _num_examples(builder, split, dataset)
+
+    dataset = dataset.enumerate().map(
+        tasks.element_fn(spec, task, seed=seed, binarize=binarize, image_size=image_size),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    element_bytes = _element_bytes(dataset.element_spec)
+    if cache is None:
+        cache = n is not None and n * element_bytes < _CACHE_BUDGET_BYTES
+    if cache:
+        dataset = dataset.cache(cache if isinstance(cache, str) else "")
+    if shuffle:
+        if shuffle_buffer is None:
+            fits = max(1024, _SHUFFLE_BUDGET_BYTES // max(element_bytes, 1))
+            shuffle_buffer = min(n, fits) if n else fits
+        dataset = shuffling.shuffle_per_epoch(dataset, shuffle_buffer, seed)
+    dataset = dataset.batch(
+        batch_size,
+        drop_remainder=drop_remainder,
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    dataset = dataset.enumerate().map(
+        tasks.batch_fn(
+            spec,
+            task,
+            seed=seed,
+            binarize=binarize,
+            normalize=normalize,
+            noise_level=noise_level,
+            hole_size=hole_size,
+            # Corruptions change per epoch exactly when the order does.
+            epoch=shuffling.epoch_variable() if shuffle else None,
+            augment=augment,
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if prefetch:
+        dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    return dataset
+
+
+def load_arrays(name, split="train", task=None, data_dir=None, **options):
+    """A whole split as numpy arrays ``(inputs, targets)``, in stored order.
+
+    For experiments that need everything in memory at once (the perceptron's
+    Novikoff bound, PCA, metrics over a full split).
+
+    Args:
+        name: as for ``load``.
+        split: as for ``load``.
+        task: as for ``load``.
+        data_dir: as for ``load``.
+        **options: further ``load`` options (``normalize``, ``binarize``,
+            ``image_size``, ...); the split is never shuffled.
+
+    Returns:
+        ``(inputs, targets)`` numpy arrays with the examples on axis 0.
+
+    Raises:
+        As ``load``; a copy that fails while being read raises
+        ``DatasetUnavailableError``.
+    """
+    options.setdefault("batch_size", 1024)
+    options.setdefault("cache", False)
+    options["shuffle"] = False
+    dataset = load(name, split=split, task=task, data_dir=data_dir, **options)
+    inputs, targets = [], []
+    try:
+        for x, y in dataset.as_numpy_iterator():
+            inputs.append(x)
+            targets.append(y)
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
+        raise DatasetUnavailableError(
+            f"Reading dataset {name!r} failed ({type(err).__name__}); the prepared "
+            f"copy looks corrupted. Rebuild it with `mpkeras prepare {name} --force`."
+        ) from err
+    if not inputs:
+        raise ValueError(f"Split {split!r} of dataset {name!r} is empty.")
+    return np.concatenate(inputs), np.concatenate(targets)

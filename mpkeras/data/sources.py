@@ -1,0 +1,192 @@
+"""Getting a prepared TFDS builder for a name: prepare, info, describe.
+
+Offline builders are prepared on first use into the TFDS data dir; remote
+ones go through ``mpkeras.data.remote`` so that a missing network fails in
+seconds. A prepared copy whose files are missing or truncated is reported as
+corrupted with the command that rebuilds it.
+"""
+
+import importlib
+import os
+import shutil
+
+from mpkeras.data import registry, remote
+from mpkeras.data.errors import DatasetUnavailableError
+
+
+def _builder_class(spec):
+    if spec.source == "offline":
+        module, _, cls = spec.builder.partition(":")
+        return getattr(importlib.import_module(module), cls)
+    import tensorflow_datasets as tfds
+
+    return tfds.builder_cls(spec.name)
+
+
+def _corrupted(name, data_dir, detail):
+    return DatasetUnavailableError(
+        f"The prepared copy of dataset {name!r} in {data_dir!r} is corrupted "
+        f"({detail}). Rebuild it with `mpkeras prepare {name} --force` "
+        f"(or mpkeras.data.prepare({name!r}, force=True))."
+    )
+
+
+def _variant_dir(spec, config, data_dir):
+    """data_dir/name[/config]/version, computed without reading any file."""
+    cls = _builder_class(spec)
+    if config is None and getattr(cls, "BUILDER_CONFIGS", None):
+        config = cls.DEFAULT_BUILDER_CONFIG_NAME or cls.BUILDER_CONFIGS[0].name
+    parts = [data_dir, cls.name] + ([config] if config else []) + [str(cls.VERSION)]
+    return os.path.join(*parts)
+
+
+def make_builder(spec, config, data_dir=None):
+    """The TFDS builder for ``spec``/``config`` in ``data_dir`` (not prepared).
+
+    Raises:
+        DatasetUnavailableError: the prepared metadata cannot be read.
+    """
+    root = data_dir or remote.default_data_dir()
+    name = registry.full_name(spec, config)
+    try:
+        if spec.source == "offline":
+            return _builder_class(spec)(config=config, data_dir=root)
+        import tensorflow_datasets as tfds
+
+        return tfds.builder(name, data_dir=root)
+    except Exception as err:  # TFDS raises many types for a bad dataset_info.json.
+        if os.path.isdir(_variant_dir(spec, config, root)):
+            raise _corrupted(name, root, f"{type(err).__name__}: {err}") from err
+        raise
+
+
+def check_integrity(builder, spec, config, split, data_dir=None):
+    """Check that the shard files of ``split`` exist with plausible sizes.
+
+    Raises:
+        DatasetUnavailableError: a shard is missing or shorter than its
+            records (a truncated copy).
+    """
+    root = data_dir or remote.default_data_dir()
+    name = registry.full_name(spec, config)
+    for part in split.split("+"):
+        base = part.split("[", 1)[0].strip()
+        split_info = builder.info.splits.get(base)
+        if split_info is None:
+            continue  # Unknown to this copy; TFDS reports it on read.
+        paths = split_info.filepaths
+        total = 0
+        for path in paths:
+            if not os.path.exists(path):
+                raise _corrupted(name, root, f"missing file {os.fspath(path)}")
+            total += os.path.getsize(path)
+        # A TFRecord stores each record with 16 bytes of framing, so a complete
+        # split is at least num_bytes long.
+        if paths and total < split_info.num_bytes:
+            raise _corrupted(
+                name, root, f"split {base!r} has {total} bytes, expected >= {split_info.num_bytes}"
+            )
+
+
+def prepared_builder(spec, config, data_dir=None, download=True):
+    """The builder, prepared (generated offline or downloaded) if needed.
+
+    Args:
+        spec: a ``registry.DatasetSpec``.
+        config: its config name or None.
+        data_dir: TFDS data dir, None for the default.
+        download: for remote datasets, whether to download when missing.
+
+    Raises:
+        DatasetUnavailableError: remote data unreachable, or corrupted copy.
+    """
+    root = data_dir or remote.default_data_dir()
+    name = registry.full_name(spec, config)
+    builder = make_builder(spec, config, root)
+    if spec.source == "offline":
+        if not builder.is_prepared():
+            builder.download_and_prepare()
+        return builder
+    if not download and not builder.is_prepared() and not remote.download_is_mocked(builder):
+        raise DatasetUnavailableError(remote.unavailable_message(name, root))
+    remote.ensure_prepared(builder, name, root)
+    return builder
+
+
+def prepare(name, force=False, data_dir=None):
+    """Prepare ``name`` in the data dir (for ``mpkeras prepare NAME [--force]``).
+
+    Args:
+        name: ``"name[/config]"``.
+        force: delete an existing prepared copy first and build it again
+            (remote datasets reuse their downloaded archives).
+        data_dir: TFDS data dir, None for the default.
+
+    Returns:
+        The path of the prepared dataset directory.
+
+    Raises:
+        ValueError: unknown name.
+        DatasetUnavailableError: remote data cannot be downloaded now.
+    """
+    spec, config = registry.resolve(name)
+    root = data_dir or remote.default_data_dir()
+    if force:
+        # Removed before the builder is made: a corrupted dataset_info.json
+        # would make the builder itself fail.
+        variant = _variant_dir(spec, config, root)
+        if os.path.isdir(variant):
+            shutil.rmtree(variant)
+    builder = prepared_builder(spec, config, root)
+    return os.fspath(builder.data_dir)
+
+
+def info(name, data_dir=None, prepare=False):
+    """The ``tfds.core.DatasetInfo`` of ``name``.
+
+    Without ``prepare`` nothing is generated or downloaded: an unprepared
+    dataset reports its features, description, citation and metadata (e.g.
+    ``info("toy2d/blobs").metadata["margin"]``), but no split sizes.
+
+    Args:
+        name: ``"name[/config]"``.
+        data_dir: TFDS data dir, None for the default.
+        prepare: prepare the dataset first, so that split sizes are known.
+    """
+    spec, config = registry.resolve(name)
+    if prepare:
+        return prepared_builder(spec, config, data_dir).info
+    return make_builder(spec, config, data_dir).info
+
+
+def _dir_size(path):
+    total = 0
+    for folder, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
+    return total
+
+
+def describe(data_dir=None):
+    """One dict per available name, for ``mpkeras datasets``.
+
+    Returns:
+        A list of ``{"name", "source", "prepared", "size_bytes"}`` dicts;
+        ``source`` is ``"offline"`` or ``"remote"``; ``size_bytes`` is the size
+        of the prepared copy, None when not prepared.
+    """
+    root = data_dir or remote.default_data_dir()
+    rows = []
+    for name in registry.names():
+        spec, config = registry.resolve(name)
+        variant = _variant_dir(spec, config, root)
+        prepared = os.path.exists(os.path.join(variant, "dataset_info.json"))
+        rows.append(
+            {
+                "name": name,
+                "source": spec.source,
+                "prepared": prepared,
+                "size_bytes": _dir_size(variant) if prepared else None,
+                "description": spec.description,
+            }
+        )
+    return rows

@@ -1,0 +1,219 @@
+"""Turning TFDS feature dicts into ``(inputs, targets)`` for each task.
+
+Work is split in two so that the cache stays small and randomness stays
+fresh: ``element_fn`` runs once per example before the cache and keeps
+compact dtypes (uint8 images, no duplicated targets); ``batch_fn`` runs per
+batch after the cache and does the cheap, vectorised, possibly random part
+(scaling to floats, dynamic binarisation, noise, holes, one-hot, user
+augmentation).
+
+Randomness is stateless: every random draw is a function of the user seed,
+the epoch (only when the order changes per epoch) and the batch index, so a
+resumed run sees exactly the noise the uninterrupted run would have seen.
+
+Task outputs:
+
+* classification: ``(image float32 HxWxC, label int64)``; points ``(x, label)``;
+  text ``(string, label)``.
+* reconstruction: ``(x, x)``; denoising: ``(noisy x, x)``; inpainting
+  ``(x with a square hole of zeros, x)``.
+* segmentation: ``(image float32, mask int32 HxW)`` with classes from 0.
+* factors (sprites, dsprites): ``(image, int64 factor indices of shape (5,))``
+  in the order shape, scale, orientation, x_position, y_position.
+* sequence: adding ``(float32 (T, 2) [value, marker], float32 sum)``;
+  copy ``(float32 one-hot (T + 20, 10), int32 symbols (T + 20,))``.
+"""
+
+import tensorflow as tf
+
+from mpkeras.data import registry
+from mpkeras.data.builders.copy import NUM_TOKENS
+
+# Ids folded into the per-batch seed so that different random ops draw
+# independent numbers.
+_BINARIZE, _NOISE, _HOLE = 1, 2, 3
+
+
+def _stateless_seed(seed, *data):
+    key = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+    for d in data:
+        key = tf.random.experimental.stateless_fold_in(key, tf.cast(d, tf.int64))
+    return key
+
+
+def _resize(image, size, method):
+    dtype = image.dtype
+    image = tf.image.resize(image, size, method=method)
+    if method == "bilinear":
+        image = tf.round(image)
+    return tf.cast(image, dtype)
+
+
+def element_fn(spec, task, *, seed, binarize, image_size):
+    """Per-example mapping applied before the cache.
+
+    Args:
+        spec: the dataset's ``registry.DatasetSpec``.
+        task: a task the dataset serves.
+        seed: the user seed (static binarisation draws from it).
+        binarize: None, ``"static"`` or ``"dynamic"``.
+        image_size: (height, width) to resize images to, or None.
+
+    Returns:
+        A function ``(index, features) -> element``.
+    """
+    kind = spec.kind
+    size = image_size or spec.image_size
+
+    def fn(index, ex):
+        if kind == "points":
+            return ex[spec.input_key], ex[spec.label_key]
+        if kind == "text":
+            return ex[spec.input_key], ex[spec.label_key]
+        if kind == "adding":
+            inputs = tf.stack(
+                [tf.cast(ex["values"], tf.float32), tf.cast(ex["markers"], tf.float32)],
+                axis=-1,
+            )
+            return inputs, tf.cast(ex["target"], tf.float32)
+        if kind == "copy":
+            return tf.cast(ex["tokens"], tf.uint8), tf.cast(ex["targets"], tf.uint8)
+
+        image = ex[spec.input_key]
+        if size is not None:
+            image = _resize(image, size, "bilinear")
+        if binarize == "static":
+            # One fixed Bernoulli sample per example (Salakhutdinov & Murray's
+            # static binarisation), drawn from (seed, example index).
+            p = tf.cast(image, tf.float32) / spec.pixel_max
+            u = tf.random.stateless_uniform(tf.shape(p), seed=_stateless_seed(seed, index))
+            image = tf.cast(u < p, tf.uint8)
+        if task == "classification":
+            return image, ex[spec.label_key]
+        if task == "segmentation":
+            mask = ex[spec.mask_key]
+            if size is not None:
+                mask = _resize(mask, size, "nearest")
+            mask = mask[..., 0] - tf.cast(spec.mask_offset, mask.dtype)
+            return image, mask
+        if task == "factors":
+            labels = tf.stack(
+                [tf.cast(ex[f"label_{f}"], tf.int64) for f in registry.SPRITE_FACTORS]
+            )
+            return image, labels
+        return image  # Autoencoding tasks: the target is the input.
+
+    return fn
+
+
+def batch_fn(
+    spec,
+    task,
+    *,
+    seed,
+    binarize,
+    normalize,
+    noise_level,
+    hole_size,
+    epoch,
+    augment,
+):
+    """Per-batch mapping applied after cache, shuffle and batch.
+
+    Args:
+        spec: the dataset's ``registry.DatasetSpec``.
+        task: a task the dataset serves.
+        seed: the user seed for dynamic binarisation, noise and holes.
+        binarize: None, ``"static"`` or ``"dynamic"``.
+        normalize: scale images to [0, 1] floats.
+        noise_level: denoising noise: Gaussian standard deviation (in [0, 1]
+            units) for grey images, flip probability for binary ones.
+        hole_size: side of the inpainting hole in pixels.
+        epoch: a scalar int64 tensor-like read at each pass, or None to draw
+            the same numbers every pass (evaluation splits).
+        augment: optional ``(inputs, targets) -> (inputs, targets)`` applied
+            last, to batches.
+
+    Returns:
+        A function ``(batch_index, element) -> (inputs, targets)``.
+    """
+    kind = spec.kind
+    binary = binarize is not None or spec.pixel_max == 1
+
+    def key(batch_index, op):
+        data = [batch_index, op]
+        if epoch is not None:
+            data.insert(0, epoch.read_value() if hasattr(epoch, "read_value") else epoch)
+        return _stateless_seed(seed, *data)
+
+    def to_float(image, batch_index):
+        x = tf.cast(image, tf.float32)
+        scale = 1.0 if binarize == "static" else float(spec.pixel_max)
+        if normalize or binarize:
+            x = x / scale
+        if binarize == "dynamic":
+            # A fresh Bernoulli sample every epoch (dynamic binarisation).
+            u = tf.random.stateless_uniform(tf.shape(x), seed=key(batch_index, _BINARIZE))
+            x = tf.cast(u < tf.clip_by_value(x, 0.0, 1.0), tf.float32)
+        return x
+
+    def noisy(x, batch_index):
+        top = 1.0 if (normalize or binarize) else float(spec.pixel_max)
+        if binary:
+            level = 0.1 if noise_level is None else noise_level
+            u = tf.random.stateless_uniform(tf.shape(x), seed=key(batch_index, _NOISE))
+            return tf.where(u < level, top - x, x)
+        level = 0.3 if noise_level is None else noise_level
+        eps = tf.random.stateless_normal(tf.shape(x), seed=key(batch_index, _NOISE))
+        return tf.clip_by_value(x + level * top * eps, 0.0, top)
+
+    def holed(x, batch_index):
+        shape = tf.shape(x)
+        height, width = shape[1], shape[2]
+        side = hole_size if hole_size is not None else tf.minimum(height, width) // 2
+        side = tf.cast(side, tf.int32)
+        corners = tf.random.stateless_uniform(
+            tf.stack([shape[0], 2]),
+            seed=key(batch_index, _HOLE),
+            minval=0,
+            maxval=tf.int32.max,
+            dtype=tf.int32,
+        )
+        top = corners[:, 0] % (height - side + 1)
+        left = corners[:, 1] % (width - side + 1)
+        rows = tf.range(height)[None, :, None]
+        cols = tf.range(width)[None, None, :]
+        inside = (
+            (rows >= top[:, None, None])
+            & (rows < (top + side)[:, None, None])
+            & (cols >= left[:, None, None])
+            & (cols < (left + side)[:, None, None])
+        )
+        return tf.where(inside[..., None], tf.zeros_like(x), x)
+
+    def fn(batch_index, element):
+        if kind in ("points", "text", "adding"):
+            inputs, targets = element
+        elif kind == "copy":
+            tokens, targets = element
+            inputs = tf.one_hot(tf.cast(tokens, tf.int32), NUM_TOKENS, dtype=tf.float32)
+            targets = tf.cast(targets, tf.int32)
+        elif task in ("classification", "factors"):
+            image, targets = element
+            inputs = to_float(image, batch_index)
+        elif task == "segmentation":
+            image, mask = element
+            inputs, targets = to_float(image, batch_index), tf.cast(mask, tf.int32)
+        else:
+            targets = to_float(element, batch_index)
+            if task == "denoising":
+                inputs = noisy(targets, batch_index)
+            elif task == "inpainting":
+                inputs = holed(targets, batch_index)
+            else:
+                inputs = targets
+        if augment is not None:
+            inputs, targets = augment(inputs, targets)
+        return inputs, targets
+
+    return fn
