@@ -1,0 +1,236 @@
+"""Losses as negative log-likelihoods, and the Gaussian KL of the VAE.
+
+The notes (section 1.2, claim N3) read every loss as a likelihood: the loss of
+a model that predicts the parameters of a distribution over y is
+-log p(y | parameters). The Bernoulli gives binary cross-entropy, the Gaussian
+gives the squared error (up to constants), the Laplace gives the absolute
+error (up to constants). `gaussian_kl` is the closed-form KL term of the VAE
+ELBO (claim A4).
+
+Conventions shared by every function here:
+
+- The value per element is the exact negative log-density, constants included,
+  so that sums of these are true log-likelihoods (needed for the ELBO and for
+  importance-weighted log p(x) estimates).
+- The value per example sums the elements over the event axes `axis`
+  (default: every axis but the first, the batch axis), because the
+  log-likelihood of independent coordinates is the sum of theirs.
+- `reduction` then acts over the remaining (batch) axes: "mean" (default),
+  "sum", or "none" (return the per-example values).
+
+All functions use `keras.ops`, so they work inside `train_step`, in graph mode
+and eagerly, and are differentiable.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+_REDUCTIONS = ("mean", "sum", "none")
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            "Received an invalid value for `reduction`, expected one of "
+            f"{_REDUCTIONS}. Received: reduction={reduction!r}"
+        )
+
+
+def _as_float(x, dtype=None):
+    """Tensor of a float dtype: `dtype` if given, else x's own float dtype."""
+    x = ops.convert_to_tensor(x)
+    if dtype is None:
+        dtype = x.dtype
+        if not keras.backend.is_float_dtype(dtype):
+            dtype = keras.config.floatx()
+    return ops.cast(x, dtype)
+
+
+def _reduce(values, reduction, axis):
+    """Sum `values` over the event axes, then reduce over the batch axes."""
+    ndim = len(values.shape)
+    if axis is None:
+        axis = tuple(range(1, ndim))
+    elif isinstance(axis, int):
+        axis = (axis,)
+    else:
+        axis = tuple(axis)
+    if axis:
+        values = ops.sum(values, axis=axis)
+    if reduction == "mean":
+        return ops.mean(values)
+    if reduction == "sum":
+        return ops.sum(values)
+    return values
+
+
+def _check_positive_number(value, name):
+    # Only Python numbers can be checked without running the graph; tensors
+    # (e.g. a learned scale) are the caller's responsibility.
+    if isinstance(value, (int, float)) and not value > 0:
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected a positive "
+            f"number. Received: {name}={value}"
+        )
+
+
+def bernoulli_nll(y_true, p, from_logits=False, reduction="mean", axis=None):
+    """Negative log-likelihood of y under Bernoulli(p): binary cross-entropy.
+
+    Per element (notes, section 1.2):
+
+        -log Ber(y | p) = -log p^y (1 - p)^(1 - y)
+                        = -y log p - (1 - y) log(1 - p)
+
+    With `from_logits=True`, `p` holds logits z (p = sigmoid(z)) and the value
+    is computed in the numerically stable form
+
+        max(z, 0) - z y + log(1 + exp(-|z|)),
+
+    which never takes the log of a rounded-to-zero probability. Without
+    logits, p is clipped to [eps, 1 - eps] (eps = `keras.config.epsilon()`),
+    as Keras' own binary cross-entropy does, so the two agree.
+
+    Unlike `keras.losses.binary_crossentropy`, which *averages* over the last
+    axis, the per-example value *sums* over the event axes: it is the
+    log-likelihood of all coordinates of the example (e.g. all pixels).
+
+    Args:
+        y_true: targets in [0, 1] (0/1 for a true Bernoulli likelihood).
+        p: probabilities, or logits if `from_logits=True`; same shape as
+            `y_true` (or broadcastable to it).
+        from_logits: whether `p` holds logits.
+        reduction: "mean" or "sum" over the batch axes, or "none" to return
+            the per-example values.
+        axis: event axes summed per example; default every axis but the
+            first. Use `axis=()` for per-element values.
+
+    Returns:
+        A scalar, or the per-example values for `reduction="none"`.
+
+    Example:
+
+    >>> loss = bernoulli_nll([[1.0], [0.0]], [[0.9], [0.2]])
+    >>> # (-log 0.9 - log 0.8) / 2 = 0.1643
+    """
+    _check_reduction(reduction)
+    p = _as_float(p)
+    y = _as_float(y_true, p.dtype)
+    if from_logits:
+        z = p
+        values = ops.relu(z) - z * y + ops.log1p(ops.exp(-ops.abs(z)))
+    else:
+        eps = keras.config.epsilon()
+        p = ops.clip(p, eps, 1.0 - eps)
+        values = -(y * ops.log(p) + (1.0 - y) * ops.log(1.0 - p))
+    return _reduce(values, reduction, axis)
+
+
+def gaussian_nll(
+    y_true, mean, sigma=None, log_var=None, reduction="mean", axis=None
+):
+    """Negative log-likelihood of y under N(mean, sigma^2): MSE up to constants.
+
+    Per element:
+
+        -log N(y | mu, sigma^2) = (y - mu)^2 / (2 sigma^2) + 0.5 log(2 pi sigma^2)
+
+    so with a fixed sigma, minimising it minimises the squared error (claim
+    N3): the value is MSE / (2 sigma^2) plus a constant. Pass either `sigma`
+    (the standard deviation: a number or a tensor broadcastable to y) or
+    `log_var` = log sigma^2 (the usual output of a network that predicts its
+    own variance, which keeps sigma positive without a constraint); then
+
+        -log N(y | mu, exp(log_var)) = 0.5 (log(2 pi) + log_var
+                                            + (y - mu)^2 exp(-log_var)).
+
+    Args:
+        y_true: targets.
+        mean: predicted means, same shape as `y_true`.
+        sigma: standard deviation (> 0); default 1.0 when `log_var` is None.
+        log_var: log-variance, broadcastable to `y_true`; mutually exclusive
+            with `sigma`.
+        reduction: "mean" or "sum" over the batch axes, or "none".
+        axis: event axes summed per example; default every axis but the first.
+
+    Returns:
+        A scalar, or the per-example values for `reduction="none"`.
+    """
+    _check_reduction(reduction)
+    if log_var is not None and sigma is not None:
+        raise ValueError(
+            "Pass either `sigma` or `log_var`, not both. Received: "
+            f"sigma={sigma!r} and a `log_var`."
+        )
+    mean = _as_float(mean)
+    y = _as_float(y_true, mean.dtype)
+    squared = ops.square(y - mean)
+    if log_var is not None:
+        log_var = _as_float(log_var, mean.dtype)
+        values = 0.5 * (_LOG_2PI + log_var + squared * ops.exp(-log_var))
+    else:
+        sigma = 1.0 if sigma is None else sigma
+        _check_positive_number(sigma, "sigma")
+        sigma = _as_float(sigma, mean.dtype)
+        variance = ops.square(sigma)
+        values = squared / (2.0 * variance) + 0.5 * (
+            _LOG_2PI + ops.log(variance)
+        )
+    return _reduce(values, reduction, axis)
+
+
+def laplace_nll(y_true, loc, scale=1.0, reduction="mean", axis=None):
+    """Negative log-likelihood of y under Laplace(loc, scale): L1 up to constants.
+
+    Per element, with the Laplace density p(y) = exp(-|y - mu| / b) / (2 b):
+
+        -log Laplace(y | mu, b) = |y - mu| / b + log(2 b)
+
+    so with a fixed scale b, minimising it minimises the absolute error
+    (claim N3).
+
+    Args:
+        y_true: targets.
+        loc: predicted locations (the median mu), same shape as `y_true`.
+        scale: the scale b > 0, a number or a tensor broadcastable to y.
+        reduction: "mean" or "sum" over the batch axes, or "none".
+        axis: event axes summed per example; default every axis but the first.
+
+    Returns:
+        A scalar, or the per-example values for `reduction="none"`.
+    """
+    _check_reduction(reduction)
+    _check_positive_number(scale, "scale")
+    loc = _as_float(loc)
+    y = _as_float(y_true, loc.dtype)
+    scale = _as_float(scale, loc.dtype)
+    values = ops.abs(y - loc) / scale + ops.log(2.0 * scale)
+    return _reduce(values, reduction, axis)
+
+
+def gaussian_kl(mean, log_var, reduction="mean", axis=None):
+    """KL(N(mean, diag(exp(log_var))) || N(0, I)), the VAE's KL term.
+
+    Per example, summed over the latent (event) axes:
+
+        KL = 0.5 * sum(exp(log_var) + mean^2 - 1 - log_var)
+
+    It is >= 0, and 0 exactly when mean = 0 and log_var = 0 (claim A4).
+
+    Args:
+        mean: the encoder's means, shape (batch, latent_dim, ...).
+        log_var: the encoder's log-variances log sigma^2, same shape.
+        reduction: "mean" or "sum" over the batch axes, or "none".
+        axis: latent axes summed per example; default every axis but the first.
+
+    Returns:
+        A scalar, or the per-example values for `reduction="none"`.
+    """
+    _check_reduction(reduction)
+    mean = _as_float(mean)
+    log_var = _as_float(log_var, mean.dtype)
+    values = 0.5 * (ops.exp(log_var) + ops.square(mean) - 1.0 - log_var)
+    return _reduce(values, reduction, axis)
