@@ -25,6 +25,7 @@ and eagerly, and are differentiable.
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -41,6 +42,10 @@ def _check_reduction(reduction):
 
 def _as_float(x, dtype=None):
     """Tensor of a float dtype: `dtype` if given, else x's own float dtype."""
+    if dtype is not None and not ops.is_tensor(x):
+        # Through float64 NumPy, so a Python 0.3 cast to float64 stays 0.3
+        # (via a float32 tensor it would become 0.30000001).
+        return ops.cast(np.asarray(x), dtype)
     x = ops.convert_to_tensor(x)
     if dtype is None:
         dtype = x.dtype

@@ -1,0 +1,179 @@
+"""N3: losses are negative log-likelihoods; A4: the Gaussian KL formula."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
+import keras
+import tensorflow as tf
+
+from mpkeras.losses import bernoulli_nll, gaussian_kl, gaussian_nll, laplace_nll
+
+RNG = np.random.default_rng(0)
+Y01 = RNG.integers(0, 2, size=(6, 4)).astype(np.float32)
+P = RNG.uniform(0.02, 0.98, size=(6, 4)).astype(np.float32)
+Y = RNG.normal(size=(6, 4)).astype(np.float32)
+MU = RNG.normal(size=(6, 4)).astype(np.float32)
+
+
+def test_N3_bernoulli_nll_is_binary_cross_entropy():
+    # Per element: -y log p - (1 - y) log(1 - p).
+    expected = -(Y01 * np.log(P) + (1 - Y01) * np.log(1 - P))
+    np.testing.assert_allclose(
+        bernoulli_nll(Y01, P, reduction="none", axis=()), expected, rtol=1e-5
+    )
+    # Keras averages over the last axis; the likelihood sums over it.
+    keras_bce = np.asarray(keras.losses.binary_crossentropy(Y01, P))
+    per_example = np.asarray(bernoulli_nll(Y01, P, reduction="none"))
+    np.testing.assert_allclose(per_example, 4 * keras_bce, rtol=1e-5)
+    np.testing.assert_allclose(
+        bernoulli_nll(Y01[:, :1], P[:, :1], reduction="none"),
+        keras.losses.binary_crossentropy(Y01[:, :1], P[:, :1]),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(bernoulli_nll(Y01, P), per_example.mean(), rtol=1e-6)
+    np.testing.assert_allclose(
+        bernoulli_nll(Y01, P, reduction="sum"), per_example.sum(), rtol=1e-6
+    )
+    # And it is the Bernoulli log-pmf.
+    np.testing.assert_allclose(
+        bernoulli_nll(Y01, P, reduction="none", axis=()),
+        -stats.bernoulli.logpmf(Y01, P),
+        rtol=1e-5,
+    )
+
+
+def test_N3_bernoulli_logits_path_is_stable_and_equal():
+    logits = np.log(P) - np.log1p(-P)
+    np.testing.assert_allclose(
+        bernoulli_nll(Y01, logits, from_logits=True, reduction="none"),
+        bernoulli_nll(Y01, P, reduction="none"),
+        rtol=1e-4,
+    )
+    # Extreme logits: sigmoid rounds to 0/1 in float32, the logits path
+    # still gives the exact answer (softplus(100) = 100) and finite gradients.
+    z = tf.constant([[100.0, -100.0]])
+    y = tf.constant([[0.0, 1.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        value = bernoulli_nll(y, z, from_logits=True, reduction="sum")
+    np.testing.assert_allclose(value, 200.0, rtol=1e-6)
+    grad = tape.gradient(value, z)
+    np.testing.assert_allclose(grad, [[1.0, -1.0]], atol=1e-6)
+    np.testing.assert_allclose(
+        bernoulli_nll([[1.0]], [[0.0]], from_logits=True), math.log(2.0), rtol=1e-6
+    )
+
+
+def test_N3_gaussian_nll_is_mse_up_to_constants():
+    for sigma in (1.0, 0.5, 2.0):
+        # Per element: (y - mu)^2 / (2 sigma^2) + 0.5 log(2 pi sigma^2).
+        expected = (Y - MU) ** 2 / (2 * sigma**2) + 0.5 * np.log(2 * np.pi * sigma**2)
+        values = gaussian_nll(Y, MU, sigma=sigma, reduction="none", axis=())
+        np.testing.assert_allclose(values, expected, rtol=1e-5)
+        np.testing.assert_allclose(
+            values, -stats.norm.logpdf(Y, loc=MU, scale=sigma), rtol=1e-5, atol=1e-6
+        )
+        # Mean over all elements = MSE / (2 sigma^2) + constant.
+        mse = float(keras.losses.MeanSquaredError()(Y, MU))
+        np.testing.assert_allclose(
+            np.mean(values),
+            mse / (2 * sigma**2) + 0.5 * math.log(2 * math.pi * sigma**2),
+            rtol=1e-5,
+        )
+    # log_var parametrisation: same value for log_var = log sigma^2.
+    np.testing.assert_allclose(
+        gaussian_nll(Y, MU, log_var=np.full_like(Y, math.log(0.25)), reduction="none"),
+        gaussian_nll(Y, MU, sigma=0.5, reduction="none"),
+        rtol=1e-5,
+    )
+    # Default: sigma = 1.
+    np.testing.assert_allclose(
+        gaussian_nll(Y, MU), gaussian_nll(Y, MU, sigma=1.0), rtol=1e-7
+    )
+
+
+def test_N3_laplace_nll_is_l1_up_to_constants():
+    for scale in (1.0, 0.3):
+        expected = np.abs(Y - MU) / scale + np.log(2 * scale)
+        values = laplace_nll(Y, MU, scale=scale, reduction="none", axis=())
+        np.testing.assert_allclose(values, expected, rtol=1e-5)
+        np.testing.assert_allclose(
+            values, -stats.laplace.logpdf(Y, loc=MU, scale=scale), rtol=1e-5, atol=1e-6
+        )
+        mae = float(keras.losses.MeanAbsoluteError()(Y, MU))
+        np.testing.assert_allclose(
+            np.mean(values), mae / scale + math.log(2 * scale), rtol=1e-5
+        )
+
+
+def test_A4_gaussian_kl_formula_and_monte_carlo():
+    mean = RNG.normal(size=(3, 2)).astype(np.float64)
+    log_var = RNG.normal(scale=0.5, size=(3, 2)).astype(np.float64)
+    expected = 0.5 * np.sum(np.exp(log_var) + mean**2 - 1 - log_var, axis=1)
+    np.testing.assert_allclose(gaussian_kl(mean, log_var, reduction="none"), expected, rtol=1e-12)
+    # Monte Carlo: E_q[log q(z) - log p(z)].
+    rng = np.random.default_rng(1)
+    std = np.exp(0.5 * log_var)
+    z = mean + std * rng.normal(size=(200_000, 3, 2))
+    log_q = stats.norm.logpdf(z, mean, std).sum(-1)
+    log_p = stats.norm.logpdf(z).sum(-1)
+    np.testing.assert_allclose((log_q - log_p).mean(0), expected, rtol=0.03, atol=0.01)
+    # Non-negative, zero exactly at the prior.
+    assert float(gaussian_kl(np.zeros((2, 3)), np.zeros((2, 3)), reduction="sum")) == 0.0
+    assert np.all(np.asarray(gaussian_kl(mean, log_var, reduction="none")) >= 0)
+
+
+def test_event_axes_and_reductions():
+    y = RNG.normal(size=(2, 3, 4)).astype(np.float32)
+    mu = np.zeros_like(y)
+    per_element = np.asarray(gaussian_nll(y, mu, reduction="none", axis=()))
+    assert per_element.shape == (2, 3, 4)
+    per_example = np.asarray(gaussian_nll(y, mu, reduction="none"))
+    np.testing.assert_allclose(per_example, per_element.sum(axis=(1, 2)), rtol=1e-6)
+    np.testing.assert_allclose(
+        gaussian_nll(y, mu, reduction="none", axis=-1), per_element.sum(-1), rtol=1e-6
+    )
+    np.testing.assert_allclose(gaussian_nll(y, mu), per_example.mean(), rtol=1e-6)
+    # Rank-1 input: no event axes, one value per example.
+    assert np.asarray(laplace_nll(y[:, 0, 0], mu[:, 0, 0], reduction="none")).shape == (2,)
+
+
+def test_losses_work_in_graph_mode_and_float64():
+    @tf.function
+    def total(y, p):
+        return bernoulli_nll(y, p) + gaussian_kl(p, p)
+
+    value = total(tf.constant(Y01), tf.constant(P))
+    np.testing.assert_allclose(
+        value, bernoulli_nll(Y01, P) + gaussian_kl(P, P), rtol=1e-6
+    )
+    assert gaussian_nll(Y.astype(np.float64), MU.astype(np.float64)).dtype == tf.float64
+    # Integer labels are cast to the prediction's dtype.
+    assert bernoulli_nll(Y01.astype(np.int32), P).dtype == tf.float32
+
+
+@pytest.mark.parametrize(
+    "loss, args",
+    [
+        (bernoulli_nll, (Y01, P)),
+        (gaussian_nll, (Y, MU)),
+        (laplace_nll, (Y, MU)),
+        (gaussian_kl, (MU, Y)),
+    ],
+)
+def test_bad_reduction_raises(loss, args):
+    with pytest.raises(ValueError, match="Received: reduction='avg'"):
+        loss(*args, reduction="avg")
+
+
+def test_bad_scale_arguments_raise():
+    with pytest.raises(ValueError, match="Received: sigma=0"):
+        gaussian_nll(Y, MU, sigma=0)
+    with pytest.raises(ValueError, match="either `sigma` or `log_var`"):
+        gaussian_nll(Y, MU, sigma=2.0, log_var=np.zeros_like(Y))
+    with pytest.raises(ValueError, match="Received: scale=-1"):
+        laplace_nll(Y, MU, scale=-1)
