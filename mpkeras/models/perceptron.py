@@ -326,17 +326,20 @@ class Perceptron(keras.Model):
             mistakes = ops.sum(ops.cast(ops.not_equal(y_online, y), "int64"))
             replica = tf.distribute.get_replica_context()
             if replica is not None and replica.num_replicas_in_sync > 1:
-                # "sum" aggregation adds the replicas' changes.
-                self.kernel.assign_add(ops.expand_dims(w_end - w_start, 1))
+                # On the tf.Variable itself: keras' assign_add is
+                # assign(self + delta), which "sum" aggregation would turn
+                # into a sum of whole weights; tf's sums only the deltas.
+                self.kernel.value.assign_add(ops.expand_dims(w_end - w_start, 1))
                 if self.use_bias:
-                    self.bias.assign_add(ops.expand_dims(b_end - b_start, 0))
+                    self.bias.value.assign_add(ops.expand_dims(b_end - b_start, 0))
+                self.updates.value.assign_add(mistakes)
             else:
                 # assign, not assign_add: w + (w' - w) can differ from w' in
                 # the last bit, and the sequential algorithm must be exact.
                 self.kernel.assign(ops.expand_dims(w_end, 1))
                 if self.use_bias:
                     self.bias.assign(ops.expand_dims(b_end, 0))
-            self.updates.assign_add(mistakes)
+                self.updates.assign_add(mistakes)
 
         logs = self._update_metrics(y, y_online)
         logs["updates"] = ops.convert_to_tensor(self.updates)

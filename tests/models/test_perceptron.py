@@ -274,3 +274,80 @@ def test_bad_constructor_and_compile_arguments():
         Perceptron().compile(optimizer="sgd")
     with pytest.raises(ValueError, match="no optimizer and no loss"):
         Perceptron().compile(loss="binary_crossentropy")
+
+
+def test_updates_resume_with_backup_and_restore(tmp_path):
+    x, y = dyadic_data()
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("interrupted")
+
+    def new_model():
+        model = Perceptron()
+        model.build((None, 3))  # BackupAndRestore restores into built weights
+        model.compile()
+        return model
+
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path))
+    interrupted = new_model()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        interrupted.fit(x, y, epochs=4, batch_size=6, shuffle=False, verbose=0,
+                        callbacks=[backup, Interrupt()])
+    resumed = new_model()
+    history = resumed.fit(x, y, epochs=4, batch_size=6, shuffle=False, verbose=0,
+                          callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path))])
+    # Epochs 0-1 came from the backup: two more epochs ran, and the count
+    # continued from the interrupted run's total, as one uninterrupted run.
+    assert len(history.history["updates"]) == 2
+    w, b, updates = numpy_perceptron(x, y, epochs=4)
+    assert int(resumed.updates) == updates
+    np.testing.assert_array_equal(np.asarray(resumed.kernel)[:, 0], w)
+
+
+_MIRRORED_SCRIPT = r"""
+import json, sys
+import numpy as np
+import mpkeras
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from mpkeras.models import Perceptron
+x, y = np.asarray(json.loads(sys.argv[1]), np.float32), np.asarray(json.loads(sys.argv[2]), np.float32)
+with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+    model = Perceptron()
+    model.compile()
+model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+print(json.dumps([np.asarray(model.kernel)[:, 0].tolist(), float(np.asarray(model.bias)[0]), int(model.updates.numpy())]))
+"""
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_sums_replica_updates():
+    # Two replicas, each running the rule on its half of every batch from the
+    # same weights; the changes add up (a parallel perceptron).
+    import json
+    import subprocess
+    import sys
+
+    x, y = dyadic_data()
+    out = subprocess.run(
+        [sys.executable, "-c", _MIRRORED_SCRIPT, json.dumps(x.tolist()), json.dumps(y.tolist())],
+        capture_output=True, text=True, check=True, timeout=300,
+    ).stdout.strip().splitlines()[-1]
+    kernel, bias, updates = json.loads(out)
+    w, b, total = np.zeros(3, np.float32), np.float32(0), 0
+    for _ in range(2):
+        for start in range(0, len(x), 8):
+            dw, db = np.zeros(3, np.float32), np.float32(0)
+            for half in (slice(start, start + 4), slice(start + 4, start + 8)):
+                w_r, b_r = w.copy(), b
+                for x_i, y_i in zip(x[half], y[half]):
+                    residual = y_i - np.float32(float(x_i @ w_r + b_r) > 0)
+                    total += residual != 0
+                    w_r, b_r = w_r + residual * x_i, b_r + residual
+                dw, db = dw + (w_r - w), db + (b_r - b)
+            w, b = w + dw, b + db
+    np.testing.assert_array_equal(kernel, w)
+    assert bias == b and updates == total
