@@ -85,7 +85,8 @@ def load(
         task: one of ``registry.TASKS``; None for the dataset's natural task.
         data_dir: TFDS data dir; None for TFDS's default
             (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``).
-        shuffle: shuffle each epoch; default True for ``"train"`` only.
+        shuffle: shuffle each epoch; default True for ``"train"`` (and its
+            slices) only.
         seed: seeds the shuffle order and every random corruption.
         shuffle_buffer: buffer size; default the whole split when it fits
             in 256 MB.
@@ -135,7 +136,8 @@ def load(
     if noise_level is not None and not 0 <= noise_level <= 1:
         raise ValueError(f"`noise_level` must be in [0, 1]. Received: {noise_level!r}")
     if shuffle is None:
-        shuffle = split == "train"
+        # "train", "train[:90%]", ...: the training split and its slices.
+        shuffle = split.split("[", 1)[0].strip() == "train"
 
     builder = sources.prepared_builder(spec, config, data_dir, download=download)
     sources.check_integrity(builder, spec, config, split, data_dir)

@@ -150,7 +150,9 @@ def batch_fn(
         x = tf.cast(image, tf.float32)
         scale = 1.0 if binarize == "static" else float(spec.pixel_max)
         if normalize or binarize:
-            x = x / scale
+            # Clipping is a no-op on real data; it keeps mocked remote data
+            # (uniform 0-255 even where white is 1) in range.
+            x = tf.clip_by_value(x / scale, 0.0, 1.0)
         if binarize == "dynamic":
             # A fresh Bernoulli sample every epoch (dynamic binarisation).
             u = tf.random.stateless_uniform(tf.shape(x), seed=key(batch_index, _BINARIZE))

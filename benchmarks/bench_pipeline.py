@@ -1,0 +1,180 @@
+"""Benchmark: is the ``mpkeras.data`` input pipeline ever the bottleneck?
+
+Trains the same small model for the same number of steps fed (a) by
+``mpkeras.data.load`` and (b) by the same data held in memory as tensors
+(``model.fit(x, y)``), and prints the throughput ratio a/b (target >= 0.95).
+Also prints how long each offline builder takes to prepare, and the time and
+peak memory (ru_maxrss of a subprocess) of preparing ``sprites/full``
+(target < 2 GB).
+
+Usage::
+
+    python benchmarks/bench_pipeline.py            # everything (~10 min)
+    python benchmarks/bench_pipeline.py --no-full  # skip sprites/full
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+BUILDERS = (
+    "toy2d/xor",
+    "toy2d/blobs",
+    "digits",
+    "sprites/small",
+    "shapes",
+    "adding/t10",
+    "adding/t50",
+    "adding/t100",
+    "adding/t200",
+    "copy/t10",
+    "copy/t50",
+    "copy/t100",
+    "copy/t200",
+)
+
+_FULL_CHILD = """
+import resource, sys, time
+import tensorflow_datasets as tfds
+tfds.disable_progress_bar()
+import mpkeras.data as data
+start = time.perf_counter()
+data.prepare("sprites/full", data_dir=sys.argv[1])
+seconds = time.perf_counter() - start
+peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(f"RESULT {seconds:.1f} {peak_kib}")
+"""
+
+
+def prepare_times(data_dir):
+    """Seconds to prepare each offline builder config (TensorFlow already loaded)."""
+    import tensorflow_datasets as tfds
+
+    import mpkeras.data as data
+
+    tfds.disable_progress_bar()
+    times = {}
+    for name in BUILDERS:
+        start = time.perf_counter()
+        data.prepare(name, data_dir=data_dir)
+        times[name] = time.perf_counter() - start
+    return times
+
+
+def prepare_full(data_dir):
+    """(seconds, peak RSS in MiB) of preparing sprites/full in a subprocess."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FULL_CHILD, data_dir],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    line = [ln for ln in out.splitlines() if ln.startswith("RESULT")][-1]
+    seconds, peak_kib = line.split()[1:]
+    return float(seconds), int(peak_kib) / 1024
+
+
+def _model(kind, input_shape):
+    import keras
+
+    keras.utils.set_random_seed(1234)
+    inputs = keras.Input(input_shape)
+    if kind == "mlp":
+        h = keras.layers.Flatten()(inputs)
+        h = keras.layers.Dense(64, activation="relu")(h)
+        outputs = keras.layers.Dense(10)(h)
+        model = keras.Model(inputs, outputs)
+        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    else:  # small convolutional autoencoder
+        h = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inputs)
+        h = keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(h)
+        h = keras.layers.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu")(h)
+        outputs = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same")(h)
+        model = keras.Model(inputs, outputs)
+        model.compile("adam", keras.losses.BinaryCrossentropy(from_logits=True))
+    return model
+
+
+def throughput(name, kind, data_dir, batch_size, epochs, repeats):
+    """Steps per second with load() and with in-memory tensors, best of repeats."""
+    import tensorflow as tf
+
+    import mpkeras.data as data
+
+    x, y = data.load_arrays(name, data_dir=data_dir)
+    x, y = tf.constant(x), tf.constant(y)
+    dataset = data.load(name, batch_size=batch_size, data_dir=data_dir, seed=0)
+    steps = epochs * int(np.ceil(len(x) / batch_size))
+    rates = {"load": [], "tensors": []}
+    feeds = {
+        "load": lambda m: m.fit(dataset, epochs=epochs, verbose=0),
+        "tensors": lambda m: m.fit(
+            x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0
+        ),
+    }
+    models = {}
+    for feed, fit in feeds.items():
+        models[feed] = _model(kind, x.shape[1:])
+        # Warm-up: traces the train function and fills load()'s cache.
+        feeds[feed](models[feed])
+    for _ in range(repeats):
+        for feed, fit in feeds.items():
+            start = time.perf_counter()
+            fit(models[feed])
+            rates[feed].append(steps / (time.perf_counter() - start))
+    return {feed: max(r) for feed, r in rates.items()}, steps
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-full", action="store_true", help="skip sprites/full")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, data_dir={data_dir}")
+        import tensorflow as tf
+
+        print(f"tensorflow {tf.__version__}")
+
+        print("\n== prepare time per builder ==")
+        for name, seconds in prepare_times(data_dir).items():
+            print(f"{name:16s} {seconds:7.2f} s")
+
+        print("\n== throughput: load() vs in-memory tensors (same model, same steps) ==")
+        cases = (
+            ("digits", "mlp", 32, 8),
+            ("sprites/small", "conv_ae", 64, 3),
+        )
+        ratios = []
+        for name, kind, batch_size, epochs in cases:
+            rates, steps = throughput(name, kind, data_dir, batch_size, epochs, args.repeats)
+            ratio = rates["load"] / rates["tensors"]
+            ratios.append(ratio)
+            print(
+                f"{name:14s} {kind:8s} batch {batch_size:3d} {steps:5d} steps: "
+                f"load {rates['load']:8.1f} steps/s, tensors {rates['tensors']:8.1f} "
+                f"steps/s, ratio a/b = {ratio:.3f} (target >= 0.95)"
+            )
+        print(f"min ratio a/b = {min(ratios):.3f}")
+
+        if not args.no_full:
+            print("\n== sprites/full (737,280 images), prepared in a subprocess ==")
+            seconds, peak_mib = prepare_full(data_dir)
+            print(f"prepare time {seconds:.0f} s, peak memory (ru_maxrss) {peak_mib:.0f} MiB "
+                  "(target < 2048 MiB)")
+            own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"(this benchmark process itself peaked at {own:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
