@@ -125,7 +125,7 @@ def throughput(name, kind, data_dir, batch_size, epochs, repeats):
     for feed, fit in feeds.items():
         models[feed] = _model(kind, x.shape[1:])
         # Warm-up: traces the train function and fills load()'s cache.
-        feeds[feed](models[feed])
+        fit(models[feed])
     for _ in range(repeats):
         for feed, fit in feeds.items():
             start = time.perf_counter()

@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 import mpkeras.data as data
 
 
@@ -37,14 +39,13 @@ def test_info_without_preparing_has_metadata_only(fresh_data_dir):
     info = data.info("toy2d/blobs", data_dir=fresh_data_dir)
     assert info.metadata["margin"] > 0
     assert info.supervised_keys == ("x", "label")
-    assert not os.path.exists(os.path.join(fresh_data_dir, "toy2d", "blobs", "1.0.0", "dataset_info.json"))
+    variant = os.path.join(fresh_data_dir, "toy2d", "blobs", "1.0.0")
+    assert not os.path.exists(os.path.join(variant, "dataset_info.json"))
     prepared = data.info("toy2d/blobs", data_dir=fresh_data_dir, prepare=True)
     assert prepared.splits["train"].num_examples == 200
     assert prepared.citation and prepared.description
 
 
 def test_prepare_unknown_name():
-    import pytest
-
     with pytest.raises(ValueError, match="Unknown dataset"):
         data.prepare("nope")

@@ -8,7 +8,15 @@ import pytest
 
 import mpkeras.data as data
 
-CONFIGS = ["toy2d/xor", "toy2d/blobs", "digits", "sprites/small", "shapes", "adding/t10", "copy/t10"]
+CONFIGS = [
+    "toy2d/xor",
+    "toy2d/blobs",
+    "digits",
+    "sprites/small",
+    "shapes",
+    "adding/t10",
+    "copy/t10",
+]
 
 
 def _shard_digests(path):

@@ -83,7 +83,9 @@ def test_binarize_rejects_unknown_mode(data_dir):
 
 def test_train_shuffles_per_epoch_reproducibly(data_dir, epoch_zero):
     stored, _ = data.load_arrays("toy2d/blobs", data_dir=data_dir)
-    load = lambda seed: data.load("toy2d/blobs", batch_size=50, seed=seed, data_dir=data_dir)  # noqa: E731
+    def load(seed):
+        return data.load("toy2d/blobs", batch_size=50, seed=seed, data_dir=data_dir)
+
     first = load(7)
     a0 = _stack(first)[0]
     assert not np.array_equal(a0, stored)

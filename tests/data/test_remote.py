@@ -25,7 +25,9 @@ from mpkeras.data import remote
         ("oxford_iiit_pet", "classification", (128, 128, 3), (), "int64"),
     ],
 )
-def test_remote_images_with_mock_data(name, task, input_shape, target_shape, target_dtype, fresh_data_dir):
+def test_remote_images_with_mock_data(
+    name, task, input_shape, target_shape, target_dtype, fresh_data_dir
+):
     with tfds.testing.mock_data(num_examples=6):
         dataset = data.load(name, batch_size=4, task=task, data_dir=fresh_data_dir)
         batches = [(np.asarray(x), np.asarray(y)) for x, y in dataset]
@@ -99,7 +101,8 @@ def test_truncated_shard_is_reported_as_corrupted(fresh_data_dir):
     path, shard = _prepared_copy(fresh_data_dir)
     with open(shard, "r+b") as f:
         f.truncate(os.path.getsize(shard) // 2)
-    with pytest.raises(data.DatasetUnavailableError, match=r"corrupted.*mpkeras prepare toy2d/blobs --force"):
+    expected = r"corrupted.*mpkeras prepare toy2d/blobs --force"
+    with pytest.raises(data.DatasetUnavailableError, match=expected):
         data.load("toy2d/blobs", data_dir=fresh_data_dir)
     data.prepare("toy2d/blobs", force=True, data_dir=fresh_data_dir)
     x, _ = data.load_arrays("toy2d/blobs", data_dir=fresh_data_dir)
