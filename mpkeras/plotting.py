@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def decision_boundary(ax, predict, x, y, title, margin=0.5, resolution=200):
+def decision_boundary(ax, predict, x, y, title, margin=0.5, resolution=150):
     """Shade where ``predict`` says class 1 and scatter the labelled points.
 
     Args:
@@ -34,6 +34,14 @@ def decision_boundary(ax, predict, x, y, title, margin=0.5, resolution=200):
     ax.set_ylabel("$x_2$")
     ax.legend(loc="upper right", fontsize="small")
     return ax
+
+
+def batch_predict(model):
+    """``points -> predictions`` in one call: a plotting grid is one batch, not
+    the thousand small batches ``model.predict`` would make of it."""
+    import keras
+
+    return lambda points: keras.ops.convert_to_numpy(model(points, training=False))
 
 
 def figure(ncols=1, nrows=1, size=4.0):

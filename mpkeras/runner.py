@@ -20,6 +20,7 @@ import resource
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from mpkeras import specs
@@ -275,7 +276,11 @@ def run(
     started = time.perf_counter()
     base = {"name": spec.name, "experiment": spec.experiment, "seed": seed, "quick": quick}
     try:
-        results = experiment.function(config, context)
+        with warnings.catch_warnings():
+            # Keras warns on every fit that its default shuffle=True does not
+            # apply to a tf.data.Dataset; mpkeras.data shuffles by itself.
+            warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed")
+            results = experiment.function(config, context)
     except TrainingDiverged as error:
         _write_json(
             run_dir / "results.json",

@@ -39,7 +39,7 @@ def test_xor_run_leaves_a_complete_run_dir(xor_run):
         assert line in output
     config = json.loads((run_dir / "config.json").read_text())
     assert config["spec"] == "xor" and config["quick"] is True and config["seed"] == 0
-    assert config["config"]["train"]["epochs"] == 200  # the spec's [quick] budget
+    assert config["config"]["train"]["epochs"] == 60  # the spec's [quick] budget
     results = json.loads((run_dir / "results.json").read_text())
     assert results["status"] == "completed"
     assert {row["claim"] for row in results["expectations"]} == {"N2"}
@@ -85,7 +85,7 @@ def test_tensorboard_event_files_hold_the_scalars_and_images(xor_run):
     for tag in ("mlp/train/epoch_loss", "mlp/train/epoch_accuracy", "mlp/train/epoch_learning_rate",
                 "perceptron/train/epoch_accuracy", "perceptron/train/epoch_updates"):
         assert tag in scalars, sorted(scalars)
-    assert len(scalars["mlp/train/epoch_loss"]) == 200
+    assert len(scalars["mlp/train/epoch_loss"]) == 60
     losses = [v for _, v in sorted(scalars["mlp/train/epoch_loss"])]
     assert losses[-1] < losses[0]
     np.testing.assert_allclose(scalars["mlp/train/epoch_learning_rate"][0][1], 0.1, rtol=1e-6)

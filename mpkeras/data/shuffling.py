@@ -17,6 +17,12 @@ _EPOCH = None
 # shifted copies of the same sequence of orders.
 _SEED_STRIDE = 1_000_003
 
+# The graph-level seed of the shuffle's function graph. Fixing it makes the
+# order depend on (seed, epoch) alone, not on tf.random.set_seed; it also
+# avoids TF's get_seed() testing a tensor op seed for truthiness, which fails
+# in graph mode when the global seed is 0.
+_GRAPH_SEED = 1
+
 
 def epoch_variable():
     """The process-wide epoch counter read by every per-epoch shuffle."""
@@ -42,6 +48,8 @@ def shuffle_per_epoch(dataset, buffer_size, seed):
     seed = tf.constant(int(seed), tf.int64)
 
     def one_pass(_):
+        # Traced in a function graph of its own: this sets that graph's seed only.
+        tf.compat.v1.set_random_seed(_GRAPH_SEED)
         return dataset.shuffle(
             buffer_size,
             seed=seed * _SEED_STRIDE + counter.read_value(),

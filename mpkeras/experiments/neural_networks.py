@@ -43,12 +43,12 @@ class XorConfig:
     """
 
     dataset: str = "toy2d/xor"
-    perceptron_epochs: int = 100
+    perceptron_epochs: int = 50
     perceptron_learning_rate: float = 1.0
-    hidden: list[int] = dataclasses.field(default_factory=lambda: [4])
+    hidden: list[int] = dataclasses.field(default_factory=lambda: [8])
     activation: str = "tanh"
     train: TrainConfig = dataclasses.field(
-        default_factory=lambda: TrainConfig(epochs=300, batch_size=4, learning_rate=0.1)
+        default_factory=lambda: TrainConfig(epochs=100, batch_size=4, learning_rate=0.1)
     )
 
 
@@ -68,7 +68,7 @@ def xor(config, context):
     def boundary(title):
         def draw(model):
             fig, axes = plotting.figure()
-            plotting.decision_boundary(axes[0, 0], lambda g: model.predict(g, verbose=0), x, y, title)
+            plotting.decision_boundary(axes[0, 0], plotting.batch_predict(model), x, y, title)
             return fig
 
         return draw
@@ -88,15 +88,15 @@ def xor(config, context):
     mlp.fit(
         train_inputs,
         epochs=config.train.epochs,
-        callbacks=context.callbacks("mlp", figure=boundary("MLP"), figure_every=50),
+        callbacks=context.callbacks("mlp", figure=boundary("MLP"), figure_every=20),
         verbose=context.verbose,
     )
     mlp_metrics = mlp.evaluate(test_inputs, verbose=0, return_dict=True)
 
     fig, axes = plotting.figure(ncols=2)
-    plotting.decision_boundary(axes[0, 0], lambda g: perceptron.predict(g, verbose=0), x, y,
+    plotting.decision_boundary(axes[0, 0], plotting.batch_predict(perceptron), x, y,
                                f"Perceptron: accuracy {perceptron_accuracy:.2f}")
-    plotting.decision_boundary(axes[0, 1], lambda g: mlp.predict(g, verbose=0), x, y,
+    plotting.decision_boundary(axes[0, 1], plotting.batch_predict(mlp), x, y,
                                f"MLP {config.hidden}: accuracy {mlp_metrics['accuracy']:.2f}")
     context.save_figure("decision_boundaries", fig)
 
