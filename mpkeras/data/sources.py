@@ -6,9 +6,13 @@ seconds. A prepared copy whose files are missing or truncated is reported as
 corrupted with the command that rebuilds it.
 """
 
+import contextlib
 import importlib
 import os
+import random
 import shutil
+
+import numpy as np
 
 from mpkeras.data import registry, remote
 from mpkeras.data.errors import DatasetUnavailableError
@@ -88,6 +92,24 @@ def check_integrity(builder, spec, config, split, data_dir=None):
             )
 
 
+@contextlib.contextmanager
+def _global_rng_untouched():
+    """Restore Python's and NumPy's global random state on exit.
+
+    TFDS draws from Python's ``random`` while it prepares a dataset (temporary
+    names). Keras initialisers draw their seeds from the same generator, so a
+    run that prepared its data first would build different initial weights
+    from a run that found the data prepared: same seed, different results.
+    """
+    python_state = random.getstate()
+    numpy_state = np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
 def prepared_builder(spec, config, data_dir=None, download=True):
     """The builder, prepared (generated offline or downloaded) if needed.
 
@@ -105,11 +127,13 @@ def prepared_builder(spec, config, data_dir=None, download=True):
     builder = make_builder(spec, config, root)
     if spec.source == "offline":
         if not builder.is_prepared():
-            builder.download_and_prepare()
+            with _global_rng_untouched():
+                builder.download_and_prepare()
         return builder
     if not download and not builder.is_prepared() and not remote.download_is_mocked(builder):
         raise DatasetUnavailableError(remote.unavailable_message(name, root))
-    remote.ensure_prepared(builder, name, root)
+    with _global_rng_untouched():
+        remote.ensure_prepared(builder, name, root)
     return builder
 
 
