@@ -11,6 +11,7 @@ import sys
 import click
 
 from mpkeras import runner, specs
+from mpkeras.data.errors import DatasetUnavailableError
 
 
 class InputError(click.ClickException):
@@ -28,8 +29,9 @@ def handle_errors(command):
     """Turn the library's exceptions into one-line messages and exit codes.
 
     ValueError (bad spec, override, run directory, dataset name, model file)
-    is the user's to fix: exit 2. A diverged run: exit 1. Set
-    MPKERAS_TRACEBACK=1 to see the full traceback instead.
+    and data that cannot be had offline are the user's to fix: exit 2. A
+    diverged run: exit 1. Set MPKERAS_TRACEBACK=1 to see the full traceback
+    instead.
     """
 
     @functools.wraps(command)
@@ -38,7 +40,7 @@ def handle_errors(command):
             return command(*args, **kwargs)
         except click.ClickException:
             raise
-        except (ValueError, KeyError) as error:
+        except (ValueError, DatasetUnavailableError) as error:
             if os.environ.get("MPKERAS_TRACEBACK"):
                 raise
             raise InputError(_one_line(error)) from None
@@ -46,11 +48,6 @@ def handle_errors(command):
             if os.environ.get("MPKERAS_TRACEBACK"):
                 raise
             raise click.ClickException(_one_line(error)) from None
-        except Exception as error:
-            # Data that cannot be had offline is the user's to fix too.
-            if type(error).__name__ != "DatasetUnavailableError" or os.environ.get("MPKERAS_TRACEBACK"):
-                raise
-            raise InputError(_one_line(error)) from None
 
     return wrapper
 
