@@ -141,3 +141,42 @@ def test_datasets_and_prepare_commands(tmp_path):
     assert rows["mnist"][1] == "remote"
     assert any(name.startswith("toy2d") and row[1] == "offline" and row[2] == "yes" for name, row in rows.items())
     assert_one_line_error(invoke("prepare", "no_such_data", "--data-dir", tmp_path), 2, r"no_such_data")
+
+
+@dataclasses.dataclass
+class ConstantConfig:
+    value: float = 0.5
+
+
+@register("test_constant", ConstantConfig)
+def constant(config, context):
+    """Trains nothing; reports its configured value as the metric."""
+    return Results(metrics={"value": config.value})
+
+
+def test_reproduce_writes_the_claims_table_and_reports_failures(tmp_path):
+    holds = tmp_path / "holds.toml"
+    holds.write_text(
+        'experiment = "test_constant"\nclaims = ["N3"]\n'
+        '[[expectations]]\nclaim = "N3"\nmetric = "value"\nop = "<"\nvalue = 1.0\n'
+    )
+    fails = tmp_path / "fails.toml"
+    fails.write_text('experiment = "test_diverge"\nclaims = ["R5"]\n')
+    result = invoke("reproduce", "--only", holds, "--only", fails,
+                    "--runs-dir", tmp_path / "runs", "--models-dir", tmp_path / "models")
+    assert result.exit_code == 1, result.output
+    assert "Some claims do not hold" in result.output
+    (table,) = (tmp_path / "runs" / "reproduce").glob("*/claims.md")
+    rows = [line for line in table.read_text().splitlines() if line.startswith("| N") or line.startswith("| R")]
+    assert rows[0].startswith("| N3 | holds | value | < 1 | 0.5 | yes |")
+    assert rows[1].startswith("| R5 | fails | (run) | completes | Training diverged")
+    assert rows[1].endswith("| NO |")
+    assert "1 of 2 expectations hold." in table.read_text()
+    claims = json.loads((table.parent / "claims.json").read_text())
+    assert [row["holds"] for row in claims["claims"]] == [True, False]
+
+
+def test_reproduce_rejects_unknown_names_before_running_anything(tmp_path):
+    result = invoke("reproduce", "--only", "xor", "--only", "nope", "--runs-dir", tmp_path / "runs")
+    assert_one_line_error(result, 2, r"Unknown experiment 'nope'")
+    assert not (tmp_path / "runs").exists()
