@@ -1,0 +1,131 @@
+"""Chapter-1 experiments perceptron (N1), linear_collapse (N6), universal_approximation (N7).
+
+Default tests run each experiment on a tiny budget and check the structure of
+what it hands back (metrics, figures, models that reload with the same
+predictions). Whether the claims hold is checked by the specs' expectations:
+the slow tests run each spec's --quick budget and require every one to hold.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from mpkeras import runner, specs
+from mpkeras.experiments import neural_networks as nn
+from mpkeras.experiments import registry
+from mpkeras.saving import load_model
+
+TINY = {
+    "perceptron": ["max_epochs=3"],
+    "linear_collapse": ["train_size=256", "test_size=128", "hidden=[4, 4]",
+                        "train.epochs=2", "train.steps_per_epoch=5"],
+    "universal_approximation": ["widths=[2, 4, 8]", "train_size=256", "grid_points=[101, 11]",
+                                "train.epochs=1", "train.steps_per_epoch=5", "deep_hidden=[3, 3]",
+                                "comparison_train.epochs=1", "comparison_train.steps_per_epoch=5"],
+}
+FIGURES = {
+    "perceptron": {"decision_boundary.png"},
+    "linear_collapse": {"fits.png"},
+    "universal_approximation": {"fits_m1.png", "max_error_vs_width.png", "deep_vs_shallow.png"},
+}
+
+
+def finite(value):
+    values = value if isinstance(value, list) else [value]
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """Each experiment run once on a tiny budget: name -> (outcome, trained models).
+
+    The registered function is wrapped so the tests also see the models it
+    returned, to compare them with the saved files.
+    """
+    runs = {}
+    with pytest.MonkeyPatch.context() as patch:
+        for name in TINY:
+            experiment = registry.get(name)
+            trained = {}
+
+            def keep(config, context, _function=experiment.function, _name=name, _trained=trained):
+                results = _function(config, context)
+                _trained[_name] = results.model
+                _trained.update({f"{_name}_{key}": model for key, model in results.extra_models.items()})
+                return results
+
+            patch.setitem(registry._REGISTRY, name, dataclasses.replace(experiment, function=keep))
+            root = tmp_path_factory.mktemp(name)
+            outcome = runner.run(name, quick=True, overrides=TINY[name], run_dir=root / "run",
+                                 models_dir=root / "models", verbose=0, report=lambda line: None)
+            runs[name] = (outcome, trained)
+    return runs
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs):
+    outcome, trained_models = tiny_runs[name]
+    metrics = outcome.results["metrics"]
+    for expectation in specs.load(name).expectations:
+        assert expectation.metric in metrics, expectation.metric
+    assert all(finite(v) for v in metrics.values()), metrics
+    assert {p.name for p in (outcome.run_dir / "figures").glob("*.png")} == FIGURES[name]
+    assert any((outcome.run_dir / "logs").rglob("events.out.tfevents.*"))
+    assert {p.stem for p in outcome.model_paths} == set(trained_models)
+    x = np.random.default_rng(0).uniform(size=(64, 2)).astype("float32")
+    for path in outcome.model_paths:
+        trained = trained_models[path.stem]
+        inputs = x[:, :1] if path.stem == "universal_approximation" else x  # its main model is m = 1
+        np.testing.assert_allclose(np.asarray(load_model(path)(inputs)), np.asarray(trained(inputs)),
+                                   rtol=1e-6, atol=1e-6)
+
+
+def test_perceptron_metrics_are_consistent(tiny_runs):
+    metrics = tiny_runs["perceptron"][0].results["metrics"]
+    assert metrics["novikoff_bound"] == pytest.approx((metrics["radius"] / metrics["margin"]) ** 2)
+    assert metrics["updates_over_bound"] == pytest.approx(metrics["updates"] / metrics["novikoff_bound"])
+    # The max-margin separator is at least as good as the data's own.
+    assert metrics["margin"] >= metrics["data_separator_margin"] > 0
+
+
+def test_linear_collapse_is_exact_whatever_the_training(tiny_runs):
+    metrics = tiny_runs["linear_collapse"][0].results["metrics"]
+    # N6 holds for any weights: even after 10 steps the net is one affine map,
+    # and no affine map beats least squares on the training points.
+    assert metrics["collapse_relative_error"] < 1e-4
+    assert metrics["deep_linear_over_least_squares"] >= 1 - 1e-6
+
+
+def test_universal_approximation_metric_shapes(tiny_runs):
+    metrics = tiny_runs["universal_approximation"][0].results["metrics"]
+    assert metrics["widths"] == [2, 4, 8]
+    for m in (1, 2):
+        assert len(metrics[f"max_error_m{m}"]) == 3
+        assert -1 <= metrics[f"spearman_m{m}"] <= 1
+    # deep [3, 3] (centring has no weights) vs shallow [8], both on 2 inputs.
+    assert metrics["deep_params"] == (2 * 3 + 3) + (3 * 3 + 3) + (3 + 1)
+    assert metrics["shallow_params"] == (2 * 8 + 8) + (8 + 1)
+
+
+def test_helpers_against_hand_computed_values():
+    x = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    y = np.array([1, 0])
+    # u = (1, 0, 0): both points at distance 1 on the right side.
+    assert nn.augmented_margin([1.0, 0.0, 0.0], x, y) == pytest.approx(1.0)
+    assert nn.augmented_margin([-1.0, 0.0, 0.0], x, y) == pytest.approx(-1.0)
+    u = nn.max_margin_separator(x, y, start=np.array([1.0, 0.0, 0.0]))
+    np.testing.assert_allclose(u, [1.0, 0.0, 0.0], atol=1e-6)
+    assert nn.spearman([1, 2, 3, 4], [9, 5, 3, 1]) == pytest.approx(-1.0)
+    assert nn.dense_grid(2, 3).shape == (9, 2)
+    np.testing.assert_allclose(nn.dense_grid(1, 3).ravel(), [0, 0.5, 1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_quick_run_meets_every_expectation(name, tmp_path):
+    outcome = runner.run(name, quick=True, run_dir=tmp_path / "run", models_dir=tmp_path / "models",
+                         verbose=0, report=lambda line: None)
+    failed = [row for row in outcome.results["expectations"] if not row["holds"]]
+    assert not failed, failed
