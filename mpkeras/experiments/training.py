@@ -3,6 +3,14 @@
 import dataclasses
 
 
+def require_positive(config, names):
+    """Raise ValueError naming the first of ``names`` that is not > 0."""
+    for name in names:
+        value = getattr(config, name)
+        if value <= 0:
+            raise ValueError(f"`{name}` must be positive, got {value}")
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """The training budget and optimiser of one ``fit``.
@@ -20,15 +28,73 @@ class TrainConfig:
     optimizer: str = "adam"
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"`{name}` must be positive, got {getattr(self, name)}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"`learning_rate` must be positive, got {self.learning_rate}")
+        require_positive(self, ("epochs", "batch_size", "learning_rate"))
 
     def make_optimizer(self):
         import keras
 
         return keras.optimizers.get(
             {"class_name": self.optimizer, "config": {"learning_rate": self.learning_rate}}
+        )
+
+
+def in_memory_batches(x, y, batch_size):
+    """Fixed batches of in-memory arrays, cycled forever (use ``steps_per_epoch``).
+
+    The points are i.i.d. draws already, so no per-epoch shuffle is needed;
+    skipping it removes the shuffle buffer's cost from every step. A resumed
+    run starts the cycle again at the first batch, so it matches an
+    uninterrupted one exactly only with full batches (batch_size >= len(x)).
+    """
+    import tensorflow as tf
+
+    batch_size = min(batch_size, len(x))
+    return (
+        tf.data.Dataset.from_tensor_slices((x.astype("float32"), y.astype("float32")))
+        .batch(batch_size, drop_remainder=True)
+        .cache()
+        .repeat()
+    )
+
+
+@dataclasses.dataclass
+class StepBudget:
+    """A gradient-descent budget counted in steps, run as few long epochs.
+
+    Keras pays a fixed cost per epoch (callbacks, TensorBoard) and per
+    Python-level step; ``steps_per_execution = steps_per_epoch`` runs a whole
+    epoch in one graph call.
+
+    Attributes:
+        epochs: epochs (TensorBoard points, checkpoints).
+        steps_per_epoch: gradient steps per epoch.
+        batch_size: examples per step (capped at the training-set size).
+        learning_rate: Adam's initial step size, cosine-decayed to 1% of it.
+    """
+
+    epochs: int = 10
+    steps_per_epoch: int = 200
+    batch_size: int = 256
+    learning_rate: float = 1e-2
+
+    def __post_init__(self):
+        require_positive(self, ("epochs", "steps_per_epoch", "batch_size", "learning_rate"))
+
+    def compile(self, model, loss="mse"):
+        import keras
+
+        schedule = keras.optimizers.schedules.CosineDecay(
+            self.learning_rate, self.epochs * self.steps_per_epoch, alpha=0.01
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(schedule), loss=loss, steps_per_execution=self.steps_per_epoch
+        )
+
+    def fit(self, model, x, y, context, tag, figure=None, figure_every=10):
+        model.fit(
+            in_memory_batches(x, y, self.batch_size),
+            epochs=self.epochs,
+            steps_per_epoch=self.steps_per_epoch,
+            callbacks=context.callbacks(tag, figure=figure, figure_every=figure_every),
+            verbose=context.verbose,
         )
