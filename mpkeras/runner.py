@@ -386,6 +386,8 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
     names = list(names) if names else specs.available()
     # Load every spec first: a typo fails now, not after hours of training.
     loaded = [specs.load(name) for name in names]
+    # The table reads in the order of the notes: chapter, then claim id.
+    loaded.sort(key=lambda spec: (spec.chapter, _claim_order(spec.claims), spec.name))
     report_dir = default_run_dir("reproduce", runs_dir)
     report_dir.mkdir(parents=True)
     rows = []
@@ -405,6 +407,13 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
     (report_dir / "claims.md").write_text(table)
     _write_json(report_dir / "claims.json", {"quick": quick, "claims": rows})
     return report_dir, rows
+
+
+def _claim_order(claims):
+    """Sort key of a claim list: "N2" before "N10"."""
+    first = claims[0] if claims else ""
+    digits = "".join(ch for ch in first if ch.isdigit())
+    return first.rstrip("0123456789"), int(digits) if digits else 0
 
 
 def claims_markdown(rows, quick):
