@@ -101,8 +101,20 @@ class RunContext:
 
 @dataclasses.dataclass
 class RunOutcome:
+    """What ``run`` returns.
+
+    Attributes:
+        run_dir: the run directory.
+        results: the contents of ``results.json``.
+        models: the trained models, by the stem of the file each was saved
+            to (``"xor"``, ``"xor_perceptron"``), to use them in the same
+            session without reloading.
+        model_paths: the saved ``.keras`` files.
+    """
+
     run_dir: Path
     results: dict
+    models: dict
     model_paths: list
 
     @property
@@ -293,7 +305,8 @@ def run(
 
     metrics = {key: _plain(value) for key, value in results.metrics.items()}
     expectations = [e.check(metrics, quick) for e in spec.expectations]
-    model_paths = _save_models(results, spec.name, models_dir, report)
+    models = _named_models(results, spec.name)
+    model_paths = _save_models(models, models_dir, report)
     payload = {
         **base,
         "status": "completed",
@@ -306,7 +319,7 @@ def run(
         "versions": _versions(),
     }
     _write_json(run_dir / "results.json", payload)
-    return RunOutcome(run_dir=run_dir, results=payload, model_paths=model_paths)
+    return RunOutcome(run_dir=run_dir, results=payload, models=models, model_paths=model_paths)
 
 
 def _plain(value):
@@ -318,14 +331,16 @@ def _plain(value):
     return value
 
 
-def _save_models(results, name, models_dir, report):
+def _named_models(results, name):
+    """The results' models by file stem: the main one ``name``, others ``name_key``."""
+    models = {name: results.model} if results.model is not None else {}
+    models.update({f"{name}_{key}": model for key, model in results.extra_models.items()})
+    return models
+
+
+def _save_models(models, models_dir, report):
     from mpkeras.saving import save_model_atomic
 
-    models = {}
-    if results.model is not None:
-        models[name] = results.model
-    for key, model in results.extra_models.items():
-        models[f"{name}_{key}"] = model
     paths = []
     for filename, model in models.items():
         path = save_model_atomic(model, Path(models_dir) / f"{filename}.keras")

@@ -6,7 +6,6 @@ predictions). Whether the claims hold is checked by the specs' expectations:
 the slow tests run each spec's --quick budget and require every one to hold.
 """
 
-import dataclasses
 import math
 
 import numpy as np
@@ -14,7 +13,6 @@ import pytest
 
 from mpkeras import runner, specs
 from mpkeras.experiments import neural_networks as nn
-from mpkeras.experiments import registry
 from mpkeras.saving import load_model
 
 TINY = {
@@ -39,34 +37,19 @@ def finite(value):
 
 @pytest.fixture(scope="module")
 def tiny_runs(tmp_path_factory):
-    """Each experiment run once on a tiny budget: name -> (outcome, trained models).
-
-    The registered function is wrapped so the tests also see the models it
-    returned, to compare them with the saved files.
-    """
+    """Each experiment run once on a tiny budget: name -> RunOutcome."""
     runs = {}
-    with pytest.MonkeyPatch.context() as patch:
-        for name in TINY:
-            experiment = registry.get(name)
-            trained = {}
-
-            def keep(config, context, _function=experiment.function, _name=name, _trained=trained):
-                results = _function(config, context)
-                _trained[_name] = results.model
-                _trained.update({f"{_name}_{key}": model for key, model in results.extra_models.items()})
-                return results
-
-            patch.setitem(registry._REGISTRY, name, dataclasses.replace(experiment, function=keep))
-            root = tmp_path_factory.mktemp(name)
-            outcome = runner.run(name, quick=True, overrides=TINY[name], run_dir=root / "run",
-                                 models_dir=root / "models", verbose=0, report=lambda line: None)
-            runs[name] = (outcome, trained)
+    for name in TINY:
+        root = tmp_path_factory.mktemp(name)
+        runs[name] = runner.run(name, quick=True, overrides=TINY[name], run_dir=root / "run",
+                                models_dir=root / "models", verbose=0, report=lambda line: None)
     return runs
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs):
-    outcome, trained_models = tiny_runs[name]
+    outcome = tiny_runs[name]
+    trained_models = outcome.models
     metrics = outcome.results["metrics"]
     for expectation in specs.load(name).expectations:
         assert expectation.metric in metrics, expectation.metric
@@ -83,7 +66,7 @@ def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs):
 
 
 def test_perceptron_metrics_are_consistent(tiny_runs):
-    metrics = tiny_runs["perceptron"][0].results["metrics"]
+    metrics = tiny_runs["perceptron"].results["metrics"]
     assert metrics["novikoff_bound"] == pytest.approx((metrics["radius"] / metrics["margin"]) ** 2)
     assert metrics["updates_over_bound"] == pytest.approx(metrics["updates"] / metrics["novikoff_bound"])
     # The max-margin separator is at least as good as the data's own.
@@ -91,7 +74,7 @@ def test_perceptron_metrics_are_consistent(tiny_runs):
 
 
 def test_linear_collapse_is_exact_whatever_the_training(tiny_runs):
-    metrics = tiny_runs["linear_collapse"][0].results["metrics"]
+    metrics = tiny_runs["linear_collapse"].results["metrics"]
     # N6 holds for any weights: even after 10 steps the net is one affine map,
     # and no affine map beats least squares on the training points.
     assert metrics["collapse_relative_error"] < 1e-4
@@ -99,7 +82,7 @@ def test_linear_collapse_is_exact_whatever_the_training(tiny_runs):
 
 
 def test_universal_approximation_metric_shapes(tiny_runs):
-    metrics = tiny_runs["universal_approximation"][0].results["metrics"]
+    metrics = tiny_runs["universal_approximation"].results["metrics"]
     assert metrics["widths"] == [2, 4, 8]
     for m in (1, 2):
         assert len(metrics[f"max_error_m{m}"]) == 3
