@@ -293,6 +293,12 @@ def run(
             # apply to a tf.data.Dataset; mpkeras.data shuffles by itself.
             warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed")
             results = experiment.function(config, context)
+    except ValueError:
+        # Bad input found by the experiment (e.g. an unknown dataset) before
+        # anything was trained: leave no half-made run directory behind.
+        if not resume and not (run_dir / "checkpoints").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     except TrainingDiverged as error:
         _write_json(
             run_dir / "results.json",

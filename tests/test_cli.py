@@ -63,6 +63,13 @@ def test_bad_input_is_one_line_with_exit_code_2(args, pattern, tmp_path, monkeyp
     assert not (tmp_path / "runs").exists()
 
 
+def test_bad_input_found_by_the_experiment_leaves_no_run_dir(tmp_path):
+    run_dir = tmp_path / "run"
+    result = invoke("run", "xor", "--set", "dataset=nope", "--run-dir", run_dir)
+    assert_one_line_error(result, 2, r"Unknown dataset 'nope'. Available: .*toy2d/xor")
+    assert not run_dir.exists()
+
+
 def test_invalid_toml_file(tmp_path):
     spec = tmp_path / "broken.toml"
     spec.write_text("experiment = 'xor'\n[config\n")
