@@ -206,16 +206,20 @@ def _json_default(value):
     raise TypeError(f"Not JSON serialisable: {type(value).__name__}")
 
 
-def resolve(spec_name, overrides=(), quick=False):
-    """Load a spec and resolve its typed config. Returns (spec, experiment, config)."""
+def _experiment_for(spec):
     from mpkeras.experiments import registry
 
-    spec = specs.load(spec_name)
-    parsed = [specs.parse_override(text) for text in overrides]
     try:
-        experiment = registry.get(spec.experiment)
+        return registry.get(spec.experiment)
     except KeyError as error:
         raise specs.SpecError(f"{spec.path}: {error.args[0]}") from None
+
+
+def resolve(spec_name, overrides=(), quick=False):
+    """Load a spec and resolve its typed config. Returns (spec, experiment, config)."""
+    spec = specs.load(spec_name)
+    parsed = [specs.parse_override(text) for text in overrides]
+    experiment = _experiment_for(spec)
     config = specs.resolve_config(experiment.config_class, spec, quick=quick, overrides=parsed)
     return spec, experiment, config
 
@@ -257,9 +261,11 @@ def run(
             raise RunError("--resume continues a run as its config.json says; drop --set/--seed")
         run_dir = _prepare_run_dir(run_dir, resume=True, overwrite=overwrite)
         stored = json.loads((run_dir / "config.json").read_text())
-        seed, quick = stored["seed"], stored["quick"]
-        spec, experiment, config = resolve(stored["spec_path"], stored["overrides"], quick)
-        overrides = stored["overrides"]
+        seed, quick, overrides = stored["seed"], stored["quick"], stored["overrides"]
+        spec = specs.load(stored["spec_path"])
+        experiment = _experiment_for(spec)
+        # The config the run started with, even if the spec file changed since.
+        config = specs.build_dataclass(experiment.config_class, stored["config"], prefix="")
     else:
         spec, experiment, config = resolve(spec_name, overrides, quick)
         seed = spec.seed if seed is None else seed

@@ -225,6 +225,11 @@ def _deep_copy(tree):
 
 
 def build_dataclass(cls, values, prefix):
+    """Build dataclass ``cls`` from a (nested) dict, checking keys and types.
+
+    ``prefix`` is the dotted path of ``values`` inside the whole config, used
+    to name the offending key in errors ("train." for the train table).
+    """
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
