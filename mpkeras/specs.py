@@ -6,6 +6,8 @@ settings and the expected results::
     experiment = "xor"              # a function registered in mpkeras.experiments
     chapter = 1
     seed = 0                        # default for --seed
+    # data = "synthetic"            # what `mpkeras list` shows when the config
+                                    # names no `dataset`
     claims = ["N2"]
     title = "The perceptron cannot solve XOR; a one-hidden-layer MLP can"
 
@@ -143,7 +145,7 @@ def load(name_or_path):
 def parse(raw, path):
     """Validate the top-level structure of a spec dict."""
     where = f"in {path}"
-    known = {"experiment", "chapter", "claims", "title", "seed", "config", "quick", "expectations"}
+    known = {"experiment", "chapter", "claims", "title", "seed", "data", "config", "quick", "expectations"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise SpecError(f"Unknown top-level key(s) {unknown} {where}; expected {sorted(known)}")
@@ -175,7 +177,8 @@ def parse(raw, path):
         config=config,
         quick=quick,
         expectations=tuple(expectations),
-        default_dataset=str(config.get("dataset", "")),
+        # A dataset name from the config, else the spec's word for its data.
+        default_dataset=str(config.get("dataset") or raw.get("data", "")),
         seed=int(raw.get("seed", 0)),
     )
 

@@ -122,5 +122,6 @@ def test_every_bundled_spec_parses_and_cites_known_claims():
         assert spec.claims, f"{name} cites no claim id"
         assert set(spec.claims) <= notes_ids, name
         assert spec.expectations, f"{name} checks nothing"
+        assert spec.default_dataset, f"{name} names no dataset (or data = ...)"
         for expectation in spec.expectations:
             assert expectation.claim in spec.claims, name
