@@ -17,17 +17,17 @@ ensure_tensorflow_backend()
 # TensorFlow's C++ INFO and WARNING lines would drown Keras's progress bars.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# Submodules reachable as attributes (mpkeras.models, ...), imported on first use.
 _SUBMODULES = (
     "callbacks",
     "data",
-    "diagnostics",
     "experiments",
-    "layers",
     "losses",
-    "metrics",
     "models",
-    "ops",
+    "plotting",
     "runner",
+    "saving",
+    "specs",
 )
 
 
