@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mpkeras import runner
 from mpkeras.cli import main
 
 QUICK_XOR = ["--quick", "--set", "perceptron_epochs=5", "--set", "train.epochs=120"]

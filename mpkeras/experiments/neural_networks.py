@@ -604,10 +604,11 @@ def universal_approximation(config, context):
         target = approximation_target(grid)[:, None]
         metrics[f"least_squares_max_error_m{m}"] = np.abs(predict_in_chunks(model, grid) - target).max(axis=0)
 
-        figure = None
-        if m == 1:
-            def figure(mdl):
-                return _fits_figure(mdl, x_plot, widths, shown, "One hidden sigmoid layer, m = 1")
+        # TensorBoard shows the fits as they train for m = 1 (a 2-D surface per width is too much).
+        figure = (
+            (lambda mdl: _fits_figure(mdl, x_plot, widths, shown, "One hidden sigmoid layer, m = 1"))
+            if m == 1 else None
+        )
         config.train.compile(model)
         config.train.fit(model, x, np.repeat(y[:, None], len(widths), axis=1), context, name,
                          figure=figure, figure_every=config.figure_every)
