@@ -202,8 +202,7 @@ def _draw_line(ax, normal, offset, x, **style):
 def _perceptron_figure(model, x, y, u, gamma, title):
     fig, axes = plotting.figure(size=5.0)
     ax = axes[0, 0]
-    predict = lambda g: keras.ops.convert_to_numpy(model(g, training=False))  # noqa: E731
-    plotting.decision_boundary(ax, predict, x, y, title)
+    plotting.decision_boundary(ax, plotting.batch_predict(model), x, y, title)
     # The reference separator and its margin band |<u, (x, 1)>| < gamma: Novikoff's gamma.
     _draw_line(ax, u[:2], u[2], x, color="#238b45", linestyle="-", linewidth=1, label="max-margin u")
     for side in (-1, 1):
