@@ -1,6 +1,16 @@
 """Model builders and `keras.Model` subclasses, one concept per module."""
 
-from mpkeras.models.mlp import build_mlp, compose_affine
-from mpkeras.models.perceptron import Perceptron
+from mpkeras._lazy import lazy_exports
 
-__all__ = ["Perceptron", "build_mlp", "compose_affine"]
+_EXPORTS = {
+    "Perceptron": "perceptron",
+    "build_mlp": "mlp",
+    "compose_affine": "mlp",
+    "build_cnn": "cnn",
+    "build_unet": "unet",
+    "build_autoencoder": "autoencoder",
+    "VAE": "vae",
+    # The RNN builders live in mpkeras.models.rnn (one per sequence mode).
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

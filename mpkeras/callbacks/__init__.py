@@ -1,0 +1,15 @@
+"""Keras callbacks: crash-safe training and TensorBoard figures, one family per module."""
+
+from mpkeras._lazy import lazy_exports
+
+_EXPORTS = {
+    "StopOnNaN": "training",
+    "ShuffleEpoch": "training",
+    "TrainingDiverged": "training",
+    "FigureLogger": "figures",
+    "figure_to_image": "figures",
+    # Chapter 5b: reconstructions, prior samples and latent traversals.
+    "LatentImageLogger": "latent",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

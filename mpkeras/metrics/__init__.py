@@ -1,0 +1,16 @@
+"""Metrics of the notes' experiments, one family per module."""
+
+from mpkeras._lazy import lazy_exports
+
+_EXPORTS = {
+    # Chapter 3: segmentation.
+    "per_class_iou": "segmentation",
+    # Chapter 5a: image quality as Keras metrics.
+    "PSNR": "image_quality",
+    "SSIM": "image_quality",
+    # Chapter 5b: disentanglement scores.
+    "beta_vae_score": "disentanglement",
+    "mutual_information_gap": "disentanglement",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
