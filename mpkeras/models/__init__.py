@@ -5,10 +5,14 @@ from mpkeras._lazy import lazy_exports
 _EXPORTS = {
     "Perceptron": "perceptron",
     "build_mlp": "mlp",
+    "build_parallel_mlps": "mlp",
     "compose_affine": "mlp",
     "build_cnn": "cnn",
     "build_unet": "unet",
     "build_autoencoder": "autoencoder",
+    "build_encoder": "autoencoder",
+    "build_decoder": "autoencoder",
+    "Autoencoder": "autoencoder",
     "VAE": "vae",
     # The RNN builders live in mpkeras.models.rnn (one per sequence mode).
 }
