@@ -12,6 +12,8 @@ _EXPORTS = {
     "conv2d_kernel_gradient": "convolution",
     # Chapter 2: max pooling's backward pass routes the gradient to the argmax (C5).
     "max_pool2d_backward": "pooling",
+    # Chapter 4: gradient clipping by norm (R5).
+    "clip_gradient_norm": "clipping",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
