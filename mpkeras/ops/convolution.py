@@ -1,0 +1,449 @@
+"""Correlation, convolution, the convolution matrix and the conv layer's backward pass.
+
+The notes (section 2.1) define, for a kernel K and an image I,
+
+    correlation  (K star I)[i, j] = sum_{m, n} K[m, n] I[i + m, j + n]
+    convolution  (K  *   I)[i, j] = sum_{m, n} K[m, n] I[i - m, j - n]
+
+so a convolution is a correlation with the kernel mirrored (rotated by 180
+degrees, claim C1). Convolution commutes (K * I = I * K), correlation does
+not. Both are linear and shift-equivariant (C2), hence a multiplication by a
+(block-Toeplitz) matrix (C3, `conv_matrix`).
+
+Conventions (those of `tf.nn.conv2d` and `keras.layers.Conv2D`): images are
+`(batch, height, width, in_channels)`, kernels `(k_h, k_w, in_channels,
+out_channels)`, the window of output pixel `(i, j)` starts at input pixel
+`(i * s_h - pad_top, j * s_w - pad_left)` and channels are summed over:
+
+    correlate2d(I, K)[b, i, j, o]
+        = sum_{m, n, c} K[m, n, c, o] I[b, i s_h + m - pad_top, j s_w + n - pad_left, c]
+
+with zeros outside the image. Modes: "valid" (no padding, output
+`floor((H - k) / s) + 1`), "same" (TensorFlow's SAME: output `ceil(H / s)`,
+total padding `max((out - 1) s + k - H, 0)`, the smaller half on top/left)
+and "full" (`k - 1` zeros on every side, every overlap; output
+`floor((H + k - 2) / s) + 1`). A 2-D image `(H, W)` with a 2-D kernel
+`(k_h, k_w)` is a single-channel, single-image shorthand; the result is 2-D.
+
+`tf.nn.conv2d` *is* the correlation above (not a convolution despite its
+name), so every "correlate" below is realised by `tf.nn.conv2d`.
+"""
+
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+_MODES = ("valid", "same", "full")
+# A dense convolution matrix above this size is returned as a sparse matrix.
+DENSE_LIMIT_BYTES = 256 * 2**20
+
+
+# ----------------------------------------------------------------------------
+# Argument checks (Keras wording, naming the argument).
+
+
+def _check_mode(mode):
+    if mode not in _MODES:
+        raise ValueError(
+            "Received an invalid value for `mode`, expected one of "
+            f"{_MODES}. Received: mode={mode!r}"
+        )
+    return mode
+
+
+def _normalize_strides(strides):
+    if isinstance(strides, numbers.Integral) and not isinstance(strides, bool):
+        strides = (strides, strides)
+    try:
+        values = tuple(strides)
+    except TypeError:
+        values = ()
+    if len(values) != 2 or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
+        for s in values
+    ):
+        raise ValueError(
+            "Received an invalid value for `strides`, expected a positive "
+            f"integer or tuple of 2. Received: strides={strides!r}"
+        )
+    return tuple(int(s) for s in values)
+
+
+def _as_tensor(value, name, dtype=None):
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        tensor = tf.convert_to_tensor(value)
+    else:
+        array = np.asarray(value)
+        if dtype is None and not np.issubdtype(array.dtype, np.floating):
+            array = array.astype(np.float32)
+        tensor = tf.convert_to_tensor(array)
+    if dtype is not None and tensor.dtype != dtype:
+        tensor = tf.cast(tensor, dtype)
+    if not tensor.dtype.is_floating:
+        raise ValueError(
+            f"`{name}` must be floating point. Received: {name}.dtype="
+            f"{tensor.dtype.name}"
+        )
+    return tensor
+
+
+def _prepare(image, kernel, image_name="image", kernel_name="kernel"):
+    """Tensors of rank 4, and whether the inputs were the 2-D shorthand."""
+    image = _as_tensor(image, image_name)
+    kernel = _as_tensor(kernel, kernel_name, dtype=image.dtype)
+    if image.shape.rank == 2 and kernel.shape.rank == 2:
+        return image[None, :, :, None], kernel[:, :, None, None], True
+    if image.shape.rank != 4:
+        raise ValueError(
+            f"Expected `{image_name}` of rank 4 (batch, height, width, "
+            f"channels), or rank 2 with a rank-2 kernel. Received: "
+            f"{image_name}.shape={tuple(image.shape)}"
+        )
+    if kernel.shape.rank != 4:
+        raise ValueError(
+            f"Expected `{kernel_name}` of rank 4 (k_h, k_w, in_channels, "
+            f"out_channels). Received: {kernel_name}.shape={tuple(kernel.shape)}"
+        )
+    c_image, c_kernel = image.shape[-1], kernel.shape[2]
+    if c_image is not None and c_kernel is not None and c_image != c_kernel:
+        raise ValueError(
+            f"The channel counts do not match: `{image_name}` has {c_image} "
+            f"channels but `{kernel_name}` expects {c_kernel} input channels. "
+            f"Received: {image_name}.shape={tuple(image.shape)}, "
+            f"{kernel_name}.shape={tuple(kernel.shape)}"
+        )
+    return image, kernel, False
+
+
+def _padding_1d(size, k, s, mode):
+    """(pad_before, pad_after, output_size) along one axis."""
+    if mode == "valid":
+        return 0, 0, (size - k) // s + 1
+    if mode == "same":
+        out = -(-size // s)
+        total = max((out - 1) * s + k - size, 0)
+        return total // 2, total - total // 2, out
+    return k - 1, k - 1, (size + k - 2) // s + 1
+
+
+def output_shape(input_hw, kernel_hw, mode="valid", strides=1):
+    """Spatial output size `(H_out, W_out)` of `correlate2d` (see module doc)."""
+    _check_mode(mode)
+    strides = _normalize_strides(strides)
+    return tuple(
+        _padding_1d(n, k, s, mode)[2] for n, k, s in zip(input_hw, kernel_hw, strides)
+    )
+
+
+def _check_fits(image_hw, kernel_hw, mode, image_name="image"):
+    if mode != "valid":
+        return
+    for n, k in zip(image_hw, kernel_hw):
+        if n is not None and k is not None and k > n:
+            raise ValueError(
+                f"In 'valid' mode the kernel must fit inside `{image_name}`: "
+                f"the kernel is {tuple(kernel_hw)} but the image is "
+                f"{tuple(image_hw)}. Use mode='same' or mode='full'. "
+                f"Received: mode={mode!r}"
+            )
+
+
+def _pad(image, kernel_hw, mode, strides, input_hw=None):
+    """Zero-pads `image` for `mode`; returns the padded image."""
+    if mode == "valid":
+        return image
+    hw = input_hw if input_hw is not None else image.shape[1:3]
+    pads = [_padding_1d(n, k, s, mode)[:2] for n, k, s in zip(hw, kernel_hw, strides)]
+    return tf.pad(image, [[0, 0], list(pads[0]), list(pads[1]), [0, 0]])
+
+
+# ----------------------------------------------------------------------------
+# C1: correlation and convolution.
+
+
+def _correlate(image, kernel, mode, strides):
+    """Rank-4 correlation, no checks; `tf.nn.conv2d` is the correlation."""
+    if mode == "full":
+        image = _pad(image, kernel.shape[:2], mode, strides)
+        mode = "valid"
+    return tf.nn.conv2d(image, kernel, strides=strides, padding=mode.upper())
+
+
+def correlate2d(image, kernel, mode="valid", strides=1):
+    """The notes' correlation `K star I`, batched and multi-channel (C1).
+
+        out[b, i, j, o] = sum_{m, n, c} K[m, n, c, o] I[b, i s + m - p, j s + n - p', c]
+
+    Realised by `tf.nn.conv2d` (which is a correlation), with `tf.pad` for
+    "full".
+
+    Args:
+        image: `(batch, H, W, C_in)` (or `(H, W)` with a 2-D kernel).
+        kernel: `(k_h, k_w, C_in, C_out)` (or `(k_h, k_w)`); rectangular
+            kernels are fine.
+        mode: "valid", "same" or "full" (see the module docstring).
+        strides: positive int or tuple of 2.
+
+    Returns:
+        A float tensor `(batch, H_out, W_out, C_out)` (or `(H_out, W_out)`),
+        in the image's dtype.
+
+    Raises:
+        ValueError: unknown `mode`, non-positive `strides`, channel counts
+            that do not match, or a kernel larger than the image in "valid".
+    """
+    _check_mode(mode)
+    strides = _normalize_strides(strides)
+    image4, kernel4, squeeze = _prepare(image, kernel)
+    _check_fits(image4.shape[1:3], kernel4.shape[:2], mode)
+    out = _correlate(image4, kernel4, mode, strides)
+    return out[0, :, :, 0] if squeeze else out
+
+
+def convolve2d(image, kernel, mode="valid", strides=1):
+    """The notes' convolution `K * I`: correlation with the kernel mirrored (C1).
+
+        out[b, i, j, o] = sum_{m, n, c} K[m, n, c, o] I[b, i - m, j - n, c]
+                        = correlate2d(I, Rot180(K))
+
+    `Rot180` flips both spatial axes of the kernel (channels untouched). With
+    one channel and mode "full", `convolve2d(I, K) == convolve2d(K, I)`
+    (convolution commutes); correlation does not.
+
+    Args and raises: as `correlate2d`.
+    """
+    _check_mode(mode)
+    strides = _normalize_strides(strides)
+    image4, kernel4, squeeze = _prepare(image, kernel)
+    _check_fits(image4.shape[1:3], kernel4.shape[:2], mode)
+    out = _correlate(image4, tf.reverse(kernel4, axis=[0, 1]), mode, strides)
+    return out[0, :, :, 0] if squeeze else out
+
+
+# ----------------------------------------------------------------------------
+# C3: convolution as a matrix.
+
+
+def conv_matrix(kernel, input_shape, mode="valid", strides=1, sparse=None):
+    """The matrix M with `M @ vec(I) == vec(correlate2d(I, K))` (claim C3).
+
+    Correlation is linear, so for one image I of shape `(H, W, C_in)` it is a
+    matrix product: row `(i, j, o)` of M holds the kernel taps `K[m, n, c, o]`
+    at the columns of the pixels `(i s + m - p, j s + n - p', c)` its window
+    covers (a block-Toeplitz matrix; the notes' 1-D example is the banded
+    lower-triangular matrix of the kernel). `vec` is row-major (NumPy's
+    `reshape(-1)`), so M has `H_out * W_out * C_out` rows and `H * W * C_in`
+    columns. `M.T` is the transposed convolution (chapter 3, F2). For the
+    convolution `convolve2d`, pass the mirrored kernel `K[::-1, ::-1]`.
+
+    Args:
+        kernel: `(k_h, k_w, C_in, C_out)`, or `(k_h, k_w)` with a 2-D
+            `input_shape`.
+        input_shape: `(H, W, C_in)`, or `(H, W)` for a 2-D kernel.
+        mode: "valid", "same" or "full".
+        strides: positive int or tuple of 2.
+        sparse: None (default) returns a `scipy.sparse.csr_matrix` when the
+            dense matrix would take more than 256 MB (`DENSE_LIMIT_BYTES`)
+            and a dense `np.ndarray` otherwise; True / False force the format.
+            Only the non-zero entries are ever built, so a sparse result
+            never passes through a dense one.
+
+    Returns:
+        `np.ndarray` or `scipy.sparse.csr_matrix` in the kernel's dtype.
+    """
+    import scipy.sparse
+
+    _check_mode(mode)
+    strides = _normalize_strides(strides)
+    kernel = np.asarray(kernel)
+    if not np.issubdtype(kernel.dtype, np.floating):
+        kernel = kernel.astype(np.float32)
+    try:
+        input_shape = tuple(int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        input_shape = None
+    if kernel.ndim == 2 and input_shape is not None and len(input_shape) == 2:
+        kernel = kernel[:, :, None, None]
+        input_shape = input_shape + (1,)
+    if kernel.ndim != 4:
+        raise ValueError(
+            "Expected `kernel` of rank 4 (k_h, k_w, in_channels, "
+            f"out_channels), or rank 2. Received: kernel.shape={kernel.shape}"
+        )
+    if (
+        input_shape is None
+        or len(input_shape) != 3
+        or not all(d > 0 for d in input_shape)
+    ):
+        raise ValueError(
+            "Received an invalid value for `input_shape`, expected (height, "
+            "width, channels) of positive integers (or (height, width) with "
+            f"a 2-D kernel). Received: input_shape={input_shape!r}"
+        )
+    height, width, c_in = input_shape
+    k_h, k_w, k_c, c_out = kernel.shape
+    if k_c != c_in:
+        raise ValueError(
+            f"The channel counts do not match: `input_shape` has {c_in} "
+            f"channels but `kernel` expects {k_c}. Received: "
+            f"input_shape={input_shape}, kernel.shape={kernel.shape}"
+        )
+    _check_fits((height, width), (k_h, k_w), mode, image_name="input_shape")
+    pad_h, _, h_out = _padding_1d(height, k_h, strides[0], mode)
+    pad_w, _, w_out = _padding_1d(width, k_w, strides[1], mode)
+    n_rows, n_cols = h_out * w_out * c_out, height * width * c_in
+
+    if sparse is None:
+        sparse = n_rows * n_cols * kernel.dtype.itemsize > DENSE_LIMIT_BYTES
+
+    # One entry per (output pixel, kernel tap) whose input pixel exists; the
+    # (c, o) block of every entry is the kernel's c_in x c_out tap matrix.
+    i, j, m, n = np.meshgrid(
+        np.arange(h_out), np.arange(w_out), np.arange(k_h), np.arange(k_w),
+        indexing="ij",
+    )
+    y = i * strides[0] + m - pad_h
+    x = j * strides[1] + n - pad_w
+    inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+    pixel_out = (i * w_out + j)[inside]
+    pixel_in = (y * width + x)[inside]
+    taps = kernel[m[inside], n[inside]]  # (entries, c_in, c_out)
+    c, o = np.meshgrid(np.arange(c_in), np.arange(c_out), indexing="ij")
+    rows = (pixel_out[:, None, None] * c_out + o).ravel()
+    cols = (pixel_in[:, None, None] * c_in + c).ravel()
+    values = taps.ravel()
+    if sparse:
+        return scipy.sparse.csr_matrix(
+            (values, (rows, cols)), shape=(n_rows, n_cols), dtype=kernel.dtype
+        )
+    matrix = np.zeros((n_rows, n_cols), dtype=kernel.dtype)
+    matrix[rows, cols] = values  # (row, col) pairs are distinct
+    return matrix
+
+
+# ----------------------------------------------------------------------------
+# C4: the backward pass of a convolutional layer.
+
+
+def _dilate(delta, strides):
+    """Insert `s - 1` zeros between the rows/columns of `delta` (stride s)."""
+    s_h, s_w = strides
+    if s_h == 1 and s_w == 1:
+        return delta
+    shape = tf.shape(delta)
+    n, h, w, ch = shape[0], shape[1], shape[2], shape[3]
+    x = delta[:, :, None, :, None, :]
+    x = tf.pad(x, [[0, 0], [0, 0], [0, s_h - 1], [0, 0], [0, s_w - 1], [0, 0]])
+    x = tf.reshape(x, tf.stack([n, h * s_h, w * s_w, ch]))
+    return x[:, : (h - 1) * s_h + 1, : (w - 1) * s_w + 1, :]
+
+
+def _check_backward(mode, strides):
+    _check_mode(mode)
+    if mode == "full":
+        # The layer's forward pass is "valid" or "same" (keras.layers.Conv2D).
+        raise ValueError(
+            "The conv layer backward formulas take mode 'valid' or 'same'. "
+            f"Received: mode={mode!r}"
+        )
+    return _normalize_strides(strides)
+
+
+def conv2d_input_gradient(delta, kernel, input_shape, mode="valid", strides=1):
+    """delta^(l-1) = delta^(l) correlated ("full") with Rot180(W) (claim C4).
+
+    For the layer z^(l) = correlate2d(z^(l-1), W) (Keras' Conv2D), the notes'
+    derivation gives
+
+        delta^(l-1)[i, j] = sum_{i', j'} delta^(l)[i', j'] W[i - i', j - j']
+                          = correlate2d(delta^(l), Rot180(W), "full")[i, j]
+
+    i.e. the "full" correlation of the upstream gradient with the mirrored
+    kernel whose channel axes are swapped (out -> in), a convolution of
+    delta with W. (The notes write the forward pass as a convolution, so
+    their backward pass is the correlation `delta star W`; the kernel is
+    mirrored once either way.) With stride s, delta is first dilated (s - 1
+    zeros between its entries: the positions the strided forward pass
+    skipped); "same" padding is cropped off afterwards, and rows/columns the
+    forward windows never reached get zero gradient.
+
+    Realised by one `tf.nn.conv2d` (the "full" correlation) after `tf.pad`;
+    no autodiff and no `conv2d_backprop_input`.
+
+    Args:
+        delta: upstream gradient dL/dz^(l), `(batch, H_out, W_out, C_out)`.
+        kernel: W, `(k_h, k_w, C_in, C_out)`.
+        input_shape: shape of z^(l-1), `(batch, H, W, C_in)` (static ints or
+            a 1-D int tensor); only H and W are used.
+        mode: the forward pass' padding, "valid" or "same".
+        strides: the forward pass' strides.
+
+    Returns:
+        dL/dz^(l-1), `(batch, H, W, C_in)`.
+    """
+    strides = _check_backward(mode, strides)
+    delta = tf.convert_to_tensor(delta)
+    kernel = tf.cast(tf.convert_to_tensor(kernel), delta.dtype)
+    k_h, k_w = int(kernel.shape[0]), int(kernel.shape[1])
+    height, width = input_shape[1], input_shape[2]
+    static_hw = [d if isinstance(d, numbers.Integral) else tf.get_static_value(d)
+                 for d in (height, width)]
+    if any(d is None for d in static_hw):
+        raise ValueError(
+            "conv2d_input_gradient needs the static height and width of the "
+            f"layer input. Received: input_shape={input_shape!r}"
+        )
+    height, width = (int(d) for d in static_hw)
+    pad_top, _, _ = _padding_1d(height, k_h, strides[0], mode)
+    pad_left, _, _ = _padding_1d(width, k_w, strides[1], mode)
+
+    mirrored = tf.transpose(tf.reverse(kernel, axis=[0, 1]), [0, 1, 3, 2])
+    dilated = _dilate(delta, strides)
+    full = _correlate(dilated, mirrored, "full", (1, 1))
+    # `full` covers padded-input rows 0 .. (H_out - 1) s + k_h - 1; crop the
+    # padding at the top/left and fill rows the windows never touched.
+    full = full[:, pad_top : pad_top + height, pad_left : pad_left + width, :]
+    got_h = tf.shape(full)[1]
+    got_w = tf.shape(full)[2]
+    return tf.pad(
+        full, [[0, 0], [0, height - got_h], [0, width - got_w], [0, 0]]
+    )
+
+
+def conv2d_kernel_gradient(delta, inputs, kernel_shape, mode="valid", strides=1):
+    """dL/dW = delta^(l) correlated with Z^(l-1) (claim C4).
+
+    For z^(l) = correlate2d(z^(l-1), W), the notes' derivation gives
+
+        dL/dW[m, n, c, o] = sum_{b, i, j} delta^(l)[b, i, j, o] Z[b, i s + m, j s + n, c]
+
+    (Z = z^(l-1), zero-padded as the forward pass padded it): the "valid"
+    correlation `delta star Z` of the input with the upstream gradient as the
+    kernel, summed over the batch. The batch axis plays the role of the
+    channels being summed: Z is transposed to `(C_in, H, W, batch)`, delta to
+    `(H_out, W_out, batch, C_out)`, and one `tf.nn.conv2d` (dilation s for a
+    stride-s forward pass) yields `(C_in, k_h, k_w, C_out)`; no autodiff and
+    no `conv2d_backprop_filter`.
+
+    Args:
+        delta: upstream gradient, `(batch, H_out, W_out, C_out)`.
+        inputs: Z = z^(l-1), `(batch, H, W, C_in)`.
+        kernel_shape: `(k_h, k_w, C_in, C_out)`.
+        mode: the forward pass' padding, "valid" or "same".
+        strides: the forward pass' strides.
+
+    Returns:
+        dL/dW, `(k_h, k_w, C_in, C_out)`.
+    """
+    strides = _check_backward(mode, strides)
+    delta = tf.convert_to_tensor(delta)
+    inputs = tf.cast(tf.convert_to_tensor(inputs), delta.dtype)
+    k_h, k_w = int(kernel_shape[0]), int(kernel_shape[1])
+    padded = _pad(inputs, (k_h, k_w), mode, strides)
+    image = tf.transpose(padded, [3, 1, 2, 0])  # (C_in, H_p, W_p, batch)
+    taps = tf.transpose(delta, [1, 2, 0, 3])  # (H_out, W_out, batch, C_out)
+    grad = tf.nn.conv2d(image, taps, strides=1, padding="VALID", dilations=strides)
+    # Positions past the last window (H_p - k) % s rows) lie outside W.
+    grad = grad[:, :k_h, :k_w, :]
+    return tf.transpose(grad, [1, 2, 0, 3])
