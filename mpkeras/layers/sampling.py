@@ -1,6 +1,7 @@
 """The reparameterisation trick of the VAE (claim A4)."""
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -87,6 +88,19 @@ class Sampling(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return self._check_shapes(input_shape)
+
+    # Keras leaves seed-generator states out of saved weights; saving it here
+    # makes a reloaded (or resumed) model draw the same eps as the original,
+    # so a `.keras` round trip reproduces a sampled ELBO exactly.
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store["seed_state"] = np.asarray(self.seed_generator.state.numpy())
+
+    def load_own_variables(self, store):
+        if "seed_state" in store:
+            self.seed_generator.state.assign(store["seed_state"][...])
+        own = {k: store[k] for k in store.keys() if k != "seed_state"}
+        super().load_own_variables(own)
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}

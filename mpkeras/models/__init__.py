@@ -14,6 +14,9 @@ _EXPORTS = {
     "build_decoder": "autoencoder",
     "Autoencoder": "autoencoder",
     "VAE": "vae",
+    "build_vae": "vae_builders",
+    "build_vae_encoder": "vae_builders",
+    "build_vae_decoder": "vae_builders",
     # The RNN builders live in mpkeras.models.rnn (one per sequence mode).
 }
 __all__ = sorted(_EXPORTS)
