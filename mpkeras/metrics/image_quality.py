@@ -52,7 +52,10 @@ class _PerImageMean(keras.metrics.Metric):
         else:
             weights = tf.cast(tf.reshape(sample_weight, [-1]), self.dtype)
             weights = tf.broadcast_to(weights, tf.shape(scores))
-        self.total.assign_add(tf.reduce_sum(scores * weights))
+        # A zero weight drops an image even when its score is inf (PSNR of
+        # an image equal to its reference), which inf * 0 = nan would not.
+        weighted = tf.where(weights > 0, scores * weights, tf.zeros_like(scores))
+        self.total.assign_add(tf.reduce_sum(weighted))
         self.count.assign_add(tf.reduce_sum(weights))
 
     def result(self):
@@ -74,7 +77,8 @@ class PSNR(_PerImageMean):
 
         PSNR = 10 log10(max_val^2 / MSE)   (`tf.image.psnr`)
 
-    so +10 dB is a tenfold smaller squared error. Identical images give +inf.
+    so +10 dB is a tenfold smaller squared error. Identical images give +inf
+    (and make the mean +inf); give them `sample_weight=0` to leave them out.
     Claim A3 compares the PSNR of a denoising/inpainting autoencoder's output
     with that of its corrupted input.
 

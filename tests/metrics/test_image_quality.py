@@ -43,6 +43,14 @@ def test_sample_weight_weights_images():
     np.testing.assert_allclose(
         float(metric.result()), (3 * per_image[0] + per_image[1]) / 4, rtol=1e-5
     )
+    # An identical image has PSNR inf; weight 0 leaves it out instead of nan.
+    both = PSNR()
+    both.update_state(np.stack([clean[0], clean[1]]), np.stack([noisy[0], clean[1]]),
+                      sample_weight=np.array([1.0, 0.0]))
+    np.testing.assert_allclose(float(both.result()), per_image[0], rtol=1e-5)
+    unweighted = PSNR()
+    unweighted.update_state(clean[1:], clean[1:])
+    assert np.isinf(float(unweighted.result()))
 
 
 def test_ssim_matches_tf_and_is_one_for_identical_images():
