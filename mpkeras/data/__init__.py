@@ -32,6 +32,7 @@ _LAZY = {
     "prepare": "mpkeras.data.sources",
     "shuffle_per_epoch": "mpkeras.data.shuffling",
     "set_epoch": "mpkeras.data.shuffling",
+    "advance_epoch": "mpkeras.data.shuffling",
 }
 
 __all__ = ["DatasetUnavailableError", "TASKS", "names", *_LAZY]

@@ -1,11 +1,18 @@
 """``load`` and ``load_arrays``: TFDS splits as Keras-ready tf.data pipelines.
 
-The pipeline is decode -> map(AUTOTUNE) -> cache -> shuffle(seeded, per
-epoch) -> batch -> map (scaling, random corruption, augmentation) ->
-prefetch. Everything random after the cache is stateless and keyed by
-(seed, epoch, batch), so the data a resumed run sees is the data the
-uninterrupted run saw (see ``mpkeras.data.shuffling``).
+The pipeline is decode -> map(AUTOTUNE) -> cache -> [shuffle(seeded) ->
+batch -> map (scaling, random corruption, augmentation)] -> prefetch. For a
+training split the bracketed part is built afresh for every pass (every new
+iterator, i.e. every Keras epoch) with that pass's index i = 0, 1, 2, ...:
+the order and everything random after the cache are stateless functions of
+(seed, i, batch), so each epoch gets a new order and new noise, the same in
+every process, with no callback; ``mpkeras.data.set_epoch`` moves every live
+training dataset to a given pass, which is how a resumed run sees the data
+the uninterrupted run saw (see ``mpkeras.data.shuffling``). Other splits
+are not shuffled and every pass over them sees the same data.
 """
+
+import functools
 
 import numpy as np
 import tensorflow as tf
@@ -85,8 +92,9 @@ def load(
         task: one of ``registry.TASKS``; None for the dataset's natural task.
         data_dir: TFDS data dir; None for TFDS's default
             (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``).
-        shuffle: shuffle each epoch; default True for ``"train"`` (and its
-            slices) only.
+        shuffle: a new order and new random corruption each pass (each
+            epoch); default True for ``"train"`` (and its slices) only. When
+            False every pass yields the same batches.
         seed: seeds the shuffle order and every random corruption.
         shuffle_buffer: buffer size; default the whole split when it fits
             in 256 MB.
@@ -97,7 +105,7 @@ def load(
         normalize: images as float32 in [0, 1] (divided by the white value);
             False keeps the stored scale (still float32).
         binarize: None, ``"static"`` (one fixed Bernoulli sample per image)
-            or ``"dynamic"`` (a fresh sample each epoch), for Bernoulli
+            or ``"dynamic"`` (a fresh sample each pass when shuffled), for Bernoulli
             likelihoods. Images only.
         noise_level: denoising corruption: Gaussian std (default 0.3) for
             grey images, pixel flip probability (default 0.1) for binary ones.
@@ -159,31 +167,43 @@ def load(
         cache = n is not None and n * element_bytes < _CACHE_BUDGET_BYTES
     if cache:
         dataset = dataset.cache(cache if isinstance(cache, str) else "")
+    corrupt = functools.partial(
+        tasks.batch_fn,
+        spec,
+        task,
+        seed=seed,
+        binarize=binarize,
+        normalize=normalize,
+        noise_level=noise_level,
+        hole_size=hole_size,
+        augment=augment,
+    )
+
+    def batched(examples, pass_index=None):
+        examples = examples.batch(
+            batch_size,
+            drop_remainder=drop_remainder,
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        return examples.enumerate().map(
+            corrupt(pass_index=pass_index), num_parallel_calls=tf.data.AUTOTUNE
+        )
+
     if shuffle:
         if shuffle_buffer is None:
             fits = max(1024, _SHUFFLE_BUDGET_BYTES // max(element_bytes, 1))
             shuffle_buffer = min(n, fits) if n else fits
-        dataset = shuffling.shuffle_per_epoch(dataset, shuffle_buffer, seed)
-    dataset = dataset.batch(
-        batch_size,
-        drop_remainder=drop_remainder,
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    dataset = dataset.enumerate().map(
-        tasks.batch_fn(
-            spec,
-            task,
-            seed=seed,
-            binarize=binarize,
-            normalize=normalize,
-            noise_level=noise_level,
-            hole_size=hole_size,
-            # Corruptions change per epoch exactly when the order does.
-            epoch=shuffling.epoch_variable() if shuffle else None,
-            augment=augment,
-        ),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+        examples = dataset
+
+        def one_pass(pass_index):
+            # Order and corruption of a pass both follow its index.
+            shuffled = shuffling.shuffle_pass(examples, shuffle_buffer, seed, pass_index)
+            return batched(shuffled, pass_index)
+
+        num_batches = examples.batch(batch_size, drop_remainder=drop_remainder).cardinality()
+        dataset = shuffling.per_pass(one_pass, cardinality=int(num_batches))
+    else:
+        dataset = batched(dataset)
     if prefetch:
         dataset = dataset.prefetch(tf.data.AUTOTUNE)
     return dataset

@@ -8,7 +8,8 @@ batch after the cache and does the cheap, vectorised, possibly random part
 augmentation).
 
 Randomness is stateless: every random draw is a function of the user seed,
-the epoch (only when the order changes per epoch) and the batch index, so a
+the pass index (only when the order changes per pass, see
+``mpkeras.data.shuffling``) and the batch index within the pass, so a
 resumed run sees exactly the noise the uninterrupted run would have seen.
 
 Task outputs:
@@ -115,8 +116,8 @@ def batch_fn(
     normalize,
     noise_level,
     hole_size,
-    epoch,
     augment,
+    pass_index=None,
 ):
     """Per-batch mapping applied after cache, shuffle and batch.
 
@@ -129,10 +130,11 @@ def batch_fn(
         noise_level: denoising noise: Gaussian standard deviation (in [0, 1]
             units) for grey images, flip probability for binary ones.
         hole_size: side of the inpainting hole in pixels.
-        epoch: a scalar int64 tensor-like read at each pass, or None to draw
-            the same numbers every pass (evaluation splits).
         augment: optional ``(inputs, targets) -> (inputs, targets)`` applied
             last, to batches.
+        pass_index: the scalar int64 index of the pass these batches belong
+            to, or None to draw the same numbers every pass (evaluation
+            splits).
 
     Returns:
         A function ``(batch_index, element) -> (inputs, targets)``.
@@ -142,8 +144,8 @@ def batch_fn(
 
     def key(batch_index, op):
         data = [batch_index, op]
-        if epoch is not None:
-            data.insert(0, epoch.read_value() if hasattr(epoch, "read_value") else epoch)
+        if pass_index is not None:
+            data.insert(0, pass_index)
         return _stateless_seed(seed, *data)
 
     def to_float(image, batch_index):
@@ -154,7 +156,7 @@ def batch_fn(
             # (uniform 0-255 even where white is 1) in range.
             x = tf.clip_by_value(x / scale, 0.0, 1.0)
         if binarize == "dynamic":
-            # A fresh Bernoulli sample every epoch (dynamic binarisation).
+            # A fresh Bernoulli sample every pass (dynamic binarisation).
             u = tf.random.stateless_uniform(tf.shape(x), seed=key(batch_index, _BINARIZE))
             x = tf.cast(u < tf.clip_by_value(x, 0.0, 1.0), tf.float32)
         return x

@@ -24,7 +24,7 @@ def fresh_data_dir(tmp_path):
 
 @pytest.fixture
 def epoch_zero():
-    """Reset the shared shuffle epoch before and after a test."""
+    """Set every live training dataset to pass 0 before and after a test."""
     from mpkeras.data import shuffling
 
     shuffling.set_epoch(0)

@@ -59,18 +59,17 @@ def test_inpainting_zeroes_one_square_hole(data_dir):
         assert np.sum(np.all(masked == 0.0, axis=-1)) >= 16 * 16 - 1
 
 
-def test_static_binarization_is_fixed_dynamic_resamples(data_dir, epoch_zero):
+def test_static_binarization_is_fixed_dynamic_resamples(data_dir):
     static = data.load("digits", batch_size=2000, binarize="static", seed=3, data_dir=data_dir)
     dynamic = data.load("digits", batch_size=2000, binarize="dynamic", seed=3, data_dir=data_dir)
     clean, _ = data.load_arrays("digits", data_dir=data_dir)
-    s0, d0 = _stack(static)[0], _stack(dynamic)[0]
-    epoch_zero.set_epoch(1)
-    s1, d1 = _stack(static)[0], _stack(dynamic)[0]
+    s0, d0 = _stack(static)[0], _stack(dynamic)[0]  # pass 0
+    s1, d1 = _stack(static)[0], _stack(dynamic)[0]  # pass 1
     for arr in (s0, s1, d0, d1):
         assert set(np.unique(arr)) <= {0.0, 1.0}
         # Bernoulli(p) samples: the mean matches the grey level's mean.
         np.testing.assert_allclose(arr.mean(), clean.mean(), atol=0.01)
-    # The shuffle order changed between epochs; compare as sorted sets of rows.
+    # The shuffle order changed between passes; compare as sorted sets of rows.
     key = lambda a: np.sort(a.reshape(len(a), -1).sum(axis=1))  # noqa: E731
     np.testing.assert_array_equal(key(s0), key(s1))
     assert np.any(key(d0) != key(d1))
@@ -81,7 +80,7 @@ def test_binarize_rejects_unknown_mode(data_dir):
         data.load("digits", binarize="always", data_dir=data_dir)
 
 
-def test_train_shuffles_per_epoch_reproducibly(data_dir, epoch_zero):
+def test_train_shuffles_per_pass_reproducibly(data_dir, epoch_zero):
     stored, _ = data.load_arrays("toy2d/blobs", data_dir=data_dir)
     def load(seed):
         return data.load("toy2d/blobs", batch_size=50, seed=seed, data_dir=data_dir)
@@ -90,13 +89,19 @@ def test_train_shuffles_per_epoch_reproducibly(data_dir, epoch_zero):
     a0 = _stack(first)[0]
     assert not np.array_equal(a0, stored)
     np.testing.assert_array_equal(np.sort(a0, axis=0), np.sort(stored, axis=0))
-    np.testing.assert_array_equal(_stack(first)[0], a0)  # same epoch, same order
-    np.testing.assert_array_equal(_stack(load(7))[0], a0)  # a fresh (resumed) pipeline
-    assert not np.array_equal(_stack(load(8))[0], a0)
-    epoch_zero.set_epoch(1)
-    a1 = _stack(first)[0]
+    a1 = _stack(first)[0]  # the next pass: a new order
     assert not np.array_equal(a1, a0)
-    np.testing.assert_array_equal(_stack(load(7))[0], a1)
+    np.testing.assert_array_equal(np.sort(a1, axis=0), np.sort(stored, axis=0))
+    again = load(7)  # a fresh pipeline counts from pass 0 again
+    np.testing.assert_array_equal(_stack(again)[0], a0)
+    np.testing.assert_array_equal(_stack(again)[0], a1)
+    assert not np.array_equal(_stack(load(8))[0], a0)
+    # set_epoch moves every live training dataset to a pass (resumed runs).
+    epoch_zero.set_epoch(1)
+    np.testing.assert_array_equal(_stack(first)[0], a1)
+    np.testing.assert_array_equal(_stack(again)[0], a1)
+    epoch_zero.set_epoch(0)
+    np.testing.assert_array_equal(_stack(first)[0], a0)
 
 
 def test_evaluation_splits_are_not_shuffled(data_dir):
@@ -113,19 +118,19 @@ def test_pipeline_order_and_cardinality(data_dir):
     graph = graph_pb2.GraphDef()
     graph.ParseFromString(dataset._as_serialized_graph().numpy())
     # Nodes are in topological order: source first, output last.
-    ops = [node.op for node in graph.node if node.op.endswith("Dataset") or "Dataset" in node.op]
+    ops = [node.op for node in graph.node if "Dataset" in node.op]
     cache = ops.index("CacheDatasetV2")
-    shuffle = ops.index("FlatMapDataset", cache)  # shuffle_per_epoch's flat_map
-    batch = ops.index("ParallelBatchDataset", shuffle)
-    after_batch = ops.index("ParallelMapDatasetV2", batch)
+    per_pass = ops.index("FlatMapDataset", cache)  # shuffling.per_pass's flat_map
     assert "ParallelMapDatasetV2" in ops[:cache]  # the per-example map
-    assert cache < shuffle < batch < after_batch
-    assert ops[-1] == "PrefetchDataset"
-    shuffles = [
-        f for f in graph.library.function
-        if any(n.op.startswith("ShuffleDataset") for n in f.node_def)
-    ]
-    assert shuffles, "no shuffle inside the flat_map"
+    assert ops[per_pass:] == ["FlatMapDataset", "AssertCardinalityDataset", "PrefetchDataset"]
+    # One pass, built inside the flat_map: shuffle -> batch -> per-batch map,
+    # all fed by the pass index read from the dataset's own counter.
+    (one_pass,) = [f for f in graph.library.function if "one_pass" in f.signature.name]
+    inner = [n.op for n in one_pass.node_def]
+    assert "AssignAddVariableOp" in inner
+    shuffle = inner.index("ShuffleDatasetV3")
+    batch = inner.index("ParallelBatchDataset", shuffle)
+    inner.index("ParallelMapDatasetV2", batch)
 
 
 def test_augment_runs_on_batches_after_cache(data_dir):
