@@ -5,6 +5,7 @@ from mpkeras._lazy import lazy_exports
 _EXPORTS = {
     # Chapter 3: segmentation.
     "per_class_iou": "segmentation",
+    "evaluate_iou": "segmentation",
     # Chapter 5a: image quality as Keras metrics.
     "PSNR": "image_quality",
     "SSIM": "image_quality",
