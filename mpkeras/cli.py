@@ -12,6 +12,11 @@ import click
 
 from mpkeras import runner, specs
 from mpkeras.data.errors import DatasetUnavailableError
+from mpkeras.saving import ModelFileError
+
+# The runner's own validation errors: the user's to fix, exit code 2. Any
+# other exception is a bug (exit 1 with its traceback).
+BAD_INPUT = (specs.SpecError, runner.RunError, ModelFileError, DatasetUnavailableError)
 
 
 class InputError(click.ClickException):
@@ -28,9 +33,11 @@ def _one_line(error):
 def handle_errors(command):
     """Turn the library's exceptions into one-line messages and exit codes.
 
-    ValueError (bad spec, override, run directory, dataset name, model file)
-    and data that cannot be had offline are the user's to fix: exit 2. A
-    diverged run: exit 1. Set MPKERAS_TRACEBACK=1 to see the full traceback
+    The runner's validation errors (bad spec, override, seed, run directory,
+    dataset name, model file) and data that cannot be had offline are the
+    user's to fix: exit 2. A failed run (diverged, premise violated, or an
+    error inside the experiment, whose traceback is in the run directory's
+    error.log): exit 1. Set MPKERAS_TRACEBACK=1 to see the full traceback
     instead.
     """
 
@@ -40,7 +47,7 @@ def handle_errors(command):
             return command(*args, **kwargs)
         except click.ClickException:
             raise
-        except (ValueError, DatasetUnavailableError) as error:
+        except BAD_INPUT as error:
             if os.environ.get("MPKERAS_TRACEBACK"):
                 raise
             raise InputError(_one_line(error)) from None
@@ -57,8 +64,8 @@ def handle_errors(command):
 def main():
     """mpkeras: the Machine Perception notes as Keras components and experiments.
 
-    Every claim of the notes is an experiment spec in experiments/*.toml that
-    trains, measures and checks itself. Start with `mpkeras list`, then
+    Every claim of the notes is an experiment (its spec ships with mpkeras)
+    that trains, measures and checks itself. Start with `mpkeras list`, then
     `mpkeras run xor`, and watch it with `tensorboard --logdir runs`.
     """
 
@@ -127,15 +134,16 @@ def evaluate(model_path, dataset, split, task, batch_size):
               show_default=True)
 @click.option("--models-dir", type=click.Path(file_okay=False), default=str(runner.DEFAULT_MODELS_DIR),
               show_default=True)
+@click.option("--verbose", is_flag=True, help="Show Keras's per-epoch output instead of one line per experiment.")
 @handle_errors
-def reproduce(quick, only, runs_dir, models_dir):
+def reproduce(quick, only, runs_dir, models_dir, verbose):
     """Run every experiment spec and report which claims of the notes hold."""
     report_dir, rows = runner.reproduce(
-        names=only, quick=quick, runs_dir=runs_dir, models_dir=models_dir, verbose=2, report=click.echo,
+        names=only, quick=quick, runs_dir=runs_dir, models_dir=models_dir, verbose=verbose, report=click.echo,
     )
     click.echo("\n" + runner.claims_markdown(rows, quick))
     click.echo(f"Claims table: {report_dir / 'claims.md'}")
-    if not all(row["holds"] for row in rows):
+    if runner.claims_failed(rows):
         raise click.ClickException("Some claims do not hold (see the table above)")
 
 
@@ -160,9 +168,7 @@ def datasets(data_dir):
 @handle_errors
 def prepare(name, force, data_dir):
     """Prepare dataset NAME into the TFDS data dir."""
-    from mpkeras import data
-
-    data.prepare(name, force=force, data_dir=data_dir)
+    runner.prepare_dataset(name, force=force, data_dir=data_dir)
     click.echo(f"Prepared {name}")
 
 

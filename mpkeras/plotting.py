@@ -1,11 +1,12 @@
-"""Figures shared by experiments (matplotlib, headless)."""
+"""Figures shared by experiments (matplotlib, headless).
 
-import matplotlib
+Figures are ``matplotlib.figure.Figure`` objects made without pyplot: they
+render anywhere (servers, CI, a notebook's kernel) without choosing a global
+matplotlib backend, and need no closing.
+"""
 
-matplotlib.use("Agg")  # No display on servers and in CI; must precede pyplot.
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def decision_boundary(ax, predict, x, y, title, margin=0.5, resolution=150):
@@ -46,5 +47,6 @@ def batch_predict(model):
 
 def figure(ncols=1, nrows=1, size=4.0):
     """A new figure with a grid of axes, ``size`` inches per panel."""
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    fig = Figure(figsize=(size * ncols, size * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes

@@ -12,6 +12,7 @@ A run directory holds::
 and the trained model goes to ``saved_models/<name>.keras``, written atomically.
 """
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -20,6 +21,7 @@ import resource
 import shutil
 import sys
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -34,7 +36,12 @@ class RunError(ValueError):
 
 
 class RunFailed(RuntimeError):
-    """The run started but could not finish (e.g. the loss diverged)."""
+    """The run started but could not finish: the loss diverged, a premise was
+    violated, or the experiment raised (its traceback is in ``error.log``)."""
+
+
+QUICK_BUDGET_S = 60.0
+"""A --quick run should finish within this wall time on 2 CPU cores."""
 
 
 @dataclasses.dataclass
@@ -55,6 +62,34 @@ class RunContext:
 
     def log_dir(self, tag):
         return self.run_dir / "logs" / tag
+
+    def fit(self, model, x, *, tag, epochs, figure=None, figure_every=10, callbacks=(), **fit_kwargs):
+        """``model.fit(x, epochs=epochs, ...)`` under the run's callbacks.
+
+        The one way an experiment trains: every fit gets TensorBoard under
+        ``logs/<tag>``, BackupAndRestore under ``checkpoints/<tag>`` (so a
+        killed run resumes, and a resumed run skips fits that had finished),
+        the NaN stop, per-epoch data seeding and, if ``figure`` is given,
+        ``figure(model)`` as a TensorBoard image every ``figure_every``
+        epochs. ``callbacks`` are added after the run's own; other keyword
+        arguments go to ``model.fit``.
+
+        Returns:
+            The ``History``, whose ``history`` covers every epoch of this fit,
+            also those before a restart (see ``ResumableHistory``).
+        """
+        from mpkeras.callbacks import ResumableHistory
+
+        full = ResumableHistory(self.run_dir / "checkpoints" / tag / "history.json")
+        history = model.fit(
+            x,
+            epochs=epochs,
+            callbacks=[*self.callbacks(tag, figure=figure, figure_every=figure_every), full, *callbacks],
+            verbose=self.verbose,
+            **fit_kwargs,
+        )
+        history.history = full.history
+        return history
 
     def callbacks(self, tag, figure=None, figure_every=10):
         """The standard callbacks for one ``fit`` named ``tag``.
@@ -221,7 +256,27 @@ def resolve(spec_name, overrides=(), quick=False):
     parsed = [specs.parse_override(text) for text in overrides]
     experiment = _experiment_for(spec)
     config = specs.resolve_config(experiment.config_class, spec, quick=quick, overrides=parsed)
+    _check_datasets(config)
     return spec, experiment, config
+
+
+def _check_datasets(config, prefix=""):
+    """Every config field called ``dataset`` must name a dataset mpkeras knows.
+
+    Checked with the registry (no TensorFlow) before any work, so a typo
+    fails at once instead of after a first model has trained.
+    """
+    from mpkeras.data import registry
+
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if dataclasses.is_dataclass(value):
+            _check_datasets(value, prefix=f"{prefix}{field.name}.")
+        elif field.name == "dataset" and isinstance(value, str):
+            try:
+                registry.resolve(value)
+            except ValueError as error:
+                raise specs.SpecError(f"Invalid value for {prefix + field.name!r}: {error}") from None
 
 
 def run(
@@ -236,6 +291,7 @@ def run(
     models_dir=DEFAULT_MODELS_DIR,
     verbose="auto",
     report=print,
+    log_to_file=False,
 ):
     """Run one experiment spec end to end and return a :class:`RunOutcome`.
 
@@ -249,11 +305,18 @@ def run(
             config stored in its ``config.json``.
         overwrite: delete an existing ``run_dir`` first.
         report: where progress lines go (the CLI passes ``click.echo``).
+        log_to_file: send Keras's output (per-epoch lines) to ``train.log``
+            in the run directory instead of standard output.
 
     Raises:
-        specs.SpecError, RunError: bad input; nothing was run.
-        RunFailed: training diverged; ``results.json`` records why.
+        specs.SpecError, RunError: bad input, found before any work; nothing
+            was run and no run directory is left behind.
+        DatasetUnavailableError: the data cannot be had offline.
+        RunFailed: training diverged, a premise was violated or the
+            experiment raised; ``results.json`` records why.
     """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise RunError(f"--seed must be a non-negative integer, got {seed!r}")
     if resume:
         if run_dir is None:
             raise RunError("--resume needs --run-dir (the run to continue)")
@@ -289,30 +352,18 @@ def run(
 
     seed_everything(seed)
     context = RunContext(run_dir=run_dir, seed=seed, quick=quick, verbose=verbose)
-    from mpkeras.callbacks import TrainingDiverged
-
     started = time.perf_counter()
     base = {"name": spec.name, "experiment": spec.experiment, "seed": seed, "quick": quick}
+    # Keras's per-epoch lines go to train.log instead of the terminal when asked.
+    output = open(run_dir / "train.log", "a") if log_to_file else contextlib.nullcontext()
     try:
-        with warnings.catch_warnings():
+        with output as stream, contextlib.redirect_stdout(stream or sys.stdout), warnings.catch_warnings():
             # Keras warns on every fit that its default shuffle=True does not
             # apply to a tf.data.Dataset; mpkeras.data shuffles by itself.
             warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed")
             results = experiment.function(config, context)
-    except ValueError:
-        # Bad input found by the experiment (e.g. an unknown dataset) before
-        # anything was trained: leave no half-made run directory behind.
-        if not resume and not (run_dir / "checkpoints").exists():
-            shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    except TrainingDiverged as error:
-        _write_json(
-            run_dir / "results.json",
-            {**base, "status": "diverged", "reason": str(error), "metrics": {}, "expectations": []},
-        )
-        raise RunFailed(
-            f"Training diverged: {error}; the last good checkpoint is in {run_dir / 'checkpoints'}"
-        ) from None
+    except Exception as error:  # noqa: BLE001 - every failure is recorded, then re-raised
+        _fail(run_dir, base, error, fresh=not resume)
     wall_time = time.perf_counter() - started
 
     metrics = {key: _plain(value) for key, value in results.metrics.items()}
@@ -332,6 +383,38 @@ def run(
     }
     _write_json(run_dir / "results.json", payload)
     return RunOutcome(run_dir=run_dir, results=payload, models=models, model_paths=model_paths)
+
+
+def _fail(run_dir, base, error, fresh):
+    """Record why the experiment stopped in ``results.json``, and raise for the CLI.
+
+    Data that cannot be had offline is the user's to fix (the error passes
+    through; a fresh run directory with nothing trained is removed). A
+    diverged loss or a violated premise is a failed run. Anything else raised
+    inside the experiment -- a ValueError from Keras included -- is a bug:
+    a failed run whose traceback is kept in ``error.log``.
+    """
+    from mpkeras.callbacks import TrainingDiverged
+    from mpkeras.data.errors import DatasetUnavailableError
+    from mpkeras.experiments.results import PremiseError
+
+    if isinstance(error, DatasetUnavailableError):
+        if fresh and not (run_dir / "checkpoints").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise error
+    if isinstance(error, TrainingDiverged):
+        status = "diverged"
+        message = f"Training diverged: {error}; the last good checkpoint is in {run_dir / 'checkpoints'}"
+    elif isinstance(error, PremiseError):
+        status, message = "premise violated", str(error)
+    else:
+        status = "error"
+        (run_dir / "error.log").write_text("".join(traceback.format_exception(error)))
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        message = f"{type(error).__name__}: {first} (traceback in {run_dir / 'error.log'})"
+    _write_json(run_dir / "results.json",
+                {**base, "status": status, "reason": message, "metrics": {}, "expectations": []})
+    raise RunFailed(message) from error
 
 
 def _plain(value):
@@ -363,14 +446,15 @@ def _save_models(models, models_dir, report):
 
 def expectation_table(rows, title=None):
     """Format expectation rows as a fixed-width text table."""
-    header = ("claim", "metric", "expected", "measured", "holds")
+    header = ("claim", "metric", "expected", "measured", "margin", "holds")
     body = [
         (
             row.get("claim", ""),
             row.get("metric", ""),
             row.get("expected", ""),
             _format_measured(row.get("measured")),
-            "yes" if row.get("holds") else "NO",
+            _format_margin(row.get("margin")),
+            _format_holds(row.get("holds")),
         )
         for row in rows
     ]
@@ -395,6 +479,7 @@ def evaluate(model_path, dataset, split="test", task=None, batch_size=128, verbo
     from mpkeras import data
     from mpkeras.saving import load_model
 
+    check_dataset_name(dataset)
     model = load_model(model_path)
     if not model.compiled:
         raise RunError(f"{model_path} was saved without compile(); it has no loss or metrics to evaluate")
@@ -402,14 +487,41 @@ def evaluate(model_path, dataset, split="test", task=None, batch_size=128, verbo
     return model.evaluate(inputs, verbose=verbose, return_dict=True)
 
 
+def check_dataset_name(name):
+    """Raise :class:`RunError` unless ``name`` is a dataset mpkeras knows (no TensorFlow)."""
+    from mpkeras.data import registry
+
+    try:
+        registry.resolve(name)
+    except ValueError as error:
+        raise RunError(str(error)) from None
+
+
+def prepare_dataset(name, force=False, data_dir=None):
+    """Prepare dataset ``name`` in the TFDS data dir (``mpkeras prepare``)."""
+    from mpkeras import data
+
+    check_dataset_name(name)
+    data.prepare(name, force=force, data_dir=data_dir)
+
+
 def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEFAULT_MODELS_DIR,
-              verbose="auto", report=print):
+              verbose=False, report=print):
     """Run every spec (or ``names``) and write the claims table.
 
-    A failing experiment becomes a row that does not hold; the others still run.
+    Each experiment prints one progress line (i/N, name, wall time,
+    expectations held); Keras's per-epoch output goes to each run's
+    ``train.log`` unless ``verbose``. Whatever one experiment raises becomes a
+    row that does not hold, with the error, and the others still run; an
+    experiment whose remote data is not prepared is a skipped row with the
+    reason. Every row carries its experiment's wall time, and a quick run
+    over ``QUICK_BUDGET_S`` is flagged.
+
     Returns ``(report_dir, rows)``; ``report_dir`` holds ``claims.md``,
     ``claims.json`` and one run directory per experiment.
     """
+    from mpkeras.data.errors import DatasetUnavailableError
+
     names = list(names) if names else specs.available()
     # Load every spec first: a typo fails now, not after hours of training.
     loaded = [specs.load(name) for name in names]
@@ -418,22 +530,50 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
     report_dir = default_run_dir("reproduce", runs_dir)
     report_dir.mkdir(parents=True)
     rows = []
-    for spec in loaded:
-        report(f"\n=== {spec.name} ===")
+    for index, spec in enumerate(loaded, start=1):
+        started = time.perf_counter()
+        status = "completed"
         try:
             outcome = run(
                 spec.path, quick=quick, run_dir=report_dir / spec.name, runs_dir=runs_dir,
-                models_dir=models_dir, verbose=verbose, report=report,
+                models_dir=models_dir, verbose="auto" if verbose else 2,
+                report=report if verbose else (lambda line: None), log_to_file=not verbose,
             )
             found = outcome.results["expectations"]
-        except (specs.SpecError, RunError, RunFailed) as error:
-            found = [{"claim": ", ".join(spec.claims), "metric": "(run)", "expected": "completes",
-                      "measured": str(error), "holds": False}]
-        rows += [{"experiment": spec.name, **row} for row in found]
+        except DatasetUnavailableError as error:
+            status = "skipped"
+            found = [_run_row(spec, "runs when its data is prepared", f"skipped: {_first_line(error)}", None)]
+        except Exception as error:  # noqa: BLE001 - one experiment's failure must not stop the others
+            status = "failed"
+            found = [_run_row(spec, "completes", f"{type(error).__name__}: {_first_line(error)}", False)]
+        wall_time = time.perf_counter() - started
+        over = quick and wall_time > QUICK_BUDGET_S
+        rows += [{"experiment": spec.name, **row, "wall_time_s": round(wall_time, 1), "over_budget": over}
+                 for row in found]
+        held = sum(bool(row["holds"]) for row in found)
+        summary = status if status != "completed" else f"{held}/{len(found)} expectations hold"
+        flag = f"  (over the {QUICK_BUDGET_S:.0f} s quick budget)" if over else ""
+        report(f"[{index}/{len(loaded)}] {spec.name:<28} {wall_time:6.1f} s  {summary}{flag}")
     table = claims_markdown(rows, quick)
     (report_dir / "claims.md").write_text(table)
     _write_json(report_dir / "claims.json", {"quick": quick, "claims": rows})
     return report_dir, rows
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _run_row(spec, expected, measured, holds):
+    """The row standing for an experiment that gave no expectations to check."""
+    return {"claim": ", ".join(spec.claims), "metric": "(run)", "expected": expected,
+            "measured": measured, "margin": None, "holds": holds, "description": ""}
+
+
+def claims_failed(rows):
+    """Whether any row does not hold (skipped rows, ``holds`` None, do not count)."""
+    return any(row["holds"] is False for row in rows)
 
 
 def _claim_order(claims):
@@ -444,18 +584,37 @@ def _claim_order(claims):
 
 
 def claims_markdown(rows, quick):
+    """The claims table as Markdown: one row per expectation, in the notes' order."""
     mode = "quick" if quick else "full"
     lines = [
         f"# Claims of the notes, reproduced ({mode} budget)",
         "",
-        "| claim | experiment | metric | expected | measured | holds |",
-        "|---|---|---|---|---|---|",
+        "| claim | experiment | metric | expected | measured | margin | holds | time |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
+        time_s = row.get("wall_time_s")
+        shown_time = "" if time_s is None else f"{time_s:.0f} s" + (" (slow)" if row.get("over_budget") else "")
         lines.append(
             f"| {row['claim']} | {row['experiment']} | {row['metric']} | {row['expected']} "
-            f"| {_format_measured(row['measured'])} | {'yes' if row['holds'] else 'NO'} |"
+            f"| {_format_measured(row['measured'])} | {_format_margin(row.get('margin'))} "
+            f"| {_format_holds(row['holds'])} | {shown_time} |"
         )
-    held = sum(row["holds"] for row in rows)
-    lines += ["", f"{held} of {len(rows)} expectations hold."]
+    held = sum(row["holds"] is True for row in rows)
+    skipped = sum(row["holds"] is None for row in rows)
+    checked = len(rows) - skipped
+    summary = f"{held} of {checked} expectations hold."
+    if skipped:
+        summary += f" {skipped} skipped (data not prepared)."
+    lines += ["", summary]
     return "\n".join(lines) + "\n"
+
+
+def _format_holds(holds):
+    return "skipped" if holds is None else ("yes" if holds else "NO")
+
+
+def _format_margin(margin):
+    return "" if margin is None else f"{margin:+.3g}"
+
+

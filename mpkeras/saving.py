@@ -1,9 +1,14 @@
 """Saving models so that a reader never sees half a file, and loading them safely."""
 
+import importlib
 import os
+import pkgutil
 import tempfile
 import zipfile
 from pathlib import Path
+
+# Packages whose modules register classes or functions for Keras serialisation.
+_REGISTERING_PACKAGES = ("mpkeras.layers", "mpkeras.models", "mpkeras.metrics")
 
 
 class ModelFileError(ValueError):
@@ -33,6 +38,19 @@ def save_model_atomic(model, path):
     return path
 
 
+def register_all():
+    """Import every mpkeras module that registers a class or a loss with Keras.
+
+    ``keras.saving.load_model`` finds a registered name only once the module
+    defining it has run; walking the packages means no list to keep by hand.
+    """
+    importlib.import_module("mpkeras.losses")
+    for package_name in _REGISTERING_PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+            importlib.import_module(module.name)
+
+
 def load_model(path, compile=True):
     """Load a ``.keras`` model with ``safe_mode`` on, with one-line errors.
 
@@ -40,9 +58,7 @@ def load_model(path, compile=True):
     """
     import keras
 
-    # Register mpkeras's serialisable classes before deserialising.
-    import mpkeras.models  # noqa: F401
-
+    register_all()
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"Model file not found: {path}")

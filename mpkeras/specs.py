@@ -1,20 +1,19 @@
 """Experiment specs: TOML files that state a claim of the notes and how to check it.
 
-A spec names the experiment function, the claim ids it reproduces, its
-settings and the expected results::
+Specs ship inside the package, beside the experiment they configure
+(``mpkeras/experiments/<chapter>/<name>.toml``). A spec names the experiment
+function, the claim ids it reproduces and the expected results; the settings
+are the defaults of the experiment's config dataclass::
 
     experiment = "xor"              # a function registered in mpkeras.experiments
     chapter = 1
     seed = 0                        # default for --seed
-    # data = "synthetic"            # what `mpkeras list` shows when the config
-                                    # names no `dataset`
+    data = "toy2d/xor"              # what it trains on, shown by `mpkeras list`
     claims = ["N2"]
     title = "The perceptron cannot solve XOR; a one-hidden-layer MLP can"
 
-    [config]                        # fields of the experiment's config dataclass
-    hidden = [4]
-    [config.train]
-    epochs = 300
+    [config]                        # optional: only where the spec deliberately
+    hidden = [4]                    # differs from the dataclass defaults
 
     [quick]                         # dotted overrides applied by --quick
     "train.epochs" = 150
@@ -26,13 +25,22 @@ settings and the expected results::
     value = 1.0
     quick_value = 1.0               # optional; a looser bound for --quick
 
+    [[expectations]]                # two measured metrics compared: the row
+    claim = "N7"                    # reports by how much it holds (margin)
+    metric = "deep_max_error"
+    op = "<"
+    other = "shallow_max_error"
+
 This module reads TOML only (no TensorFlow), so `mpkeras list` stays fast.
 Turning ``[config]`` into the experiment's typed config happens in
 :func:`resolve_config`, which checks every key and value against the dataclass.
 """
 
 import dataclasses
+import importlib.resources
+import math
 import operator
+import os
 import sys
 import types
 import typing
@@ -59,31 +67,65 @@ OPERATORS = {
 
 @dataclasses.dataclass(frozen=True)
 class Expectation:
-    """One checkable claim: ``metric op value``, e.g. ``mlp_accuracy >= 1.0``."""
+    """One checkable claim: ``metric op value`` (``mlp_accuracy >= 1.0``) or
+    ``metric op other`` between two measured metrics (``deep_error < shallow_error``).
+    """
 
     claim: str
     metric: str
     op: str
-    value: float
+    value: typing.Optional[float] = None
     quick_value: typing.Optional[float] = None
+    other: typing.Optional[str] = None
     description: str = ""
+
+    def __post_init__(self):
+        if (self.value is None) == (self.other is None):
+            raise TypeError("give exactly one of `value` (a number) and `other` (a metric name)")
+        if self.other is not None and self.quick_value is not None:
+            raise TypeError("`quick_value` applies to `value`, not to a comparison with `other`")
 
     def threshold(self, quick):
         return self.quick_value if quick and self.quick_value is not None else self.value
 
     def check(self, metrics, quick):
-        """Return a dict row: claim, metric, expected, measured, holds."""
-        expected = self.threshold(quick)
+        """Return a dict row: claim, metric, expected, measured, margin, holds.
+
+        ``margin`` is how far inside its bound the measurement is (positive
+        when it holds, negative by how much it misses); for a comparison of
+        two metrics, the bound is the other metric's measured value.
+        """
         measured = metrics.get(self.metric)
-        holds = measured is not None and bool(OPERATORS[self.op](measured, expected))
+        if self.other is None:
+            bound = self.threshold(quick)
+            expected = f"{self.op} {bound:g}"
+        else:
+            bound = metrics.get(self.other)
+            shown = "missing" if bound is None else f"{bound:.4g}"
+            expected = f"{self.op} {self.other} ({shown})"
+        comparable = _is_number(measured) and _is_number(bound)
+        holds = comparable and bool(OPERATORS[self.op](measured, bound))
         return {
             "claim": self.claim,
             "metric": self.metric,
-            "expected": f"{self.op} {expected:g}",
+            "expected": expected,
             "measured": measured,
+            "margin": _margin(self.op, measured, bound) if comparable else None,
             "holds": holds,
             "description": self.description,
         }
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _margin(op, measured, bound):
+    if op in ("<", "<="):
+        return bound - measured
+    if op in (">", ">="):
+        return measured - bound
+    return -abs(measured - bound)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,31 +145,54 @@ class Spec:
     seed: int = 0
 
 
-def specs_dir():
-    """The folder of bundled specs: ``./experiments`` if present, else the repo's."""
-    local = Path.cwd() / "experiments"
-    if local.is_dir() and any(local.glob("*.toml")):
-        return local
-    return Path(__file__).resolve().parent.parent / "experiments"
+def bundled():
+    """The specs shipped with mpkeras: name -> path, one per experiment.
+
+    They are package data, found with importlib.resources in the chapter
+    packages of ``mpkeras.experiments``, so a regular (non-editable) install
+    has them and the current directory never changes what a name means.
+    """
+    root = importlib.resources.files("mpkeras.experiments")
+    found = {}
+    for chapter in root.iterdir():
+        if not chapter.is_dir():
+            continue
+        for entry in chapter.iterdir():
+            if entry.name.endswith(".toml"):
+                name = entry.name[: -len(".toml")]
+                if name in found:
+                    raise SpecError(f"Two bundled specs are called {name!r}: {found[name]} and {entry}")
+                found[name] = Path(str(entry))
+    return found
 
 
 def available():
     """Names of the bundled specs, sorted."""
-    return sorted(path.stem for path in specs_dir().glob("*.toml"))
+    return sorted(bundled())
+
+
+def is_path(name_or_path):
+    """Whether ``name_or_path`` is meant as a file: it ends in .toml or names a folder."""
+    text = str(name_or_path)
+    return text.endswith(".toml") or os.sep in text or "/" in text
 
 
 def find(name_or_path):
-    """Resolve ``NAME`` (experiments/NAME.toml) or a path to a TOML file."""
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
+    """Resolve a bundled spec ``NAME`` or a path to a TOML file.
+
+    A bare name always means the bundled spec, whatever lies in the current
+    directory; a path (``./xor.toml``, ``specs/mine.toml``) means that file.
+    """
+    if is_path(name_or_path):
+        candidate = Path(name_or_path)
         if not candidate.is_file():
             raise SpecError(f"Spec file not found: {name_or_path}")
         return candidate
-    path = specs_dir() / f"{name_or_path}.toml"
-    if not path.is_file():
-        names = ", ".join(available()) or "none"
+    specs = bundled()
+    if name_or_path not in specs:
+        names = ", ".join(sorted(specs)) or "none"
         raise SpecError(f"Unknown experiment {name_or_path!r}. Available: {names}")
-    return path
+    return specs[name_or_path]
 
 
 def load(name_or_path):
@@ -241,11 +306,28 @@ def build_dataclass(cls, values, prefix):
         raise SpecError(f"Unknown config key {prefix + unknown[0]!r}; known keys: {names}")
     kwargs = {}
     for name, value in values.items():
+        default = _default_of(fields[name])
+        if isinstance(value, dict):
+            # A table overrides some keys of the field's default (e.g.
+            # XorConfig's TrainConfig(learning_rate=0.1), or a dict's
+            # entries), not of the nested class's own defaults.
+            if dataclasses.is_dataclass(default):
+                value = {**dataclasses.asdict(default), **value}
+            elif isinstance(default, dict):
+                value = {**default, **value}
         kwargs[name] = _coerce(hints[name], value, prefix + name)
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as error:
         raise SpecError(f"Invalid config{' ' + prefix.rstrip('.') if prefix else ''}: {error}") from None
+
+
+def _default_of(field):
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None
 
 
 def _type_name(tp):
@@ -271,6 +353,18 @@ def _coerce(tp, value, key):
             except SpecError:
                 pass
         raise SpecError(f"Invalid value for {key!r}: expected {_type_name(tp)}, got {value!r}")
+    if origin is typing.Literal:
+        if value in args and type(value) is type(args[args.index(value)]):
+            return value
+        choices = ", ".join(repr(a) for a in args)
+        raise SpecError(f"Invalid value for {key!r}: expected one of {choices}, got {value!r}")
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise SpecError(f"Invalid value for {key!r}: expected a table, got {value!r}")
+        key_type, value_type = args if args else (str, typing.Any)
+        if key_type is not str:
+            raise SpecError(f"Config field {key!r}: only str keys are supported")
+        return {k: _coerce(value_type, v, f"{key}.{k}") for k, v in value.items()}
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise SpecError(f"Invalid value for {key!r}: expected a list, got {value!r}")

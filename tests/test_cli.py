@@ -55,6 +55,11 @@ def test_help_and_list_do_not_import_tensorflow():
         (["run", "missing.toml"], r"Spec file not found"),
         (["evaluate", "nowhere.keras", "--dataset", "toy2d/xor"], r"Model file not found"),
         (["run", "xor", "--resume"], r"--resume needs --run-dir"),
+        (["run", "xor", "--seed", "-5", "--quick"], r"--seed must be a non-negative integer, got -5"),
+        (["run", "xor", "--set", "hidden=[0]"], r"`hidden` must be a non-empty list of positive numbers"),
+        (["run", "xor", "--set", "train.learning_rate=-1"], r"`learning_rate` must be positive"),
+        (["run", "xor", "--run-dir", "r", "--resume"], r"Cannot resume: no config.json"),
+        (["prepare", "no_such_data"], r"Unknown dataset 'no_such_data'"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_code_2(args, pattern, tmp_path, monkeypatch):
@@ -63,11 +68,69 @@ def test_bad_input_is_one_line_with_exit_code_2(args, pattern, tmp_path, monkeyp
     assert not (tmp_path / "runs").exists()
 
 
-def test_bad_input_found_by_the_experiment_leaves_no_run_dir(tmp_path):
+def test_an_unknown_dataset_is_caught_before_any_work(tmp_path):
     run_dir = tmp_path / "run"
     result = invoke("run", "xor", "--set", "dataset=nope", "--run-dir", run_dir)
-    assert_one_line_error(result, 2, r"Unknown dataset 'nope'. Available: .*toy2d/xor")
+    assert_one_line_error(result, 2, r"'dataset': Unknown dataset 'nope'. Available: .*toy2d/xor")
     assert not run_dir.exists()
+
+
+def test_resume_and_overwrite_exclude_each_other(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text("{}")
+    result = invoke("run", "xor", "--run-dir", run_dir, "--resume", "--overwrite")
+    assert_one_line_error(result, 2, r"--resume and --overwrite exclude each other")
+    assert (run_dir / "config.json").read_text() == "{}"
+
+
+@dataclasses.dataclass
+class RaiseConfig:
+    kind: str = "keras"
+
+
+@register("test_raise", RaiseConfig)
+def raise_inside(config, context):
+    """Fails the way a bug would: a ValueError from inside Keras, or a violated premise."""
+    import keras
+
+    from mpkeras.experiments import premise
+
+    if config.kind == "premise":
+        premise(1 > 2, "one is more than two")
+    keras.layers.Dense(-3)  # Keras: ValueError, "Received an invalid value for argument `units`"
+    return Results(metrics={})
+
+
+def test_a_valueerror_inside_keras_is_a_bug_exit_1_with_its_traceback_kept(tmp_path):
+    spec = tmp_path / "raise.toml"
+    spec.write_text('experiment = "test_raise"\nclaims = ["N1"]\n')
+    run_dir = tmp_path / "run"
+    result = invoke("run", spec, "--run-dir", run_dir, "--models-dir", tmp_path / "models")
+    assert_one_line_error(result, 1, r"ValueError: .*units.* \(traceback in .*error.log\)")
+    assert "Traceback" in (run_dir / "error.log").read_text()
+    assert json.loads((run_dir / "results.json").read_text())["status"] == "error"
+
+
+def test_a_violated_premise_fails_the_run(tmp_path):
+    spec = tmp_path / "raise.toml"
+    spec.write_text('experiment = "test_raise"\nclaims = ["N1"]\n[config]\nkind = "premise"\n')
+    run_dir = tmp_path / "run"
+    result = invoke("run", spec, "--run-dir", run_dir, "--models-dir", tmp_path / "models")
+    assert_one_line_error(result, 1, r"Premise violated: one is more than two")
+    assert json.loads((run_dir / "results.json").read_text())["status"] == "premise violated"
+
+
+def test_overwrite_starts_an_existing_run_dir_again(tmp_path):
+    spec = tmp_path / "constant.toml"
+    spec.write_text('experiment = "test_constant"\nclaims = ["N3"]\n')
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "stale.txt").write_text("old")
+    result = invoke("run", spec, "--run-dir", run_dir, "--overwrite", "--models-dir", tmp_path / "models")
+    assert result.exit_code == 0, result.output
+    assert not (run_dir / "stale.txt").exists()
+    assert json.loads((run_dir / "results.json").read_text())["metrics"] == {"value": 0.5}
 
 
 def test_invalid_toml_file(tmp_path):
@@ -169,21 +232,61 @@ def test_reproduce_writes_the_claims_table_and_reports_failures(tmp_path):
     )
     fails = tmp_path / "fails.toml"
     fails.write_text('experiment = "test_diverge"\nclaims = ["R5"]\n')
-    result = invoke("reproduce", "--only", holds, "--only", fails,
+    raises = tmp_path / "raises.toml"
+    raises.write_text('experiment = "test_raise"\nclaims = ["R6"]\n')
+    result = invoke("reproduce", "--only", holds, "--only", fails, "--only", raises,
                     "--runs-dir", tmp_path / "runs", "--models-dir", tmp_path / "models")
     assert result.exit_code == 1, result.output
     assert "Some claims do not hold" in result.output
+    # One progress line per experiment, no per-epoch Keras output.
+    progress = [line for line in result.output.splitlines() if line.startswith("[")]
+    assert [line.split()[1] for line in progress] == ["holds", "fails", "raises"]
+    assert progress[0].startswith("[1/3] holds") and "1/1 expectations hold" in progress[0]
+    assert "Epoch" not in result.output
     (table,) = (tmp_path / "runs" / "reproduce").glob("*/claims.md")
     rows = [line for line in table.read_text().splitlines() if line.startswith("| N") or line.startswith("| R")]
-    assert rows[0].startswith("| N3 | holds | value | < 1 | 0.5 | yes |")
-    assert rows[1].startswith("| R5 | fails | (run) | completes | Training diverged")
-    assert rows[1].endswith("| NO |")
-    assert "1 of 2 expectations hold." in table.read_text()
+    assert rows[0].startswith("| N3 | holds | value | < 1 | 0.5 | +0.5 | yes |")
+    assert rows[1].startswith("| R5 | fails | (run) | completes | RunFailed: Training diverged")
+    assert rows[1].split("|")[7].strip() == "NO"
+    assert rows[2].startswith("| R6 | raises | (run) | completes | RunFailed: ValueError")
+    assert "1 of 3 expectations hold." in table.read_text()
     claims = json.loads((table.parent / "claims.json").read_text())
-    assert [row["holds"] for row in claims["claims"]] == [True, False]
+    assert [row["holds"] for row in claims["claims"]] == [True, False, False]
+    assert all(row["wall_time_s"] >= 0 for row in claims["claims"])
 
 
 def test_reproduce_rejects_unknown_names_before_running_anything(tmp_path):
     result = invoke("reproduce", "--only", "xor", "--only", "nope", "--runs-dir", tmp_path / "runs")
     assert_one_line_error(result, 2, r"Unknown experiment 'nope'")
     assert not (tmp_path / "runs").exists()
+
+
+@dataclasses.dataclass
+class RemoteConfig:
+    dataset: str = "imdb_reviews"
+
+
+@register("test_remote", RemoteConfig)
+def needs_remote_data(config, context):
+    """Stands for an experiment on remote data that is not prepared here."""
+    from mpkeras.data.errors import DatasetUnavailableError
+
+    raise DatasetUnavailableError(f"{config.dataset} is not prepared and cannot be downloaded offline")
+
+
+def test_reproduce_lists_an_experiment_without_its_remote_data_as_skipped(tmp_path):
+    holds = tmp_path / "holds.toml"
+    holds.write_text(
+        'experiment = "test_constant"\nclaims = ["N3"]\n'
+        '[[expectations]]\nclaim = "N3"\nmetric = "value"\nop = "<"\nvalue = 1.0\n'
+    )
+    remote = tmp_path / "remote.toml"
+    remote.write_text('experiment = "test_remote"\nclaims = ["R2"]\n')
+    result = invoke("reproduce", "--only", holds, "--only", remote,
+                    "--runs-dir", tmp_path / "runs", "--models-dir", tmp_path / "models")
+    assert result.exit_code == 0, result.output
+    (table,) = (tmp_path / "runs" / "reproduce").glob("*/claims.md")
+    text = table.read_text()
+    assert "| R2 | remote | (run) | runs when its data is prepared | skipped: imdb_reviews is not prepared" in text
+    assert "1 of 1 expectations hold. 1 skipped (data not prepared)." in text
+    assert not (table.parent / "remote").exists()

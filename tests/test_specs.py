@@ -125,3 +125,87 @@ def test_every_bundled_spec_parses_and_cites_known_claims():
         assert spec.default_dataset, f"{name} names no dataset (or data = ...)"
         for expectation in spec.expectations:
             assert expectation.claim in spec.claims, name
+
+
+@dataclasses.dataclass
+class Choices:
+    upsampling: typing.Literal["transpose", "nearest"] = "transpose"
+    weights: dict[str, float] = dataclasses.field(default_factory=lambda: {"a": 1.0})
+    train: Train = dataclasses.field(default_factory=lambda: Train(epochs=3, learning_rate=0.5))
+
+    def __post_init__(self):
+        if self.train.epochs <= 0:
+            raise ValueError(f"`train.epochs` must be positive, got {self.train.epochs}")
+
+
+def _resolve(tmp_path, *overrides):
+    spec = specs.load(write_spec(tmp_path, 'experiment = "demo"\n'))
+    return specs.resolve_config(Choices, spec, overrides=[specs.parse_override(o) for o in overrides])
+
+
+def test_nested_override_keeps_the_fields_own_default_instance(tmp_path):
+    # Overriding train.epochs must keep Choices's learning_rate=0.5, not Train's 0.1.
+    config = _resolve(tmp_path, "train.epochs=7")
+    assert config.train == Train(epochs=7, learning_rate=0.5)
+
+
+def test_literal_choices_and_dict_values(tmp_path):
+    assert _resolve(tmp_path, 'upsampling="nearest"').upsampling == "nearest"
+    with pytest.raises(specs.SpecError, match=r"'upsampling': expected one of 'transpose', 'nearest'"):
+        _resolve(tmp_path, 'upsampling="bilinear"')
+    assert _resolve(tmp_path, "weights={a = 2, b = 3.5}").weights == {"a": 2.0, "b": 3.5}
+    assert _resolve(tmp_path, "weights.b=4").weights == {"a": 1.0, "b": 4.0}
+    with pytest.raises(specs.SpecError, match=r"'weights.b': expected float"):
+        _resolve(tmp_path, 'weights.b="x"')
+
+
+def test_post_init_range_checks_become_spec_errors(tmp_path):
+    with pytest.raises(specs.SpecError, match="`train.epochs` must be positive, got 0"):
+        _resolve(tmp_path, "train.epochs=0")
+
+
+def test_comparison_expectation_reports_its_margin():
+    expectation = specs.Expectation(claim="F3", metric="skips", op=">", other="no_skips")
+    row = expectation.check({"skips": 0.9, "no_skips": 0.7}, quick=False)
+    assert row["holds"] and row["margin"] == pytest.approx(0.2)
+    assert row["expected"] == "> no_skips (0.7)"
+    row = expectation.check({"skips": 0.6, "no_skips": 0.7}, quick=False)
+    assert not row["holds"] and row["margin"] == pytest.approx(-0.1)
+    assert not expectation.check({"skips": 0.6}, quick=False)["holds"]
+    assert not expectation.check({"skips": float("nan"), "no_skips": 0.7}, quick=False)["holds"]
+
+
+def test_threshold_expectation_margin_is_positive_inside_the_bound():
+    expectation = specs.Expectation(claim="N1", metric="ratio", op="<=", value=1.0)
+    assert expectation.check({"ratio": 0.25}, quick=False)["margin"] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ('value = 1\nother = "b"', "exactly one of `value`"),
+        ("", "exactly one of `value`"),
+        ('other = "b"\nquick_value = 1', "`quick_value` applies to `value`"),
+    ],
+)
+def test_expectation_needs_a_value_or_another_metric(tmp_path, entry, message):
+    text = f'experiment = "x"\n[[expectations]]\nclaim = "N1"\nmetric = "a"\nop = "<"\n{entry}\n'
+    with pytest.raises(specs.SpecError, match=message):
+        specs.load(write_spec(tmp_path, text))
+
+
+def test_a_toml_in_the_current_directory_does_not_replace_a_bundled_spec(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "xor.toml").write_text('experiment = "impostor"\n')
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "xor.toml").write_text('experiment = "impostor"\n')
+    assert specs.load("xor").experiment == "xor"
+    # A path given explicitly still wins.
+    assert specs.load("./xor.toml").experiment == "impostor"
+    assert specs.load(str(tmp_path / "xor.toml")).experiment == "impostor"
+
+
+def test_bundled_specs_are_package_data_beside_their_experiment():
+    for name, path in specs.bundled().items():
+        assert path.parent.parent.name == "experiments" and path.parent.parent.parent.name == "mpkeras", path
+        assert (path.parent / f"{name}.py").is_file(), f"{name}.toml has no {name}.py beside it"

@@ -6,6 +6,7 @@ _EXPORTS = {
     "StopOnNaN": "training",
     "ShuffleEpoch": "training",
     "TrainingDiverged": "training",
+    "ResumableHistory": "history",
     "FigureLogger": "figures",
     "figure_to_image": "figures",
     # Chapter 5b: reconstructions, prior samples and latent traversals.

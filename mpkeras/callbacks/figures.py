@@ -7,12 +7,9 @@ import tensorflow as tf
 
 
 def figure_to_image(figure, dpi=80):
-    """Render a matplotlib figure to a ``(1, H, W, 4)`` uint8 tensor and close it."""
-    import matplotlib.pyplot as plt
-
+    """Render a matplotlib figure to a ``(1, H, W, 4)`` uint8 tensor."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(figure)
     image = tf.image.decode_png(buffer.getvalue(), channels=4)
     return tf.expand_dims(image, 0)
 

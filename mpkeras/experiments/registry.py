@@ -1,17 +1,19 @@
 """The registry of experiment functions, looked up by the name a spec gives.
 
 An experiment is a function ``(config, context) -> Results``: ``config`` is the
-experiment's own dataclass (resolved from the spec), ``context`` is the run's
-:class:`mpkeras.runner.RunContext` (callbacks, figures, run directory).
+experiment's own dataclass (its defaults are the full budget), ``context`` is
+the run's :class:`mpkeras.runner.RunContext`. Experiments register themselves
+with :func:`register` when their module is imported; :func:`get` imports every
+module under ``mpkeras.experiments`` first, so a new chapter package needs no
+list to be kept by hand.
 """
 
 import dataclasses
 import importlib
-
-# One module per chapter of the notes; importing one registers its experiments.
-CHAPTER_MODULES = ("neural_networks",)
+import pkgutil
 
 _REGISTRY = {}
+_DISCOVERED = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,9 +25,11 @@ class Experiment:
 
 def register(name, config_class):
     """Decorator: register ``function`` under ``name`` with its config dataclass."""
+    if not dataclasses.is_dataclass(config_class):
+        raise TypeError(f"The config of experiment {name!r} must be a dataclass, got {config_class!r}")
 
     def decorator(function):
-        if name in _REGISTRY:
+        if name in _REGISTRY and _REGISTRY[name].function is not function:
             raise ValueError(f"Experiment {name!r} is registered twice")
         _REGISTRY[name] = Experiment(name, function, config_class)
         return function
@@ -33,19 +37,27 @@ def register(name, config_class):
     return decorator
 
 
-def _import_chapters():
-    for module in CHAPTER_MODULES:
-        importlib.import_module(f"mpkeras.experiments.{module}")
+def _discover():
+    """Import every module of every chapter package under mpkeras.experiments."""
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    import mpkeras.experiments as package
+
+    for module in pkgutil.walk_packages(package.__path__, prefix="mpkeras.experiments."):
+        importlib.import_module(module.name)
+    _DISCOVERED = True
 
 
 def get(name):
     """The registered :class:`Experiment` called ``name``."""
-    _import_chapters()
+    if name not in _REGISTRY:
+        _discover()
     if name not in _REGISTRY:
         raise KeyError(f"No experiment function {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
 
 
 def names():
-    _import_chapters()
+    _discover()
     return sorted(_REGISTRY)

@@ -1,4 +1,4 @@
-"""What an experiment function hands back to the runner."""
+"""What an experiment function hands back to the runner, and the premises it checks."""
 
 import dataclasses
 
@@ -17,3 +17,21 @@ class Results:
     metrics: dict
     model: object = None
     extra_models: dict = dataclasses.field(default_factory=dict)
+
+
+class PremiseError(RuntimeError):
+    """A premise of the experiment does not hold, so its claims cannot be tested."""
+
+
+def premise(condition, message):
+    """Stop the run unless ``condition`` holds.
+
+    A premise is what an experiment needs to be meaningful and what holds by
+    construction when the code is right: the data is separable, the deep net
+    has no more parameters than the shallow one, least squares is optimal.
+    Such statements cannot fail as claims, so they are not expectations in
+    the claims table; if one is violated the experiment itself is wrong, and
+    the run fails with ``message``.
+    """
+    if not condition:
+        raise PremiseError(f"Premise violated: {message}")

@@ -4,10 +4,16 @@ import dataclasses
 
 
 def require_positive(config, names):
-    """Raise ValueError naming the first of ``names`` that is not > 0."""
+    """Raise ValueError naming the first of ``names`` that is not > 0.
+
+    A list field must be non-empty with every entry > 0 (layer widths, sizes).
+    """
     for name in names:
         value = getattr(config, name)
-        if value <= 0:
+        if isinstance(value, (list, tuple)):
+            if not value or min(value) <= 0:
+                raise ValueError(f"`{name}` must be a non-empty list of positive numbers, got {value}")
+        elif value <= 0:
             raise ValueError(f"`{name}` must be positive, got {value}")
 
 
@@ -91,10 +97,13 @@ class StepBudget:
         )
 
     def fit(self, model, x, y, context, tag, figure=None, figure_every=10):
-        model.fit(
+        """Fit ``model`` on in-memory ``(x, y)`` for this budget under the run's callbacks."""
+        return context.fit(
+            model,
             in_memory_batches(x, y, self.batch_size),
+            tag=tag,
             epochs=self.epochs,
             steps_per_epoch=self.steps_per_epoch,
-            callbacks=context.callbacks(tag, figure=figure, figure_every=figure_every),
-            verbose=context.verbose,
+            figure=figure,
+            figure_every=figure_every,
         )

@@ -141,6 +141,31 @@ def build_mlp(
     return keras.Model(inputs, outputs, name=name)
 
 
+def build_parallel_mlps(m, hidden_layers, activation, name, centred=()):
+    """Independent MLPs on one input, their outputs side by side in one model.
+
+    ``hidden_layers[k]`` are the hidden widths of net k; net k is
+    ``{name}_net{k}_hidden{i}`` ... ``{name}_net{k}_output`` and nothing is
+    shared, so with a loss that is a mean over the output columns each net
+    gets the gradient of its own loss (scaled by 1/K, which Adam's
+    normalisation removes): one ``fit`` trains K separate networks, and pays
+    Keras's per-fit and per-step overhead once. Nets whose index is in
+    ``centred`` first map [0, 1]^m to [-1, 1]^m (a fixed affine map, no
+    weights: the same function class, centred inputs for gradient descent).
+    """
+    inputs = keras.Input(shape=(m,), name=f"{name}_input")
+    outputs = []
+    for k, widths in enumerate(hidden_layers):
+        h = inputs
+        if k in centred:
+            h = keras.layers.Rescaling(2.0, offset=-1.0, name=f"{name}_net{k}_centre")(h)
+        for i, units in enumerate(widths):
+            h = keras.layers.Dense(units, activation=activation, name=f"{name}_net{k}_hidden{i}")(h)
+        outputs.append(keras.layers.Dense(1, name=f"{name}_net{k}_output")(h))
+    merged = keras.layers.Concatenate(name=f"{name}_outputs")(outputs) if len(outputs) > 1 else outputs[0]
+    return keras.Model(inputs, merged, name=name)
+
+
 def compose_affine(model):
     """The single affine map (W, b) an MLP without non-linearities computes.
 

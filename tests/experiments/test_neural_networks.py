@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mpkeras import runner, specs
-from mpkeras.experiments import neural_networks as nn
+from mpkeras.experiments.neural_networks import universal_approximation
 from mpkeras.saving import load_model
 
 TINY = {
@@ -92,17 +92,9 @@ def test_universal_approximation_metric_shapes(tiny_runs):
     assert metrics["shallow_params"] == (2 * 8 + 8) + (8 + 1)
 
 
-def test_helpers_against_hand_computed_values():
-    x = np.array([[1.0, 0.0], [-1.0, 0.0]])
-    y = np.array([1, 0])
-    # u = (1, 0, 0): both points at distance 1 on the right side.
-    assert nn.augmented_margin([1.0, 0.0, 0.0], x, y) == pytest.approx(1.0)
-    assert nn.augmented_margin([-1.0, 0.0, 0.0], x, y) == pytest.approx(-1.0)
-    u = nn.max_margin_separator(x, y, start=np.array([1.0, 0.0, 0.0]))
-    np.testing.assert_allclose(u, [1.0, 0.0, 0.0], atol=1e-6)
-    assert nn.spearman([1, 2, 3, 4], [9, 5, 3, 1]) == pytest.approx(-1.0)
-    assert nn.dense_grid(2, 3).shape == (9, 2)
-    np.testing.assert_allclose(nn.dense_grid(1, 3).ravel(), [0, 0.5, 1])
+def test_dense_grid_covers_the_cube_corners_included():
+    assert universal_approximation.dense_grid(2, 3).shape == (9, 2)
+    np.testing.assert_allclose(universal_approximation.dense_grid(1, 3).ravel(), [0, 0.5, 1])
 
 
 @pytest.mark.slow
@@ -112,3 +104,15 @@ def test_quick_run_meets_every_expectation(name, tmp_path):
                          verbose=0, report=lambda line: None)
     failed = [row for row in outcome.results["expectations"] if not row["holds"]]
     assert not failed, failed
+
+
+def test_spec_data_names_the_configs_default_dataset():
+    """`mpkeras list` shows a spec's `data` without importing the experiment;
+    it must agree with the config's dataset default (the source of truth)."""
+    from mpkeras import experiments
+
+    for name in specs.available():
+        spec = specs.load(name)
+        config = experiments.get(spec.experiment).config_class()
+        if hasattr(config, "dataset"):
+            assert spec.default_dataset == config.dataset, name
