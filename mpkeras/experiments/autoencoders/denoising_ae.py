@@ -1,0 +1,67 @@
+"""A3: an overcomplete conv autoencoder trained to denoise."""
+
+import dataclasses
+
+from mpkeras.experiments.autoencoders._corruption import restore_experiment
+from mpkeras.experiments.registry import register
+from mpkeras.experiments.results import Results
+from mpkeras.experiments.training import TrainConfig, require_positive
+
+
+@dataclasses.dataclass
+class DenoisingAEConfig:
+    """Settings of the ``denoising_ae`` experiment (claim A3).
+
+    Attributes:
+        dataset: clean images (digits: 8x8, 64 features).
+        train_split: the split the models train on (TFDS slicing works).
+        test_split: the split PSNR and SSIM are measured on.
+        noise_level: standard deviation of the Gaussian noise added to
+            images in [0, 1] (then clipped to [0, 1]), by the data pipeline's
+            ``task="denoising"``.
+        latent_dim: the overcomplete code size (> input features).
+        undercomplete_latent_dim: the code size of the comparison model
+            (< input features).
+        hidden: filters per stride-2 conv stage of both models; [] for the
+            builder's default.
+        train: the budget of each model (Adam, cosine-decayed step size).
+        images_every: epochs between TensorBoard images (corrupted / output /
+            clean).
+    """
+
+    dataset: str = "digits"
+    train_split: str = "train"
+    test_split: str = "test"
+    noise_level: float = 0.5
+    latent_dim: int = 256
+    undercomplete_latent_dim: int = 16
+    hidden: list[int] = dataclasses.field(default_factory=lambda: [64, 128])
+    train: TrainConfig = dataclasses.field(
+        default_factory=lambda: TrainConfig(epochs=60, batch_size=32, learning_rate=2e-3)
+    )
+    images_every: int = 1
+
+    def __post_init__(self):
+        require_positive(self, ("noise_level", "latent_dim", "undercomplete_latent_dim", "images_every"))
+        if any(h <= 0 for h in self.hidden):
+            raise ValueError(f"`hidden` must hold positive filter counts, got {self.hidden}")
+
+
+@register("denoising_ae", DenoisingAEConfig)
+def denoising_ae(config, context):
+    """A3: an overcomplete autoencoder trained on (x + noise, x) removes the noise.
+
+    With more latent units than inputs an autoencoder trained on
+    reconstruction could learn the identity. Trained instead to map a noisy
+    x~ = clip(x + sigma eps) to the clean x, minimising
+    1/N sum ||x - g(f(x~))||^2, it must learn what clean images look like.
+    We measure the PSNR (10 log10(1 / MSE), dB, per image) of its output
+    and of the noisy input against the clean test images, and train an
+    undercomplete model the same way for comparison.
+    """
+    metrics, models = restore_experiment(
+        config, context, "denoising", {"noise_level": config.noise_level},
+        f"Gaussian noise sigma = {config.noise_level}",
+    )
+    return Results(metrics=metrics, model=models["overcomplete"],
+                   extra_models={"undercomplete": models["undercomplete"]})
