@@ -44,23 +44,35 @@ class TrainConfig:
         )
 
 
-def in_memory_batches(x, y, batch_size):
-    """Fixed batches of in-memory arrays, cycled forever (use ``steps_per_epoch``).
+def in_memory_batches(x, y, batch_size, steps_per_epoch):
+    """In-memory arrays as fixed batches, cycled: ``steps_per_epoch`` of them per epoch.
 
     The points are i.i.d. draws already, so no per-epoch shuffle is needed;
-    skipping it removes the shuffle buffer's cost from every step. A resumed
-    run starts the cycle again at the first batch, so it matches an
-    uninterrupted one exactly only with full batches (batch_size >= len(x)).
+    skipping it removes the shuffle buffer's cost from every step. Epoch e
+    continues the cycle where epoch e - 1 stopped: it takes the batches
+    (e * steps_per_epoch + j) mod n for j < steps_per_epoch. The epoch is the
+    dataset's pass index (``mpkeras.data.shuffling.per_pass``), which the
+    runner sets at each epoch, so a run resumed at epoch k sees exactly the
+    batches of the uninterrupted run.
     """
     import tensorflow as tf
 
+    from mpkeras.data import shuffling
+
     batch_size = min(batch_size, len(x))
-    return (
+    batches = (
         tf.data.Dataset.from_tensor_slices((x.astype("float32"), y.astype("float32")))
         .batch(batch_size, drop_remainder=True)
         .cache()
-        .repeat()
     )
+    count = len(x) // batch_size
+
+    def one_epoch(pass_index):
+        start = (pass_index * steps_per_epoch) % count
+        return batches.repeat().skip(start).take(steps_per_epoch)
+
+    # One pass is exactly one epoch, so Keras starts a new pass each epoch.
+    return shuffling.per_pass(one_epoch, cardinality=steps_per_epoch)
 
 
 @dataclasses.dataclass
@@ -100,7 +112,7 @@ class StepBudget:
         """Fit ``model`` on in-memory ``(x, y)`` for this budget under the run's callbacks."""
         return context.fit(
             model,
-            in_memory_batches(x, y, self.batch_size),
+            in_memory_batches(x, y, self.batch_size, self.steps_per_epoch),
             tag=tag,
             epochs=self.epochs,
             steps_per_epoch=self.steps_per_epoch,
