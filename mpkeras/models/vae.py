@@ -577,7 +577,7 @@ class VAE(keras.Model):
     def _encode_fn(self):
         if getattr(self, "_encode_compiled", None) is None:
             self._encode_compiled = tf.function(
-                lambda x: self.encode(x), reduce_retracing=True
+                lambda x: self.encode(x), reduce_retracing=True, autograph=False
             )
         return self._encode_compiled
 
@@ -607,8 +607,9 @@ class VAE(keras.Model):
                 log_px = -self._negative_log_likelihood(tiled, params)
                 return tf.reshape(log_px, [s, n]) + log_p - log_q
 
+            # No tensor-dependent Python control flow: autograph is not needed.
             self._log_weights_compiled = tf.function(
-                log_weights, reduce_retracing=True
+                log_weights, reduce_retracing=True, autograph=False
             )
         return self._log_weights_compiled
 
