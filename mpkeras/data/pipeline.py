@@ -1,18 +1,17 @@
 """``load`` and ``load_arrays``: TFDS splits as Keras-ready tf.data pipelines.
 
-The pipeline is decode -> map(AUTOTUNE) -> cache -> [shuffle(seeded) ->
-batch -> map (scaling, random corruption, augmentation)] -> prefetch. For a
-training split the bracketed part is built afresh for every pass (every new
-iterator, i.e. every Keras epoch) with that pass's index i = 0, 1, 2, ...:
-the order and everything random after the cache are stateless functions of
-(seed, i, batch), so each epoch gets a new order and new noise, the same in
-every process, with no callback; ``mpkeras.data.set_epoch`` moves every live
-training dataset to a given pass, which is how a resumed run sees the data
-the uninterrupted run saw (see ``mpkeras.data.shuffling``). Other splits
-are not shuffled and every pass over them sees the same data.
+The pipeline is decode -> map(AUTOTUNE) -> cache -> shuffle(seeded, per
+pass) -> batch -> map (scaling, random corruption, augmentation) -> prefetch.
+A training split counts its passes (every new iterator, i.e. every Keras
+epoch) i = 0, 1, 2, ...: the shuffle of pass i is drawn from (seed, i) and i
+travels with the examples to the per-batch map, so the order and everything
+random after the cache are stateless functions of (seed, i, batch). Each
+epoch gets a new order and new noise, the same in every process, with no
+callback; ``mpkeras.data.set_epoch`` moves every live training dataset to a
+given pass, which is how a resumed run sees the data the uninterrupted run
+saw (see ``mpkeras.data.shuffling``). Other splits are not shuffled and
+every pass over them sees the same data.
 """
-
-import functools
 
 import numpy as np
 import tensorflow as tf
@@ -167,8 +166,7 @@ def load(
         cache = n is not None and n * element_bytes < _CACHE_BUDGET_BYTES
     if cache:
         dataset = dataset.cache(cache if isinstance(cache, str) else "")
-    corrupt = functools.partial(
-        tasks.batch_fn,
+    corrupt = tasks.batch_fn(
         spec,
         task,
         seed=seed,
@@ -178,17 +176,6 @@ def load(
         hole_size=hole_size,
         augment=augment,
     )
-
-    def batched(examples, pass_index=None):
-        examples = examples.batch(
-            batch_size,
-            drop_remainder=drop_remainder,
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-        return examples.enumerate().map(
-            corrupt(pass_index=pass_index), num_parallel_calls=tf.data.AUTOTUNE
-        )
-
     if shuffle:
         if shuffle_buffer is None:
             fits = max(1024, _SHUFFLE_BUDGET_BYTES // max(element_bytes, 1))
@@ -196,14 +183,29 @@ def load(
         examples = dataset
 
         def one_pass(pass_index):
-            # Order and corruption of a pass both follow its index.
+            # The order of a pass follows its index, and the index travels
+            # with each example to the per-batch corruption. Only the shuffle
+            # runs inside the flat_map: batching and the costly per-batch map
+            # stay outside, where tf.data parallelises and tunes them.
             shuffled = shuffling.shuffle_pass(examples, shuffle_buffer, seed, pass_index)
-            return batched(shuffled, pass_index)
+            return tf.data.Dataset.zip(
+                (tf.data.Dataset.from_tensors(pass_index).repeat(), shuffled)
+            )
 
-        num_batches = examples.batch(batch_size, drop_remainder=drop_remainder).cardinality()
-        dataset = shuffling.per_pass(one_pass, cardinality=int(num_batches))
+        dataset = shuffling.per_pass(one_pass, cardinality=n)
+
+        def batch_map(batch_index, batch):
+            pass_indices, element = batch
+            return corrupt((pass_indices[0], batch_index), element)
+
     else:
-        dataset = batched(dataset)
+        batch_map = corrupt
+    dataset = dataset.batch(
+        batch_size,
+        drop_remainder=drop_remainder,
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    dataset = dataset.enumerate().map(batch_map, num_parallel_calls=tf.data.AUTOTUNE)
     if prefetch:
         dataset = dataset.prefetch(tf.data.AUTOTUNE)
     return dataset

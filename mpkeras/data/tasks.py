@@ -117,7 +117,6 @@ def batch_fn(
     noise_level,
     hole_size,
     augment,
-    pass_index=None,
 ):
     """Per-batch mapping applied after cache, shuffle and batch.
 
@@ -132,23 +131,20 @@ def batch_fn(
         hole_size: side of the inpainting hole in pixels.
         augment: optional ``(inputs, targets) -> (inputs, targets)`` applied
             last, to batches.
-        pass_index: the scalar int64 index of the pass these batches belong
-            to, or None to draw the same numbers every pass (evaluation
-            splits).
 
     Returns:
-        A function ``(batch_index, element) -> (inputs, targets)``.
+        A function ``(index, element) -> (inputs, targets)``; ``index`` is
+        ``(pass_index, batch_index)`` for per-pass (training) datasets, whose
+        draws change every pass, or ``batch_index`` alone for datasets that
+        yield the same numbers every pass (evaluation splits).
     """
     kind = spec.kind
     binary = binarize is not None or spec.pixel_max == 1
 
-    def key(batch_index, op):
-        data = [batch_index, op]
-        if pass_index is not None:
-            data.insert(0, pass_index)
-        return _stateless_seed(seed, *data)
+    def key(index, op):
+        return _stateless_seed(seed, *tf.nest.flatten(index), op)
 
-    def to_float(image, batch_index):
+    def to_float(image, index):
         x = tf.cast(image, tf.float32)
         scale = 1.0 if binarize == "static" else float(spec.pixel_max)
         if normalize or binarize:
@@ -157,28 +153,28 @@ def batch_fn(
             x = tf.clip_by_value(x / scale, 0.0, 1.0)
         if binarize == "dynamic":
             # A fresh Bernoulli sample every pass (dynamic binarisation).
-            u = tf.random.stateless_uniform(tf.shape(x), seed=key(batch_index, _BINARIZE))
+            u = tf.random.stateless_uniform(tf.shape(x), seed=key(index, _BINARIZE))
             x = tf.cast(u < tf.clip_by_value(x, 0.0, 1.0), tf.float32)
         return x
 
-    def noisy(x, batch_index):
+    def noisy(x, index):
         top = 1.0 if (normalize or binarize) else float(spec.pixel_max)
         if binary:
             level = 0.1 if noise_level is None else noise_level
-            u = tf.random.stateless_uniform(tf.shape(x), seed=key(batch_index, _NOISE))
+            u = tf.random.stateless_uniform(tf.shape(x), seed=key(index, _NOISE))
             return tf.where(u < level, top - x, x)
         level = 0.3 if noise_level is None else noise_level
-        eps = tf.random.stateless_normal(tf.shape(x), seed=key(batch_index, _NOISE))
+        eps = tf.random.stateless_normal(tf.shape(x), seed=key(index, _NOISE))
         return tf.clip_by_value(x + level * top * eps, 0.0, top)
 
-    def holed(x, batch_index):
+    def holed(x, index):
         shape = tf.shape(x)
         height, width = shape[1], shape[2]
         side = hole_size if hole_size is not None else tf.minimum(height, width) // 2
         side = tf.cast(side, tf.int32)
         corners = tf.random.stateless_uniform(
             tf.stack([shape[0], 2]),
-            seed=key(batch_index, _HOLE),
+            seed=key(index, _HOLE),
             minval=0,
             maxval=tf.int32.max,
             dtype=tf.int32,
@@ -195,7 +191,7 @@ def batch_fn(
         )
         return tf.where(inside[..., None], tf.zeros_like(x), x)
 
-    def fn(batch_index, element):
+    def fn(index, element):
         if kind in ("points", "text", "adding"):
             inputs, targets = element
         elif kind == "copy":
@@ -204,16 +200,16 @@ def batch_fn(
             targets = tf.cast(targets, tf.int32)
         elif task in ("classification", "factors"):
             image, targets = element
-            inputs = to_float(image, batch_index)
+            inputs = to_float(image, index)
         elif task == "segmentation":
             image, mask = element
-            inputs, targets = to_float(image, batch_index), tf.cast(mask, tf.int32)
+            inputs, targets = to_float(image, index), tf.cast(mask, tf.int32)
         else:
-            targets = to_float(element, batch_index)
+            targets = to_float(element, index)
             if task == "denoising":
-                inputs = noisy(targets, batch_index)
+                inputs = noisy(targets, index)
             elif task == "inpainting":
-                inputs = holed(targets, batch_index)
+                inputs = holed(targets, index)
             else:
                 inputs = targets
         if augment is not None:

@@ -122,15 +122,17 @@ def test_pipeline_order_and_cardinality(data_dir):
     cache = ops.index("CacheDatasetV2")
     per_pass = ops.index("FlatMapDataset", cache)  # shuffling.per_pass's flat_map
     assert "ParallelMapDatasetV2" in ops[:cache]  # the per-example map
-    assert ops[per_pass:] == ["FlatMapDataset", "AssertCardinalityDataset", "PrefetchDataset"]
-    # One pass, built inside the flat_map: shuffle -> batch -> per-batch map,
-    # all fed by the pass index read from the dataset's own counter.
+    batch = ops.index("ParallelBatchDataset", per_pass)
+    after_batch = ops.index("ParallelMapDatasetV2", batch)
+    assert cache < per_pass < batch < after_batch
+    assert ops[-1] == "PrefetchDataset"
+    # Inside the flat_map: the pass index, read and incremented once per
+    # pass from the dataset's own counter, seeds the shuffle and is zipped
+    # to every example.
     (one_pass,) = [f for f in graph.library.function if "one_pass" in f.signature.name]
     inner = [n.op for n in one_pass.node_def]
     assert "AssignAddVariableOp" in inner
-    shuffle = inner.index("ShuffleDatasetV3")
-    batch = inner.index("ParallelBatchDataset", shuffle)
-    inner.index("ParallelMapDatasetV2", batch)
+    assert inner.index("ShuffleDatasetV3") < inner.index("ZipDataset")
 
 
 def test_augment_runs_on_batches_after_cache(data_dir):
