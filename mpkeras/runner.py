@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import datetime
 import json
+import os
 import platform
 import resource
 import shutil
@@ -291,7 +292,6 @@ def run(
     models_dir=DEFAULT_MODELS_DIR,
     verbose="auto",
     report=print,
-    log_to_file=False,
 ):
     """Run one experiment spec end to end and return a :class:`RunOutcome`.
 
@@ -305,8 +305,6 @@ def run(
             config stored in its ``config.json``.
         overwrite: delete an existing ``run_dir`` first.
         report: where progress lines go (the CLI passes ``click.echo``).
-        log_to_file: send Keras's output (per-epoch lines) to ``train.log``
-            in the run directory instead of standard output.
 
     Raises:
         specs.SpecError, RunError: bad input, found before any work; nothing
@@ -354,10 +352,8 @@ def run(
     context = RunContext(run_dir=run_dir, seed=seed, quick=quick, verbose=verbose)
     started = time.perf_counter()
     base = {"name": spec.name, "experiment": spec.experiment, "seed": seed, "quick": quick}
-    # Keras's per-epoch lines go to train.log instead of the terminal when asked.
-    output = open(run_dir / "train.log", "a") if log_to_file else contextlib.nullcontext()
     try:
-        with output as stream, contextlib.redirect_stdout(stream or sys.stdout), warnings.catch_warnings():
+        with warnings.catch_warnings():
             # Keras warns on every fit that its default shuffle=True does not
             # apply to a tf.data.Dataset; mpkeras.data shuffles by itself.
             warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed")
@@ -510,8 +506,9 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
     """Run every spec (or ``names``) and write the claims table.
 
     Each experiment prints one progress line (i/N, name, wall time,
-    expectations held); Keras's per-epoch output goes to each run's
-    ``train.log`` unless ``verbose``. Whatever one experiment raises becomes a
+    expectations held); everything else it prints -- Keras's per-epoch
+    lines, dataset preparation, TensorFlow's C++ log -- goes to
+    ``logs/<name>.log`` in the report directory unless ``verbose``. Whatever one experiment raises becomes a
     row that does not hold, with the error, and the others still run; an
     experiment whose remote data is not prepared is a skipped row with the
     reason. Every row carries its experiment's wall time, and a quick run
@@ -533,12 +530,13 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
     for index, spec in enumerate(loaded, start=1):
         started = time.perf_counter()
         status = "completed"
+        output = contextlib.nullcontext() if verbose else output_to(report_dir / "logs" / f"{spec.name}.log")
         try:
-            outcome = run(
-                spec.path, quick=quick, run_dir=report_dir / spec.name, runs_dir=runs_dir,
-                models_dir=models_dir, verbose="auto" if verbose else 2,
-                report=report if verbose else (lambda line: None), log_to_file=not verbose,
-            )
+            with output:
+                outcome = run(
+                    spec.path, quick=quick, run_dir=report_dir / spec.name, runs_dir=runs_dir,
+                    models_dir=models_dir, verbose="auto" if verbose else 2, report=report,
+                )
             found = outcome.results["expectations"]
         except DatasetUnavailableError as error:
             status = "skipped"
@@ -558,6 +556,28 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
     (report_dir / "claims.md").write_text(table)
     _write_json(report_dir / "claims.json", {"quick": quick, "claims": rows})
     return report_dir, rows
+
+
+@contextlib.contextmanager
+def output_to(path):
+    """Send everything this process prints to ``path``: Python's stdout and
+    stderr, and file descriptors 1 and 2, where TensorFlow's C++ log and
+    progress bars of child libraries write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    with open(path, "a") as log:
+        saved = [os.dup(fd) for fd in (1, 2)]
+        try:
+            for fd in (1, 2):
+                os.dup2(log.fileno(), fd)
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                yield
+        finally:
+            log.flush()
+            for fd, original in zip((1, 2), saved):
+                os.dup2(original, fd)
+                os.close(original)
 
 
 def _first_line(error):

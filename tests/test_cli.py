@@ -244,6 +244,7 @@ def test_reproduce_writes_the_claims_table_and_reports_failures(tmp_path):
     assert progress[0].startswith("[1/3] holds") and "1/1 expectations hold" in progress[0]
     assert "Epoch" not in result.output
     (table,) = (tmp_path / "runs" / "reproduce").glob("*/claims.md")
+    assert "Run directory:" in (table.parent / "logs" / "holds.log").read_text()
     rows = [line for line in table.read_text().splitlines() if line.startswith("| N") or line.startswith("| R")]
     assert rows[0].startswith("| N3 | holds | value | < 1 | 0.5 | +0.5 | yes |")
     assert rows[1].startswith("| R5 | fails | (run) | completes | RunFailed: Training diverged")
