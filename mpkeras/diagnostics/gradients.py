@@ -187,3 +187,29 @@ def set_spectral_radius(cell, radius):
     factor = float(radius) / current
     kernel.assign((matrix * factor).astype(kernel.dtype))
     return factor
+
+
+def plot_gradient_norms(ax, norms_by_label, title=None):
+    """Draw log ||dh_T/dh_k|| against the distance T - k, one line per entry.
+
+    Args:
+        ax: a matplotlib Axes.
+        norms_by_label: label -> norms as `hidden_state_gradient_norms`
+            returns them (entry k - 1 is ||dh_T/dh_k||).
+        title: optional axes title.
+
+    Straight lines on this log scale are the notes' eta^(T-k) (claim R3):
+    falling below the threshold 1/gamma, rising above it.
+    """
+    for label, norms in norms_by_label.items():
+        norms = np.asarray(norms, dtype=np.float64)
+        distance = np.arange(len(norms))[::-1]
+        keep = np.isfinite(norms) & (norms > 0)
+        ax.semilogy(distance[keep], norms[keep], label=label)
+    ax.set_xlabel("T - k")
+    ax.set_ylabel("||dh_T / dh_k||")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
