@@ -21,7 +21,11 @@ class ExplicitVsAutodiffConfig:
         filters: output channels of the conv/pool blocks.
         kernel_size: conv kernel side.
         padding: conv padding, "valid" or "same".
-        train: optimiser and budget, shared by both models.
+        train: optimiser and budget, shared by both models. Plain gradient
+            descent, theta <- theta - eta grad L, so that the two runs differ
+            only by the gradients: Adam divides by sqrt(v), which magnifies
+            float32 round-off in near-zero gradients into learning-rate-sized
+            steps.
     """
 
     dataset: Literal["digits", "mnist", "fashion_mnist"] = "digits"
@@ -29,7 +33,7 @@ class ExplicitVsAutodiffConfig:
     kernel_size: int = 3
     padding: Literal["valid", "same"] = "same"
     train: TrainConfig = dataclasses.field(
-        default_factory=lambda: TrainConfig(epochs=10, batch_size=32, learning_rate=1e-3)
+        default_factory=lambda: TrainConfig(epochs=10, batch_size=32, learning_rate=0.05, optimizer="sgd")
     )
 
     def __post_init__(self):
