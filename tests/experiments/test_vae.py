@@ -98,3 +98,16 @@ def test_quick_budget_expectations_hold(name, tmp_path):
                          verbose=0, report=lambda line: None)
     failed = [e for e in outcome.results["expectations"] if not e["holds"]]
     assert not failed, failed
+
+
+def test_A4_vae_digits_runs_on_binarized_mnist_with_mock_data(tmp_path):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=16):
+        outcome = runner.run("vae_digits", quick=True,
+                             overrides=["dataset=binarized_mnist", *TINY["vae_digits"]],
+                             run_dir=tmp_path / "run", models_dir=tmp_path / "models",
+                             verbose=0, report=lambda line: None)
+    metrics = outcome.results["metrics"]
+    assert all(math.isfinite(v) for v in metrics.values()), metrics
+    assert tuple(outcome.models["vae_digits"].decoder.output_shape) == (None, 28, 28, 1)
