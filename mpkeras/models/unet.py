@@ -25,6 +25,7 @@ def build_unet(
     upsampling="transpose",
     skips=True,
     batch_norm=True,
+    batch_norm_momentum=0.9,
     output_activation="softmax",
     name="unet",
 ):
@@ -63,6 +64,9 @@ def build_unet(
         skips: concatenate encoder features into each decoder stage (U-Net);
             False gives the plain encoder-decoder of the same size.
         batch_norm: BatchNormalization after every 3x3 convolution.
+        batch_norm_momentum: momentum of its moving statistics; 0.9 (not
+            Keras's 0.99) so that inference-mode statistics catch up within
+            a few hundred steps, as short segmentation runs need.
         output_activation: activation of the 1x1 head ("softmax" gives
             probabilities; None gives logits).
         name: model name; every layer is named f"{name}_...".
@@ -99,7 +103,9 @@ def build_unet(
                 filters, 3, padding="same", use_bias=not batch_norm, name=f"{prefix}_conv{j}"
             )(x)
             if batch_norm:
-                x = keras.layers.BatchNormalization(name=f"{prefix}_bn{j}")(x)
+                x = keras.layers.BatchNormalization(
+                    momentum=batch_norm_momentum, name=f"{prefix}_bn{j}"
+                )(x)
             x = keras.layers.Activation("relu", name=f"{prefix}_relu{j}")(x)
         return x
 
