@@ -14,11 +14,13 @@ Rows:
 Timing: both models are warmed up (tracing, first steps), then timed in
 interleaved blocks of steps; the ratio of each adjacent pair of blocks is
 one sample, the row reports the median of >= 5 samples and their min/max
-(spread). Step rates on a shared machine are multimodal: read the spread.
+(spread). Step rates on a shared machine are multimodal: read the spread;
+the label also gives the median ratio of process CPU time, which other
+processes' load disturbs less.
 
 Usage::
 
-    python benchmarks/bench_conv.py [--repeats 7] [--steps 30]
+    python benchmarks/bench_conv.py [--repeats 11] [--steps 30]
 """
 
 import argparse
@@ -54,25 +56,30 @@ def _train_step_models(input_shape, padding, batch_size, seed=0):
 
 
 def _time_steps(model, x, y, steps):
-    start = time.perf_counter()
+    """(wall seconds, process CPU seconds) of `steps` train steps."""
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         model.train_on_batch(x, y)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def train_step_row(label, input_shape, padding, batch_size, repeats, steps):
     models, x, y = _train_step_models(input_shape, padding, batch_size)
-    ours, base, ratios = [], [], []
+    ours, base, ratios, cpu_ratios = [], [], [], []
     for repeat in range(repeats):
         # Alternate which runs first, so drifts in machine load cancel.
         order = ("keras", "explicit") if repeat % 2 == 0 else ("explicit", "keras")
         times = {conv: _time_steps(models[conv], x, y, steps) for conv in order}
-        ours.append(times["explicit"] / steps)
-        base.append(times["keras"] / steps)
-        ratios.append(times["explicit"] / times["keras"])
+        ours.append(times["explicit"][0] / steps)
+        base.append(times["keras"][0] / steps)
+        ratios.append(times["explicit"][0] / times["keras"][0])
+        cpu_ratios.append(times["explicit"][1] / times["keras"][1])
     ratio = float(np.median(ratios))
     return {
-        "benchmark": f"train step, {label}: ExplicitConv2D / Conv2D",
+        "benchmark": (
+            f"train step, {label}: ExplicitConv2D / Conv2D (CPU-time ratio "
+            f"{np.median(cpu_ratios):.3f})"
+        ),
         "ours": f"{1e3 * np.median(ours):.2f} ms",
         "baseline": f"{1e3 * np.median(base):.2f} ms",
         "ratio": ratio,
@@ -119,7 +126,7 @@ def conv_matrix_row(repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--steps", type=int, default=30, help="steps per timed block")
     args = parser.parse_args(argv)
     if args.repeats < 5:

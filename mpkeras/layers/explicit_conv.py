@@ -26,7 +26,7 @@ def explicit_conv2d(inputs, kernel, bias=None, strides=(1, 1), padding="valid"):
         dL/dz^(l-1) = delta^(l) correlated ("full") with Rot180(W)
                       -> `conv2d_input_gradient` (one tf.nn.conv2d)
         dL/dW       = delta^(l) correlated with z^(l-1)
-                      -> `conv2d_kernel_gradient` (tap by tap, one tf.matmul)
+                      -> `conv2d_kernel_gradient` (tap by tap, tf.einsum)
         dL/db       = sum of delta^(l) over batch and positions
 
     Args:
@@ -85,8 +85,8 @@ class ExplicitConv2D(keras.layers.Conv2D):
 
     The input gradient's "full" correlation is one `tf.nn.conv2d` (which is
     a correlation) in `mpkeras.ops.conv2d_input_gradient`; the kernel
-    gradient's correlation is evaluated tap by tap, all taps in one
-    `tf.matmul`, in `mpkeras.ops.conv2d_kernel_gradient`. Neither uses
+    gradient's correlation is evaluated tap by tap (one `tf.einsum` matrix
+    product per kernel position) in `mpkeras.ops.conv2d_kernel_gradient`. Neither uses
     autodiff or TensorFlow's conv2d_backprop ops; the activation's
     derivative is left to autodiff. The gradients equal Conv2D's autodiff gradients to
     float32 precision.

@@ -378,11 +378,12 @@ def conv2d_input_gradient(delta, kernel, input_shape, mode="valid", strides=1):
     their backward pass is the correlation `delta star W`; the kernel is
     mirrored once either way.) With stride s, delta is first dilated (s - 1
     zeros between its entries: the positions the strided forward pass
-    skipped); "same" padding is cropped off afterwards, and rows/columns the
-    forward windows never reached get zero gradient.
+    skipped); only the entries of the "full" result that are pixels of the
+    input are computed ("same" padding is not), and rows/columns the forward
+    windows never reached get zero gradient.
 
-    Realised by one `tf.nn.conv2d` (the "full" correlation) after `tf.pad`;
-    no autodiff and no `conv2d_backprop_input`.
+    Realised by one `tf.pad` and one `tf.nn.conv2d` (the "full"
+    correlation); no autodiff and no `conv2d_backprop_input`.
 
     Args:
         delta: upstream gradient dL/dz^(l), `(batch, H_out, W_out, C_out)`.
@@ -408,15 +409,18 @@ def conv2d_input_gradient(delta, kernel, input_shape, mode="valid", strides=1):
 
     mirrored = tf.transpose(tf.reverse(kernel, axis=[0, 1]), [0, 1, 3, 2])
     dilated = _dilate(delta, strides)
-    full = _correlate(dilated, mirrored, "full", (1, 1))
-    # `full` covers padded-input rows 0 .. (H_out - 1) s + k_h - 1; crop the
-    # padding at the top/left and fill rows the windows never touched.
-    full = full[:, pad_top : pad_top + height, pad_left : pad_left + width, :]
-    got_h = tf.shape(full)[1]
-    got_w = tf.shape(full)[2]
-    return tf.pad(
-        full, [[0, 0], [0, height - got_h], [0, width - got_w], [0, 0]]
+    # The "full" correlation pads delta by k - 1 on every side; of its
+    # output only the rows/columns of the (unpadded) input are needed, so
+    # pad just enough for exactly those: k - 1 - pad_top on top and up to
+    # H + k - 1 in total (rows the forward windows never reached get zeros).
+    d_h, d_w = _spatial_size(dilated)
+    top, left = k_h - 1 - pad_top, k_w - 1 - pad_left
+    padded = tf.pad(
+        dilated,
+        [[0, 0], [top, height + k_h - 1 - top - d_h],
+         [left, width + k_w - 1 - left - d_w], [0, 0]],
     )
+    return tf.nn.conv2d(padded, mirrored, strides=1, padding="VALID")
 
 
 def conv2d_kernel_gradient(delta, inputs, kernel_shape, mode="valid", strides=1):
@@ -430,12 +434,12 @@ def conv2d_kernel_gradient(delta, inputs, kernel_shape, mode="valid", strides=1)
     correlation `delta star Z` of the input with the upstream gradient as the
     kernel, summed over the batch. It is evaluated tap by tap, as written:
     for each kernel position (m, n) the slice Z[:, m::s, n::s, :] of the
-    size of delta is contracted with delta over (batch, i, j). The k_h * k_w
-    slices are stacked along the channels so that all taps are one matrix
-    product `(k_h k_w C_in, B H_out W_out) @ (B H_out W_out, C_out)` (the
-    correlation laid out as im2col; `tf.matmul`, no autodiff and no
-    `conv2d_backprop_filter`). This is faster on CPU than one `tf.nn.conv2d`
-    with delta as a (H_out, W_out) kernel, which is the same correlation.
+    size of delta is contracted with delta over (batch, i, j), one
+    `tf.einsum("bijc,bijo->co")` (a matrix product) per tap; no autodiff and
+    no `conv2d_backprop_filter`. On CPU this is faster than one
+    `tf.nn.conv2d` with delta as a (H_out, W_out) kernel and the batch as
+    the channels, which computes the same correlation, and than stacking
+    the taps im2col-style into one product.
 
     Args:
         delta: upstream gradient, `(batch, H_out, W_out, C_out)`.
@@ -457,10 +461,12 @@ def conv2d_kernel_gradient(delta, inputs, kernel_shape, mode="valid", strides=1)
     span_h = (h_out - 1) * strides[0] + 1
     span_w = (w_out - 1) * strides[1] + 1
     taps = [
-        padded[:, m : m + span_h : strides[0], n : n + span_w : strides[1], :]
+        tf.einsum(
+            "bijc,bijo->co",
+            padded[:, m : m + span_h : strides[0], n : n + span_w : strides[1], :],
+            delta,
+        )
         for m in range(k_h)
         for n in range(k_w)
     ]
-    columns = tf.reshape(tf.concat(taps, axis=-1), [-1, k_h * k_w * c_in])
-    grad = tf.matmul(columns, tf.reshape(delta, [-1, c_out]), transpose_a=True)
-    return tf.reshape(grad, [k_h, k_w, c_in, c_out])
+    return tf.reshape(tf.stack(taps), [k_h, k_w, c_in, c_out])
