@@ -94,6 +94,12 @@ def cnn_digits(config, context):
     evaluated once at the end; the confusion matrix goes to TensorBoard
     every `figure_every` epochs and, with the misclassified test images, to
     figures/.
+
+    The Keras MNIST convnet example (keras.io/examples/vision/mnist_convnet)
+    is `mpkeras run cnn_digits --set dataset=mnist --set padding=valid
+    --set shift=0 --set train.batch_size=128 --set train.epochs=15`
+    (same model, optimiser, loss and budget; it holds out 10% of the
+    training set for validation where this run trains on all of it).
     """
     import keras
 
