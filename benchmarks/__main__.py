@@ -1,0 +1,157 @@
+"""Run every ``benchmarks/bench_*.py`` and print one table; write it as JSON.
+
+Usage (from the repository root)::
+
+    python -m benchmarks                          # every benchmark, its own repeats
+    python -m benchmarks --repeats 5              # fewer repeats for all (>= 5)
+    python -m benchmarks --only conv --only rnn   # some of them
+    python -m benchmarks --output table.json      # default runs/benchmarks/results.json
+
+Each benchmark's own output (its detailed lines) is printed as it runs; the
+combined table (benchmark, ours, baseline, ratio, target, holds, spread) comes
+last. A benchmark that raises becomes a row that does not hold, with the
+error, and the others still run. ``bench_pipeline`` runs without its
+``sprites/full`` preparation (about 10 minutes) unless ``--pipeline-full``.
+The exit status is 1 if any row with a target does not hold.
+"""
+
+import argparse
+import datetime
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUTPUT = Path("runs") / "benchmarks" / "results.json"
+COLUMNS = ("benchmark", "ours", "baseline", "ratio", "target", "holds", "spread")
+
+
+def available():
+    """The benchmark names, ``bench_<name>.py`` -> ``name``, sorted."""
+    return sorted(path.stem[len("bench_"):] for path in HERE.glob("bench_*.py"))
+
+
+def _argv_for(name, repeats, pipeline_full):
+    argv = [] if repeats is None else ["--repeats", str(repeats)]
+    if name == "pipeline" and not pipeline_full:
+        argv.append("--no-full")
+    return argv
+
+
+def run_one(name, argv):
+    """Import ``benchmarks.bench_<name>`` and return its rows, each tagged with the module."""
+    module = importlib.import_module(f"benchmarks.bench_{name}")
+    rows = module.main(argv) or []
+    return [{"module": name, **{key: row.get(key) for key in COLUMNS}} for row in rows]
+
+
+def _error_row(name, error):
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return {"module": name, "benchmark": f"bench_{name} (did not complete)", "ours": None,
+            "baseline": None, "ratio": None, "target": "completes",
+            "holds": False, "spread": None, "error": f"{type(error).__name__}: {first}"}
+
+
+def _cell(column, value):
+    if value is None:
+        return "-"
+    if column == "ratio":
+        return f"{value:.3f}"
+    if column == "holds":
+        return "yes" if value is True else ("NO" if value is False else "-")
+    if column == "spread":
+        low, high = value
+        return f"{low:.3f}-{high:.3f}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_table(rows, width=None):
+    """One fixed-width text table of the rows; ``benchmark`` cut to ``width`` characters."""
+    header = ("module", *COLUMNS)
+    body = []
+    for row in rows:
+        cells = [_cell(column, row.get(column)) for column in header]
+        if width and len(cells[1]) > width:
+            cells[1] = cells[1][: width - 3] + "..."
+        body.append(cells)
+    widths = [max(len(cells[i]) for cells in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() for cells in body]
+    return "\n".join(lines)
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def write_json(path, rows, meta):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {**meta, "rows": [{k: _plain(v) for k, v in row.items()} for row in rows]}
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps(payload, indent=2) + "\n")
+    temp.replace(path)
+    return path
+
+
+def main(argv=None):
+    names = available()
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", choices=names, metavar="NAME",
+                        help=f"run only this benchmark (repeatable): {', '.join(names)}")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="repeats for every benchmark (default: each one's own; >= 5)")
+    parser.add_argument("--pipeline-full", action="store_true",
+                        help="also time preparing sprites/full in bench_pipeline (~10 min)")
+    parser.add_argument("--output", default=str(DEFAULT_OUTPUT), help="JSON file for the table")
+    parser.add_argument("--width", type=int, default=80, help="cut benchmark names to this width")
+    args = parser.parse_args(argv)
+    if args.repeats is not None and args.repeats < 5:
+        parser.error("--repeats must be >= 5 (each ratio is a median of repeats)")
+
+    started = time.perf_counter()
+    rows, timings = [], {}
+    for name in args.only or names:
+        print(f"\n===== bench_{name} =====", flush=True)
+        begin = time.perf_counter()
+        try:
+            rows += run_one(name, _argv_for(name, args.repeats, args.pipeline_full))
+        except (Exception, SystemExit) as error:  # noqa: BLE001 - one failure must not stop the rest
+            traceback.print_exc()
+            rows.append(_error_row(name, error))
+        timings[name] = round(time.perf_counter() - begin, 1)
+    total = time.perf_counter() - started
+
+    print("\n" + format_table(rows, width=args.width))
+    print(f"\n{len(rows)} rows in {total:.0f} s "
+          f"({', '.join(f'{n} {s:.0f} s' for n, s in timings.items())})")
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "argv": list(sys.argv[1:] if argv is None else argv),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "wall_time_s": round(total, 1),
+        "benchmark_time_s": timings,
+    }
+    path = write_json(args.output, rows, meta)
+    print(f"Table: {path}")
+    return 1 if any(row.get("holds") is False for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""`python -m benchmarks`: the combined table, its JSON, and one failing benchmark (no timing here)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # --import-mode=importlib does not add the rootdir
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import __main__ as bench  # noqa: E402
+
+ROWS = [
+    {"benchmark": "MaxUnpooling2D / MaxPooling2D", "ours": 0.0123, "baseline": 0.01, "ratio": 1.23,
+     "target": "<= 4", "holds": True, "spread": (1.1, 1.4)},
+    {"benchmark": "LSTM / SimpleRNN", "ours": "3.0 ms", "baseline": "1.0 ms", "ratio": 3.0,
+     "target": "reported", "holds": None, "spread": (2.5, 3.5)},
+]
+
+
+def test_every_bench_module_is_found():
+    assert {"conv", "pipeline", "rnn", "unpool", "vae"} <= set(bench.available())
+
+
+def test_table_has_one_line_per_row_and_every_column():
+    table = bench.format_table([{"module": "x", **row} for row in ROWS])
+    lines = table.splitlines()
+    assert len(lines) == 2 + len(ROWS)
+    assert lines[0].split() == ["module", *bench.COLUMNS]
+    assert "1.230" in lines[2] and "1.100-1.400" in lines[2] and "yes" in lines[2]
+    assert lines[3].split()[-2:] == ["-", "2.500-3.500"]  # no target: holds "-"
+
+
+def test_long_names_are_cut_to_the_width():
+    row = {**ROWS[0], "benchmark": "x" * 200}
+    table = bench.format_table([row], width=40)
+    assert ("x" * 37 + "...") in table and "x" * 41 not in table
+
+
+def test_main_combines_rows_writes_json_and_records_a_failure(tmp_path, monkeypatch, capsys):
+    calls = {}
+
+    def fake_run_one(name, argv):
+        calls[name] = argv
+        if name == "rnn":
+            raise RuntimeError("boom\nsecond line")
+        return [{"module": name, **ROWS[0]}]
+
+    monkeypatch.setattr(bench, "run_one", fake_run_one)
+    out = tmp_path / "table.json"
+    status = bench.main(["--only", "pipeline", "--only", "rnn", "--repeats", "5", "--output", str(out)])
+    assert status == 1  # the failed benchmark is a row that does not hold
+    assert calls == {"pipeline": ["--repeats", "5", "--no-full"], "rnn": ["--repeats", "5"]}
+    payload = json.loads(out.read_text())
+    assert [row["module"] for row in payload["rows"]] == ["pipeline", "rnn"]
+    assert payload["rows"][0]["spread"] == [1.1, 1.4]
+    assert payload["rows"][1]["holds"] is False and payload["rows"][1]["error"] == "RuntimeError: boom"
+    printed = capsys.readouterr().out
+    assert "bench_rnn (did not complete)" in printed and str(out) in printed
+
+
+def test_all_rows_holding_exits_zero(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "run_one", lambda name, argv: [{"module": name, **ROWS[1]}])
+    assert bench.main(["--only", "vae", "--output", str(tmp_path / "t.json")]) == 0
+
+
+def test_too_few_repeats_is_refused(tmp_path):
+    with pytest.raises(SystemExit) as error:
+        bench.main(["--repeats", "2", "--output", str(tmp_path / "t.json")])
+    assert error.value.code == 2
