@@ -66,6 +66,7 @@ def unet_shapes(config, context):
 
     train, validation, test, names, input_shape = _common.load_segmentation(config, context.seed)
     num_classes = len(names)
+    steps = _common.steps_per_epoch(train)
     images, masks = _common.fixed_examples(test, config.figure_examples)
     premise(masks.min() >= 0 and masks.max() < num_classes, "mask labels are class indices")
 
@@ -73,7 +74,7 @@ def unet_shapes(config, context):
                        base_filters=config.base_filters, upsampling=config.upsampling,
                        skips=config.skips, batch_norm=config.batch_norm, name="unet")
     premise(model.output_shape[1:3] == input_shape[:2], "the U-Net keeps the input resolution")
-    _common.compile_segmentation(model, config.train, num_classes)
+    _common.compile_segmentation(model, config.train, num_classes, steps)
 
     def draw(model):
         predicted = _common.predicted_masks(model, images)

@@ -103,6 +103,7 @@ def upsampling_compare(config, context):
 
     train, validation, test, names, input_shape = _common.load_segmentation(config, context.seed)
     num_classes = len(names)
+    steps = _common.steps_per_epoch(train)
     images, masks = _common.fixed_examples(test, config.figure_examples)
 
     variants = [(method, method, True) for method in config.methods]
@@ -113,7 +114,7 @@ def upsampling_compare(config, context):
         model = build_unet(input_shape, num_classes, depth=config.depth,
                            base_filters=config.base_filters, upsampling=method, skips=skips,
                            batch_norm=config.batch_norm, name=f"unet_{key}")
-        _common.compile_segmentation(model, config.train, num_classes)
+        _common.compile_segmentation(model, config.train, num_classes, steps)
         timer = _StepTimer()
         context.fit(model, train, tag=key, epochs=config.train.epochs, validation_data=validation,
                     callbacks=[timer.callback])
