@@ -16,9 +16,10 @@ Rows:
   default is the faster choice (if it fails, the default should change).
 
 Timing: every model is warmed up (tracing, XLA compilation, first steps),
-then timed in interleaved blocks of steps whose order alternates; each
-adjacent pair of blocks gives one ratio; a row reports the median of >= 5
-ratios and their min/max (spread). Step rates on a shared machine are
+then timed step by step, the two models alternating (and which goes first
+alternating), so both see the same load; each repeat of `--steps` step
+pairs gives one ratio; a row reports the median of >= 5 ratios and their
+min/max (spread). Step rates on a shared machine are
 multimodal: read the spread.
 
 Usage::
@@ -133,18 +134,25 @@ def _models(batch_size):
     return models
 
 
-def _time_steps(model, x, steps):
+def _time_step(model, x):
     start = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(x)
+    model.train_on_batch(x)
     return time.perf_counter() - start
 
 
 def _row(label, models, x, ours, base, repeats, steps, target, holds):
+    """Median over repeats of (baseline time / our time) over `steps` step pairs.
+
+    Within a repeat the two models alternate step by step (and which goes
+    first alternates), so both see the same machine load to within a step.
+    """
     ours_t, base_t, ratios = [], [], []
     for repeat in range(repeats):
-        order = (base, ours) if repeat % 2 == 0 else (ours, base)
-        times = {name: _time_steps(models[name], x, steps) for name in order}
+        times = {ours: 0.0, base: 0.0}
+        for step in range(steps):
+            order = (base, ours) if (repeat + step) % 2 == 0 else (ours, base)
+            for name in order:
+                times[name] += _time_step(models[name], x)
         ours_t.append(times[ours] / steps)
         base_t.append(times[base] / steps)
         ratios.append(times[base] / times[ours])  # Throughput ours / baseline.
@@ -163,7 +171,7 @@ def _row(label, models, x, ours, base, repeats, steps, target, holds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=10, help="steps per timed block")
+    parser.add_argument("--steps", type=int, default=10, help="step pairs per repeat")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
     if args.repeats < 5:
