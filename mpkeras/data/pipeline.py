@@ -35,6 +35,45 @@ def _check_positive_int(name, value, allow_none=False):
         )
 
 
+def _check_hole_size(hole_size):
+    """None, a positive int, or a (min, max) pair of positive ints as a tuple."""
+    if hole_size is None:
+        return None
+    if isinstance(hole_size, (list, tuple)):
+        if len(hole_size) == 2:
+            try:
+                for value in hole_size:
+                    _check_positive_int("hole_size", value)
+            except ValueError:
+                pass
+            else:
+                low, high = (int(v) for v in hole_size)
+                if low <= high:
+                    return (low, high)
+        raise ValueError(
+            "Received an invalid value for `hole_size`, expected a positive integer or "
+            f"a (min, max) pair of positive integers with min <= max. Received: "
+            f"hole_size={hole_size!r}"
+        )
+    _check_positive_int("hole_size", hole_size)
+    return int(hole_size)
+
+
+def _check_hole_fits(hole_size, element_spec):
+    """The largest hole must fit in the images (when their size is static)."""
+    if hole_size is None:
+        return
+    largest = hole_size if isinstance(hole_size, int) else hole_size[1]
+    height, width = element_spec.shape.as_list()[:2]
+    smaller = min(d for d in (height, width, largest) if d is not None)
+    if largest > smaller:
+        raise ValueError(
+            f"Received an invalid value for `hole_size`: the hole can be {largest} "
+            f"pixels high or wide, the images are {height}x{width}. Received: "
+            f"hole_size={hole_size!r}"
+        )
+
+
 def _element_bytes(element_spec):
     """Bytes of one element, counting unknown dimensions as 1."""
     total = 0
@@ -70,6 +109,7 @@ def load(
     drop_remainder=False,
     normalize=True,
     binarize=None,
+    noise=None,
     noise_level=None,
     hole_size=None,
     image_size=None,
@@ -106,9 +146,19 @@ def load(
         binarize: None, ``"static"`` (one fixed Bernoulli sample per image)
             or ``"dynamic"`` (a fresh sample each pass when shuffled), for Bernoulli
             likelihoods. Images only.
-        noise_level: denoising corruption: Gaussian std (default 0.3) for
-            grey images, pixel flip probability (default 0.1) for binary ones.
-        hole_size: inpainting hole side in pixels (default half the image).
+        noise: the denoising corruption: ``"gaussian"`` (additive, clipped),
+            ``"salt_and_pepper"`` (pixels set to black or white) or
+            ``"flip"`` (values v -> white - v); None for ``"flip"`` on binary
+            images and ``"gaussian"`` on grey ones.
+        noise_level: its level: the Gaussian standard deviation in [0, 1]
+            units (default 0.3), the fraction of salt-and-pepper pixels
+            (default 0.1, half white, half black) or the flip probability
+            (default 0.1).
+        hole_size: the inpainting hole: an int side in pixels (a square), or
+            ``(min, max)`` for a rectangle whose height and width are drawn
+            independently from min..max (both included) for each example;
+            default a square of half the smaller image side. Holes are new
+            each pass, like the noise.
         image_size: (height, width) to resize images to before the cache.
         augment: ``(inputs, targets) -> (inputs, targets)`` on batches, after
             the cache; random ops in it should be stateless to stay
@@ -129,7 +179,12 @@ def load(
     task = registry.check_task(spec, task)
     _check_positive_int("batch_size", batch_size)
     _check_positive_int("shuffle_buffer", shuffle_buffer, allow_none=True)
-    _check_positive_int("hole_size", hole_size, allow_none=True)
+    hole_size = _check_hole_size(hole_size)
+    if noise not in (None, *tasks.NOISES):
+        raise ValueError(
+            f"Received an invalid value for `noise`, expected None or one of "
+            f"{tasks.NOISES}. Received: noise={noise!r}"
+        )
     if binarize not in _BINARIZE_MODES:
         raise ValueError(
             "Received an invalid value for `binarize`, expected None, 'static' or "
@@ -161,6 +216,8 @@ def load(
         tasks.element_fn(spec, task, seed=seed, binarize=binarize, image_size=image_size),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
+    if task == "inpainting":
+        _check_hole_fits(hole_size, dataset.element_spec)
     element_bytes = _element_bytes(dataset.element_spec)
     if cache is None:
         cache = n is not None and n * element_bytes < _CACHE_BUDGET_BYTES
@@ -175,6 +232,7 @@ def load(
         noise_level=noise_level,
         hole_size=hole_size,
         augment=augment,
+        noise=noise,
     )
     if shuffle:
         if shuffle_buffer is None:

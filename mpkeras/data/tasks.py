@@ -16,8 +16,10 @@ Task outputs:
 
 * classification: ``(image float32 HxWxC, label int64)``; points ``(x, label)``;
   text ``(string, label)``.
-* reconstruction: ``(x, x)``; denoising: ``(noisy x, x)``; inpainting
-  ``(x with a square hole of zeros, x)``.
+* reconstruction: ``(x, x)``; denoising: ``(noisy x, x)`` with Gaussian,
+  salt-and-pepper or bit-flip noise; inpainting ``(x with a rectangular hole
+  of zeros, x)``, the hole a square of a fixed side or of random height and
+  width.
 * segmentation: ``(image float32, mask int32 HxW)`` with classes from 0.
 * factors (sprites, dsprites): ``(image, int64 factor indices of shape (5,))``
   in the order shape, scale, orientation, x_position, y_position.
@@ -32,7 +34,9 @@ from mpkeras.data.builders.copy import NUM_TOKENS
 
 # Ids folded into the per-batch seed so that different random ops draw
 # independent numbers.
-_BINARIZE, _NOISE, _HOLE = 1, 2, 3
+_BINARIZE, _NOISE, _HOLE, _HOLE_SIZE = 1, 2, 3, 4
+
+NOISES = ("gaussian", "salt_and_pepper", "flip")
 
 
 def _stateless_seed(seed, *data):
@@ -117,6 +121,7 @@ def batch_fn(
     noise_level,
     hole_size,
     augment,
+    noise=None,
 ):
     """Per-batch mapping applied after cache, shuffle and batch.
 
@@ -126,11 +131,22 @@ def batch_fn(
         seed: the user seed for dynamic binarisation, noise and holes.
         binarize: None, ``"static"`` or ``"dynamic"``.
         normalize: scale images to [0, 1] floats.
-        noise_level: denoising noise: Gaussian standard deviation (in [0, 1]
-            units) for grey images, flip probability for binary ones.
-        hole_size: side of the inpainting hole in pixels.
+        noise_level: the denoising noise's level (see ``noise``); None for
+            its default.
+        hole_size: the inpainting hole: an int side (a square), a
+            ``(min, max)`` pair (height and width drawn independently and
+            uniformly from min..max, both included, per example) or None
+            (a square of half the smaller image side).
         augment: optional ``(inputs, targets) -> (inputs, targets)`` applied
             last, to batches.
+        noise: the denoising corruption, one of ``NOISES``; None for
+            ``"flip"`` on binary images and ``"gaussian"`` on grey ones.
+            ``"gaussian"``: x + level * eps, eps ~ N(0, 1), clipped to the
+            pixel range (level = standard deviation in [0, 1] units, default
+            0.3). ``"salt_and_pepper"``: each pixel (all channels together)
+            becomes white with probability level / 2 and black with
+            probability level / 2 (default level 0.1). ``"flip"``: each value
+            becomes white - value with probability level (default 0.1).
 
     Returns:
         A function ``(index, element) -> (inputs, targets)``; ``index`` is
@@ -157,37 +173,57 @@ def batch_fn(
             x = tf.cast(u < tf.clip_by_value(x, 0.0, 1.0), tf.float32)
         return x
 
+    if noise is None:
+        noise = "flip" if binary else "gaussian"
+    if noise_level is None:
+        noise_level = 0.3 if noise == "gaussian" else 0.1
+
     def noisy(x, index):
         top = 1.0 if (normalize or binarize) else float(spec.pixel_max)
-        if binary:
-            level = 0.1 if noise_level is None else noise_level
+        if noise == "flip":
             u = tf.random.stateless_uniform(tf.shape(x), seed=key(index, _NOISE))
-            return tf.where(u < level, top - x, x)
-        level = 0.3 if noise_level is None else noise_level
+            return tf.where(u < noise_level, top - x, x)
+        if noise == "salt_and_pepper":
+            # One draw per pixel, shared by its channels.
+            shape = tf.concat([tf.shape(x)[:-1], [1]], axis=0)
+            u = tf.random.stateless_uniform(shape, seed=key(index, _NOISE))
+            x = tf.where(u < noise_level / 2, top, x)
+            return tf.where((u >= noise_level / 2) & (u < noise_level), 0.0, x)
         eps = tf.random.stateless_normal(tf.shape(x), seed=key(index, _NOISE))
-        return tf.clip_by_value(x + level * top * eps, 0.0, top)
+        return tf.clip_by_value(x + noise_level * top * eps, 0.0, top)
 
     def holed(x, index):
         shape = tf.shape(x)
-        height, width = shape[1], shape[2]
-        side = hole_size if hole_size is not None else tf.minimum(height, width) // 2
-        side = tf.cast(side, tf.int32)
+        batch, height, width = shape[0], shape[1], shape[2]
+        if hole_size is None or isinstance(hole_size, int):
+            side = hole_size if hole_size is not None else tf.minimum(height, width) // 2
+            hole_height = hole_width = tf.fill([batch], tf.cast(side, tf.int32))
+        else:
+            low, high = hole_size
+            sizes = tf.random.stateless_uniform(
+                tf.stack([batch, 2]),
+                seed=key(index, _HOLE_SIZE),
+                minval=int(low),
+                maxval=int(high) + 1,
+                dtype=tf.int32,
+            )
+            hole_height, hole_width = sizes[:, 0], sizes[:, 1]
         corners = tf.random.stateless_uniform(
-            tf.stack([shape[0], 2]),
+            tf.stack([batch, 2]),
             seed=key(index, _HOLE),
             minval=0,
             maxval=tf.int32.max,
             dtype=tf.int32,
         )
-        top = corners[:, 0] % (height - side + 1)
-        left = corners[:, 1] % (width - side + 1)
+        top = corners[:, 0] % (height - hole_height + 1)
+        left = corners[:, 1] % (width - hole_width + 1)
         rows = tf.range(height)[None, :, None]
         cols = tf.range(width)[None, None, :]
         inside = (
             (rows >= top[:, None, None])
-            & (rows < (top + side)[:, None, None])
+            & (rows < (top + hole_height)[:, None, None])
             & (cols >= left[:, None, None])
-            & (cols < (left + side)[:, None, None])
+            & (cols < (left + hole_width)[:, None, None])
         )
         return tf.where(inside[..., None], tf.zeros_like(x), x)
 
