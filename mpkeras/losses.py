@@ -19,7 +19,18 @@ Conventions shared by every function here:
   "sum", or "none" (return the per-example values).
 
 All functions use `keras.ops`, so they work inside `train_step`, in graph mode
-and eagerly, and are differentiable.
+and eagerly, and are differentiable. Every function is registered for Keras
+serialisation (package "mpkeras"), so a model compiled with
+`loss=losses.bernoulli_nll` saves and loads back with
+`keras.saving.load_model`.
+
+The `keras.losses.Loss` classes `BernoulliNLL`, `GaussianNLL` and
+`LaplaceNLL` compute the same per-example values (summed over the event axes)
+and leave weighting and reduction to Keras: `sample_weight` weights each
+example and `reduction` works as for `keras.losses.BinaryCrossentropy`
+(default "sum_over_batch_size", the weighted mean over the batch). Prefer
+them in `compile` when examples carry weights; the functions reduce before
+Keras sees the values, so a per-example weight can no longer apply.
 """
 
 import math
@@ -82,6 +93,7 @@ def _check_positive_number(value, name):
         )
 
 
+@keras.saving.register_keras_serializable(package="mpkeras")
 def bernoulli_nll(y_true, p, from_logits=False, reduction="mean", axis=None):
     """Negative log-likelihood of y under Bernoulli(p): binary cross-entropy.
 
@@ -134,6 +146,7 @@ def bernoulli_nll(y_true, p, from_logits=False, reduction="mean", axis=None):
     return _reduce(values, reduction, axis)
 
 
+@keras.saving.register_keras_serializable(package="mpkeras")
 def gaussian_nll(
     y_true, mean, sigma=None, log_var=None, reduction="mean", axis=None
 ):
@@ -187,6 +200,7 @@ def gaussian_nll(
     return _reduce(values, reduction, axis)
 
 
+@keras.saving.register_keras_serializable(package="mpkeras")
 def laplace_nll(y_true, loc, scale=1.0, reduction="mean", axis=None):
     """Negative log-likelihood of y under Laplace(loc, scale): L1 up to constants.
 
@@ -216,6 +230,7 @@ def laplace_nll(y_true, loc, scale=1.0, reduction="mean", axis=None):
     return _reduce(values, reduction, axis)
 
 
+@keras.saving.register_keras_serializable(package="mpkeras")
 def gaussian_kl(mean, log_var, reduction="mean", axis=None):
     """KL(N(mean, diag(exp(log_var))) || N(0, I)), the VAE's KL term.
 
@@ -239,3 +254,161 @@ def gaussian_kl(mean, log_var, reduction="mean", axis=None):
     log_var = _as_float(log_var, mean.dtype)
     values = 0.5 * (ops.exp(log_var) + ops.square(mean) - 1.0 - log_var)
     return _reduce(values, reduction, axis)
+
+
+def _check_axis(axis):
+    if axis is None or isinstance(axis, int):
+        return axis
+    if isinstance(axis, (list, tuple)) and all(isinstance(a, int) for a in axis):
+        return tuple(axis)
+    raise ValueError(
+        "Received an invalid value for `axis`, expected None, an integer or a tuple "
+        f"of integers. Received: axis={axis!r}"
+    )
+
+
+class _PerExampleNLL(keras.losses.Loss):
+    """A negative log-likelihood loss returning one value per example."""
+
+    def __init__(self, axis=None, name=None, reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.axis = _check_axis(axis)
+        # As given (None follows keras.config.floatx() when loaded).
+        self._dtype_arg = getattr(dtype, "name", dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        axis = list(self.axis) if isinstance(self.axis, tuple) else self.axis
+        config.update({"axis": axis, "dtype": self._dtype_arg})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="mpkeras")
+class BernoulliNLL(_PerExampleNLL):
+    """Bernoulli negative log-likelihood (binary cross-entropy), per example.
+
+    Per example, summed over the event axes (see `bernoulli_nll`):
+
+        -log p(y | p) = -sum_j [y_j log p_j + (1 - y_j) log(1 - p_j)]
+
+    For a single output per example this equals
+    `keras.losses.BinaryCrossentropy`, `sample_weight` and reduction
+    included; with several outputs it is their sum, where Keras takes the
+    mean.
+
+    Args:
+        from_logits: whether predictions are logits.
+        axis: event axes summed per example; default every axis but the first.
+        name: the loss name.
+        reduction: a Keras reduction ("sum_over_batch_size", "sum", "mean",
+            "mean_with_sample_weight", "none" or None).
+        dtype: the dtype of the computation; default `keras.config.floatx()`.
+
+    Example:
+
+    >>> model.compile(optimizer="adam", loss=BernoulliNLL(from_logits=True))
+    """
+
+    def __init__(
+        self,
+        from_logits=False,
+        axis=None,
+        name="bernoulli_nll",
+        reduction="sum_over_batch_size",
+        dtype=None,
+    ):
+        super().__init__(axis=axis, name=name, reduction=reduction, dtype=dtype)
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        return bernoulli_nll(
+            y_true, y_pred, from_logits=self.from_logits, reduction="none", axis=self.axis
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+
+@keras.saving.register_keras_serializable(package="mpkeras")
+class GaussianNLL(_PerExampleNLL):
+    """Gaussian negative log-likelihood with a fixed sigma, per example.
+
+    Per example, summed over the event axes (see `gaussian_nll`):
+
+        -log N(y | mu, sigma^2) = sum_j [(y_j - mu_j)^2 / (2 sigma^2)
+                                         + 0.5 log(2 pi sigma^2)]
+
+    so minimising it minimises the squared error (claim N3).
+
+    Args:
+        sigma: the standard deviation, a positive number.
+        axis: event axes summed per example; default every axis but the first.
+        name: the loss name.
+        reduction: a Keras reduction.
+        dtype: the dtype of the computation.
+    """
+
+    def __init__(
+        self,
+        sigma=1.0,
+        axis=None,
+        name="gaussian_nll",
+        reduction="sum_over_batch_size",
+        dtype=None,
+    ):
+        super().__init__(axis=axis, name=name, reduction=reduction, dtype=dtype)
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)):
+            raise ValueError(
+                f"Received an invalid value for `sigma`, expected a positive number. "
+                f"Received: sigma={sigma!r}"
+            )
+        _check_positive_number(sigma, "sigma")
+        self.sigma = float(sigma)
+
+    def call(self, y_true, y_pred):
+        return gaussian_nll(y_true, y_pred, sigma=self.sigma, reduction="none", axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "sigma": self.sigma}
+
+
+@keras.saving.register_keras_serializable(package="mpkeras")
+class LaplaceNLL(_PerExampleNLL):
+    """Laplace negative log-likelihood with a fixed scale, per example.
+
+    Per example, summed over the event axes (see `laplace_nll`):
+
+        -log Laplace(y | mu, b) = sum_j [|y_j - mu_j| / b + log(2 b)]
+
+    so minimising it minimises the absolute error (claim N3).
+
+    Args:
+        scale: the scale b, a positive number.
+        axis: event axes summed per example; default every axis but the first.
+        name: the loss name.
+        reduction: a Keras reduction.
+        dtype: the dtype of the computation.
+    """
+
+    def __init__(
+        self,
+        scale=1.0,
+        axis=None,
+        name="laplace_nll",
+        reduction="sum_over_batch_size",
+        dtype=None,
+    ):
+        super().__init__(axis=axis, name=name, reduction=reduction, dtype=dtype)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+            raise ValueError(
+                f"Received an invalid value for `scale`, expected a positive number. "
+                f"Received: scale={scale!r}"
+            )
+        _check_positive_number(scale, "scale")
+        self.scale = float(scale)
+
+    def call(self, y_true, y_pred):
+        return laplace_nll(y_true, y_pred, scale=self.scale, reduction="none", axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}

@@ -10,7 +10,15 @@ import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 import keras
 import tensorflow as tf
 
-from mpkeras.losses import bernoulli_nll, gaussian_kl, gaussian_nll, laplace_nll
+from mpkeras.losses import (
+    BernoulliNLL,
+    GaussianNLL,
+    LaplaceNLL,
+    bernoulli_nll,
+    gaussian_kl,
+    gaussian_nll,
+    laplace_nll,
+)
 
 RNG = np.random.default_rng(0)
 Y01 = RNG.integers(0, 2, size=(6, 4)).astype(np.float32)
@@ -177,3 +185,128 @@ def test_bad_scale_arguments_raise():
         gaussian_nll(Y, MU, sigma=2.0, log_var=np.zeros_like(Y))
     with pytest.raises(ValueError, match="Received: scale=-1"):
         laplace_nll(Y, MU, scale=-1)
+
+
+# --- Loss classes and serialisation -----------------------------------------
+
+W = RNG.uniform(0.0, 2.0, size=(6,)).astype(np.float32)
+W[1] = 0.0  # a dropped example
+
+
+@pytest.mark.parametrize(
+    "loss, function, args",
+    [
+        (BernoulliNLL(), bernoulli_nll, (Y01, P)),
+        (BernoulliNLL(from_logits=True), lambda y, z, **k: bernoulli_nll(y, z, from_logits=True, **k),
+         (Y01, MU)),
+        (GaussianNLL(sigma=0.5), lambda y, m, **k: gaussian_nll(y, m, sigma=0.5, **k), (Y, MU)),
+        (LaplaceNLL(scale=0.3), lambda y, m, **k: laplace_nll(y, m, scale=0.3, **k), (Y, MU)),
+    ],
+)
+def test_N3_loss_classes_give_the_functions_per_example_values(loss, function, args):
+    per_example = np.asarray(function(*args, reduction="none"))
+    assert per_example.shape == (6,)
+    config = {**loss.get_config(), "reduction": "none"}
+    np.testing.assert_allclose(type(loss).from_config(config)(*args), per_example, rtol=1e-6)
+    # Default reduction: the (weighted) mean over examples, as in Keras.
+    np.testing.assert_allclose(loss(*args), per_example.mean(), rtol=1e-6)
+    np.testing.assert_allclose(
+        loss(*args, sample_weight=W), np.sum(W * per_example) / len(W), rtol=1e-5
+    )
+    # axis=-1 on rank-3 values sums the last axis only.
+    y3, p3 = (np.stack([a, a]) for a in args)
+    values = type(loss).from_config({**config, "axis": -1})(y3, p3)
+    assert tuple(values.shape) == (2, 6)
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none"])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_N3_bernoulli_class_weights_like_keras_binary_crossentropy(reduction, from_logits):
+    pred = np.log(P) - np.log1p(-P) if from_logits else P
+    ours = BernoulliNLL(from_logits=from_logits, reduction=reduction)
+    keras_bce = keras.losses.BinaryCrossentropy(from_logits=from_logits, reduction=reduction)
+    # One output per example: the same loss, weights and reduction included.
+    for weights in (None, W, W[:, None]):
+        np.testing.assert_allclose(
+            ours(Y01[:, :1], pred[:, :1], sample_weight=weights),
+            keras_bce(Y01[:, :1], pred[:, :1], sample_weight=weights),
+            rtol=1e-5,
+        )
+    # Four outputs: Keras averages them, the likelihood sums them.
+    np.testing.assert_allclose(
+        ours(Y01, pred, sample_weight=W),
+        4 * np.asarray(keras_bce(Y01, pred, sample_weight=W)),
+        rtol=1e-5,
+    )
+
+
+def _tiny_model(output_activation=None, units=4):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(units, activation=output_activation)(inputs)
+    return keras.Model(inputs, outputs)
+
+
+def test_N3_weighted_fit_with_bernoulli_nll_equals_binary_crossentropy():
+    trained = []
+    for loss in (BernoulliNLL(from_logits=True), keras.losses.BinaryCrossentropy(from_logits=True)):
+        model = _tiny_model(units=1)
+        model.compile(optimizer=keras.optimizers.SGD(0.5), loss=loss)
+        model.fit(Y, Y01[:, :1], sample_weight=W, batch_size=3, epochs=2, shuffle=False, verbose=0)
+        trained.append(model.get_weights())
+    for ours, reference in zip(*trained):
+        np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "loss, targets, activation",
+    [
+        (bernoulli_nll, Y01, "sigmoid"),
+        (gaussian_nll, Y, None),
+        (laplace_nll, Y, None),
+        (BernoulliNLL(from_logits=True), Y01, None),
+        (GaussianNLL(sigma=0.5, axis=[1]), Y, None),
+        (LaplaceNLL(scale=2.0, reduction="sum"), Y, None),
+    ],
+    ids=["bernoulli_nll", "gaussian_nll", "laplace_nll", "BernoulliNLL", "GaussianNLL", "LaplaceNLL"],
+)
+def test_models_compiled_with_each_loss_save_and_reload(tmp_path, loss, targets, activation):
+    model = _tiny_model(activation)
+    model.compile(optimizer="adam", loss=loss)
+    weights = W if isinstance(loss, keras.losses.Loss) else None
+    model.fit(Y, targets, sample_weight=weights, batch_size=3, epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(reloaded.predict(Y, verbose=0), model.predict(Y, verbose=0))
+    if isinstance(loss, keras.losses.Loss):
+        assert type(reloaded.loss) is type(loss)
+        assert reloaded.loss.get_config() == loss.get_config()
+    else:
+        assert reloaded.loss is loss
+    np.testing.assert_allclose(
+        reloaded.evaluate(Y, targets, verbose=0), model.evaluate(Y, targets, verbose=0), rtol=1e-6
+    )
+    # Training goes on from the restored optimizer state.
+    reloaded.fit(Y, targets, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("function", [bernoulli_nll, gaussian_nll, laplace_nll, gaussian_kl])
+def test_every_loss_function_is_registered(function):
+    config = keras.saving.serialize_keras_object(function)
+    assert config["config"] == f"mpkeras>{function.__name__}"
+    assert keras.saving.deserialize_keras_object(config) is function
+    assert keras.losses.get(config) is function
+
+
+def test_loss_classes_reject_bad_arguments():
+    with pytest.raises(ValueError, match="Received: sigma=0"):
+        GaussianNLL(sigma=0)
+    with pytest.raises(ValueError, match="Received: sigma='1'"):
+        GaussianNLL(sigma="1")
+    with pytest.raises(ValueError, match="Received: scale=-1"):
+        LaplaceNLL(scale=-1)
+    with pytest.raises(ValueError, match="Received: axis='last'"):
+        BernoulliNLL(axis="last")
+    with pytest.raises(ValueError, match="reduction"):
+        BernoulliNLL(reduction="avg")

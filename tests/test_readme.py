@@ -3,6 +3,10 @@
 import re
 from pathlib import Path
 
+import numpy as np
+
+from mpkeras import losses
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -17,6 +21,11 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     exec(compile(block, str(README), "exec"), namespace)
     assert (tmp_path / "xor_mlp.keras").is_file()
     assert namespace["perceptron"].built
+    # The example reloads what it saved: same predictions, same loss.
+    mlp, reloaded = namespace["mlp"], namespace["reloaded"]
+    points = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
+    np.testing.assert_array_equal(reloaded.predict(points, verbose=0), mlp.predict(points, verbose=0))
+    assert reloaded.loss is losses.bernoulli_nll
 
 
 def test_readme_quick_start_has_exactly_two_commands():
