@@ -16,9 +16,11 @@ class InpaintingAEConfig:
         dataset: clean images (digits: 8x8, 64 features).
         train_split: the split the models train on (TFDS slicing works).
         test_split: the split PSNR and SSIM are measured on.
-        hole_size: side in pixels of the square hole of zeros the data
-            pipeline's ``task="inpainting"`` cuts at a random place; None
-            for half the image side.
+        hole_size: the hole of zeros the data pipeline's
+            ``task="inpainting"`` cuts at a random place: [min, max] for a
+            rectangle whose height and width are drawn from min..max per
+            image, an int side for a square, None for a square of half the
+            image side.
         latent_dim: the overcomplete code size (> input features).
         undercomplete_latent_dim: the code size of the comparison model
             (< input features).
@@ -32,7 +34,7 @@ class InpaintingAEConfig:
     dataset: str = "digits"
     train_split: str = "train"
     test_split: str = "test"
-    hole_size: int | None = None
+    hole_size: int | list[int] | None = dataclasses.field(default_factory=lambda: [4, 6])
     latent_dim: int = 256
     undercomplete_latent_dim: int = 16
     hidden: list[int] = dataclasses.field(default_factory=lambda: [64, 128])
@@ -43,7 +45,11 @@ class InpaintingAEConfig:
 
     def __post_init__(self):
         require_positive(self, ("latent_dim", "undercomplete_latent_dim", "images_every"))
-        if self.hole_size is not None and self.hole_size <= 0:
+        sizes = [] if self.hole_size is None else (
+            self.hole_size if isinstance(self.hole_size, list) else [self.hole_size])
+        if isinstance(self.hole_size, list) and (len(sizes) != 2 or sizes[0] > sizes[1]):
+            raise ValueError(f"`hole_size` as a list must be [min, max] with min <= max, got {self.hole_size}")
+        if any(size <= 0 for size in sizes):
             raise ValueError(f"`hole_size` must be positive (or None for half the image), got {self.hole_size}")
         if any(h <= 0 for h in self.hidden):
             raise ValueError(f"`hidden` must hold positive filter counts, got {self.hidden}")
@@ -59,8 +65,13 @@ def inpainting_ae(config, context):
     holed input against the clean test images (over images the hole
     changed), and train an undercomplete model the same way for comparison.
     """
-    options = {} if config.hole_size is None else {"hole_size": config.hole_size}
-    side = "half the image" if config.hole_size is None else f"{config.hole_size} px"
-    metrics, models = restore_experiment(config, context, "inpainting", options, f"hole of {side}")
+    hole = config.hole_size
+    if hole is None:
+        options, description = {}, "square hole of half the image"
+    elif isinstance(hole, list):
+        options, description = {"hole_size": tuple(hole)}, f"rectangular holes, sides {hole[0]}-{hole[1]} px"
+    else:
+        options, description = {"hole_size": hole}, f"square hole of {hole} px"
+    metrics, models = restore_experiment(config, context, "inpainting", options, description)
     return Results(metrics=metrics, model=models["overcomplete"],
                    extra_models={"undercomplete": models["undercomplete"]})
