@@ -39,9 +39,9 @@ class GradientClippingConfig:
     dataset: str = "adding/t10"
     units: int = 32
     radius: float = 3.0
-    learning_rate: float = 0.05
+    learning_rate: float = 0.1
     momentum: float = 0.9
-    clipnorm: float = 1.0
+    clipnorm: float = 0.5
     batch_size: int = 64
     epochs: int = 30
     steps_per_epoch: int = 50
