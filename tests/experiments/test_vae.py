@@ -83,11 +83,11 @@ def test_factor_observations_full_grid_is_rendered():
 
 
 def test_bad_config_is_refused_before_training():
-    with pytest.raises(Exception, match="betas"):
+    with pytest.raises(ValueError, match="betas"):
         runner.resolve("beta_vae_sprites", overrides=["betas=[-1.0]"])
-    with pytest.raises(Exception, match="final_epochs"):
+    with pytest.raises(ValueError, match="final_epochs"):
         runner.resolve("constrained_beta_vae", overrides=["final_epochs=500"])
-    with pytest.raises(Exception, match="interpolation_steps"):
+    with pytest.raises(ValueError, match="interpolation_steps"):
         runner.resolve("vae_digits", overrides=["interpolation_steps=2"])
 
 
