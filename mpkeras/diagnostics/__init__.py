@@ -13,6 +13,7 @@ _EXPORTS = {
     "log_norm_slope": "gradients",
     # Chapter 5a: principal angles between a learned basis and PCA's (A1).
     "subspace_angles": "subspaces",
+    "linear_decoder_basis": "subspaces",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
