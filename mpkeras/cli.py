@@ -98,12 +98,21 @@ def list_experiments():
 @click.option("--overwrite", is_flag=True, help="Delete an existing --run-dir and start again.")
 @click.option("--models-dir", type=click.Path(file_okay=False), default=str(runner.DEFAULT_MODELS_DIR),
               show_default=True, help="Where the trained model is saved.")
+@click.option("--strategy", default=None, metavar="|".join(runner.STRATEGIES),
+              help="tf.distribute strategy: default (one device), mirrored (this machine's devices), "
+                   "multiworker (the cluster in TF_CONFIG). Default: default.")
+@click.option("--mixed-precision", default=None, metavar="|".join(runner.PRECISION_POLICIES),
+              help="Keras mixed-precision policy for the run (default: float32).")
+@click.option("--jit-compile/--no-jit-compile", default=None,
+              help="Force XLA compilation on (or off) for every model trained (default: each model's own).")
 @handle_errors
-def run(experiment, overrides, seed, quick, run_dir, resume, overwrite, models_dir):
+def run(experiment, overrides, seed, quick, run_dir, resume, overwrite, models_dir,
+        strategy, mixed_precision, jit_compile):
     """Run EXPERIMENT (a name from `mpkeras list` or a path to a TOML spec)."""
     outcome = runner.run(
         experiment, overrides=overrides, seed=seed, quick=quick, run_dir=run_dir,
         resume=resume, overwrite=overwrite, models_dir=models_dir, report=click.echo,
+        strategy=strategy, mixed_precision=mixed_precision, jit_compile=jit_compile,
     )
     results = outcome.results
     click.echo(f"\n{runner.expectation_table(results['expectations'], title=results['title'])}")
@@ -135,11 +144,17 @@ def evaluate(model_path, dataset, split, task, batch_size):
 @click.option("--models-dir", type=click.Path(file_okay=False), default=str(runner.DEFAULT_MODELS_DIR),
               show_default=True)
 @click.option("--verbose", is_flag=True, help="Show Keras's per-epoch output instead of one line per experiment.")
+@click.option("--strategy", default=None, metavar="|".join(runner.STRATEGIES),
+              help="tf.distribute strategy for every run (see `mpkeras run --help`).")
+@click.option("--mixed-precision", default=None, metavar="|".join(runner.PRECISION_POLICIES),
+              help="Keras mixed-precision policy for every run.")
+@click.option("--jit-compile/--no-jit-compile", default=None, help="Force XLA on (or off) for every run.")
 @handle_errors
-def reproduce(quick, only, runs_dir, models_dir, verbose):
+def reproduce(quick, only, runs_dir, models_dir, verbose, strategy, mixed_precision, jit_compile):
     """Run every experiment spec and report which claims of the notes hold."""
     report_dir, rows = runner.reproduce(
         names=only, quick=quick, runs_dir=runs_dir, models_dir=models_dir, verbose=verbose, report=click.echo,
+        strategy=strategy, mixed_precision=mixed_precision, jit_compile=jit_compile,
     )
     click.echo("\n" + runner.claims_markdown(rows, quick))
     click.echo(f"Claims table: {report_dir / 'claims.md'}")

@@ -44,6 +44,113 @@ class RunFailed(RuntimeError):
 QUICK_BUDGET_S = 60.0
 """A --quick run should finish within this wall time on 2 CPU cores."""
 
+STRATEGIES = ("default", "mirrored", "multiworker")
+"""``--strategy``: TensorFlow's own distribution engine (``tf.distribute``).
+
+``default`` is the default strategy (one device), ``mirrored`` a
+``MirroredStrategy`` over the visible devices of this machine (all GPUs, else
+the CPU), ``multiworker`` a ``MultiWorkerMirroredStrategy`` whose cluster is
+the standard ``TF_CONFIG`` environment variable (each worker runs the same
+command; see the README's "Scale-out" section)."""
+
+PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
+"""``--mixed-precision``: the Keras mixed-precision policies."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutionConfig:
+    """How a run executes, as opposed to what it computes: stored in
+    ``config.json`` under ``"execution"`` so ``--resume`` continues the same way.
+
+    Attributes:
+        strategy: one of :data:`STRATEGIES`.
+        mixed_precision: one of :data:`PRECISION_POLICIES`, or None for the
+            float32 policy.
+        jit_compile: None leaves each model's own setting (Keras's "auto");
+            True or False is forced on every model ``context.fit`` trains.
+            True also turns TensorFlow's op determinism off: Keras does not
+            XLA-compile under it, so such a run is seeded but not bitwise
+            reproducible.
+    """
+
+    strategy: str = "default"
+    mixed_precision: object = None
+    jit_compile: object = None
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise RunError(f"--strategy must be one of {', '.join(STRATEGIES)}; got {self.strategy!r}")
+        if self.mixed_precision is not None and self.mixed_precision not in PRECISION_POLICIES:
+            raise RunError(
+                f"--mixed-precision must be one of {', '.join(PRECISION_POLICIES)}; "
+                f"got {self.mixed_precision!r}"
+            )
+        if self.jit_compile is not None and not isinstance(self.jit_compile, bool):
+            raise RunError(f"jit_compile must be True, False or None; got {self.jit_compile!r}")
+        if self.strategy == "multiworker":
+            _check_tf_config(os.environ.get("TF_CONFIG"))
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def _check_tf_config(text):
+    """TF_CONFIG, if set, must be the JSON ``{"cluster": {...}, "task": {"type", "index"}}``.
+
+    Unset, MultiWorkerMirroredStrategy runs as a cluster of one worker.
+    """
+    if not text:
+        return
+    try:
+        tf_config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RunError(f"TF_CONFIG is not valid JSON: {error}") from None
+    if not isinstance(tf_config, dict) or not isinstance(tf_config.get("cluster"), dict):
+        raise RunError('TF_CONFIG must be a JSON object with a "cluster" object')
+    task = tf_config.get("task")
+    if not isinstance(task, dict) or "type" not in task or "index" not in task:
+        raise RunError('TF_CONFIG must have a "task" object with "type" and "index"')
+    members = tf_config["cluster"].get(task["type"])
+    if not isinstance(members, list) or not (
+        isinstance(task["index"], int) and 0 <= task["index"] < len(members)
+    ):
+        raise RunError(
+            f"TF_CONFIG task {task['type']!r} index {task['index']!r} is not in its cluster"
+        )
+
+
+def make_strategy(name):
+    """The ``tf.distribute`` strategy called ``name`` (one of :data:`STRATEGIES`)."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        if tf.config.list_logical_devices("GPU"):
+            return tf.distribute.MirroredStrategy()
+        # CPUs only (e.g. logical CPU devices): TensorFlow's collective
+        # all-reduce can pair different tensors across the CPU replicas
+        # ("Shape mismatch in the collective instance"); reduce on one device.
+        return tf.distribute.MirroredStrategy(cross_device_ops=tf.distribute.ReductionToOneDevice())
+    if name == "multiworker":
+        # The cluster comes from TF_CONFIG (TFConfigClusterResolver).
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+@contextlib.contextmanager
+def execution_scope(execution, strategy):
+    """Inside: the mixed-precision policy and the strategy's scope. The
+    previous global policy is restored on the way out, even on error."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    try:
+        if execution.mixed_precision is not None:
+            keras.mixed_precision.set_global_policy(execution.mixed_precision)
+        with strategy.scope():
+            yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
 
 @dataclasses.dataclass
 class RunContext:
@@ -54,12 +161,20 @@ class RunContext:
         seed: the run's seed; every other seed derives from it.
         quick: whether the spec's --quick budget is in force.
         verbose: passed to ``fit``/``evaluate`` (Keras's "auto", 0, 1, 2).
+        strategy: the ``tf.distribute.Strategy`` the experiment runs under
+            (its scope is entered already: models, optimizers and data built
+            by the experiment belong to it; Keras distributes the datasets
+            given to ``fit``); None outside a run.
+        jit_compile: forced on every model ``fit`` trains, or None to leave
+            each model's own setting.
     """
 
     run_dir: Path
     seed: int
     quick: bool
     verbose: object = "auto"
+    strategy: object = None
+    jit_compile: object = None
 
     def log_dir(self, tag):
         return self.run_dir / "logs" / tag
@@ -81,6 +196,11 @@ class RunContext:
         """
         from mpkeras.callbacks import ResumableHistory
 
+        if self.jit_compile is not None and model.jit_compile != self.jit_compile:
+            model.jit_compile = self.jit_compile
+            # Functions traced before (an earlier fit or evaluate) keep their
+            # old setting: drop them so they are traced again.
+            model.train_function = model.test_function = model.predict_function = None
         full = ResumableHistory(self.run_dir / "checkpoints" / tag / "history.json")
         history = model.fit(
             x,
@@ -188,13 +308,22 @@ def peak_memory_mb():
     return usage / 1024 if sys.platform != "darwin" else usage / 2**20
 
 
-def seed_everything(seed):
-    """One seed for Python, NumPy and TensorFlow; deterministic TF kernels."""
+def seed_everything(seed, deterministic=True):
+    """One seed for Python, NumPy and TensorFlow; deterministic TF kernels
+    unless ``deterministic`` is False (Keras turns XLA off under op
+    determinism, so a ``--jit-compile`` run gives it up)."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        # No public API turns it off again (a run earlier in this process may
+        # have turned it on); Keras reads the flag from this same module.
+        from tensorflow.python.framework import config as tf_config
+
+        tf_config.disable_op_determinism()
 
 
 def default_run_dir(name, runs_dir=DEFAULT_RUNS_DIR):
@@ -292,6 +421,9 @@ def run(
     models_dir=DEFAULT_MODELS_DIR,
     verbose="auto",
     report=print,
+    strategy=None,
+    mixed_precision=None,
+    jit_compile=None,
 ):
     """Run one experiment spec end to end and return a :class:`RunOutcome`.
 
@@ -305,6 +437,14 @@ def run(
             config stored in its ``config.json``.
         overwrite: delete an existing ``run_dir`` first.
         report: where progress lines go (the CLI passes ``click.echo``).
+        strategy: ``"default"`` (when None), ``"mirrored"`` or
+            ``"multiworker"`` (see :data:`STRATEGIES`): the experiment
+            function runs inside that ``tf.distribute`` strategy's scope.
+        mixed_precision: ``"mixed_float16"`` or ``"mixed_bfloat16"``: the
+            Keras global policy during the run (restored afterwards).
+        jit_compile: True/False forces XLA on/off for every model trained
+            through ``context.fit``; None leaves the models' own setting.
+            These three are stored in ``config.json`` and reused by --resume.
 
     Raises:
         specs.SpecError, RunError: bad input, found before any work; nothing
@@ -315,14 +455,20 @@ def run(
     """
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise RunError(f"--seed must be a non-negative integer, got {seed!r}")
+    given = {"strategy": strategy, "mixed_precision": mixed_precision, "jit_compile": jit_compile}
+    execution = ExecutionConfig(**{k: v for k, v in given.items() if v is not None})
     if resume:
         if run_dir is None:
             raise RunError("--resume needs --run-dir (the run to continue)")
-        if overrides or seed is not None:
-            raise RunError("--resume continues a run as its config.json says; drop --set/--seed")
+        if overrides or seed is not None or any(v is not None for v in given.values()):
+            raise RunError(
+                "--resume continues a run as its config.json says; drop "
+                "--set/--seed/--strategy/--mixed-precision/--jit-compile"
+            )
         run_dir = _prepare_run_dir(run_dir, resume=True, overwrite=overwrite)
         stored = json.loads((run_dir / "config.json").read_text())
         seed, quick, overrides = stored["seed"], stored["quick"], stored["overrides"]
+        execution = ExecutionConfig(**stored.get("execution", {}))
         spec = specs.load(stored["spec_path"])
         experiment = _experiment_for(spec)
         # The config the run started with, even if the spec file changed since.
@@ -343,17 +489,25 @@ def run(
             "quick": quick,
             "overrides": list(overrides),
             "config": specs.to_dict(config),
+            "execution": execution.to_dict(),
         },
     )
     report(f"Run directory: {run_dir}")
     report(f"Watch it:      tensorboard --logdir {run_dir / 'logs'}")
 
-    seed_everything(seed)
-    context = RunContext(run_dir=run_dir, seed=seed, quick=quick, verbose=verbose)
+    # Before anything else touches TensorFlow's runtime: a multi-worker
+    # strategy configures the collective ops, which must happen first.
+    distribution = make_strategy(execution.strategy)
+    seed_everything(seed, deterministic=not execution.jit_compile)
+    context = RunContext(run_dir=run_dir, seed=seed, quick=quick, verbose=verbose,
+                         strategy=distribution, jit_compile=execution.jit_compile)
     started = time.perf_counter()
-    base = {"name": spec.name, "experiment": spec.experiment, "seed": seed, "quick": quick}
+    base = {"name": spec.name, "experiment": spec.experiment, "seed": seed, "quick": quick,
+            "execution": execution.to_dict()}
+    if execution.strategy != "default":
+        report(f"Strategy:      {execution.strategy}, {distribution.num_replicas_in_sync} replica(s) in sync")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), execution_scope(execution, distribution):
             # Keras warns on every fit that its default shuffle=True does not
             # apply to a tf.data.Dataset; mpkeras.data shuffles by itself.
             warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed")
@@ -502,7 +656,7 @@ def prepare_dataset(name, force=False, data_dir=None):
 
 
 def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEFAULT_MODELS_DIR,
-              verbose=False, report=print):
+              verbose=False, report=print, strategy=None, mixed_precision=None, jit_compile=None):
     """Run every spec (or ``names``) and write the claims table.
 
     Each experiment prints one progress line (i/N, name, wall time,
@@ -514,10 +668,17 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
     reason. Every row carries its experiment's wall time, and a quick run
     over ``QUICK_BUDGET_S`` is flagged.
 
+    ``strategy``, ``mixed_precision`` and ``jit_compile`` apply to every
+    run (see :func:`run`).
+
     Returns ``(report_dir, rows)``; ``report_dir`` holds ``claims.md``,
     ``claims.json`` and one run directory per experiment.
     """
     from mpkeras.data.errors import DatasetUnavailableError
+
+    execution = {"strategy": strategy, "mixed_precision": mixed_precision, "jit_compile": jit_compile}
+    # Bad values fail now, not as a failed row per experiment.
+    ExecutionConfig(**{k: v for k, v in execution.items() if v is not None})
 
     names = list(names) if names else specs.available()
     # Load every spec first: a typo fails now, not after hours of training.
@@ -536,6 +697,7 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
                 outcome = run(
                     spec.path, quick=quick, run_dir=report_dir / spec.name, runs_dir=runs_dir,
                     models_dir=models_dir, verbose="auto" if verbose else 2, report=report,
+                    **execution,
                 )
             found = outcome.results["expectations"]
         except DatasetUnavailableError as error:
