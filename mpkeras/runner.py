@@ -201,6 +201,8 @@ class RunContext:
             # Functions traced before (an earlier fit or evaluate) keep their
             # old setting: drop them so they are traced again.
             model.train_function = model.test_function = model.predict_function = None
+        if _is_multi_worker(self.strategy):
+            _patch_for_multi_worker(model, self.strategy)
         full = ResumableHistory(self.run_dir / "checkpoints" / tag / "history.json")
         history = model.fit(
             x,
@@ -253,6 +255,57 @@ class RunContext:
             tf.summary.image(name, figure_to_image(figure), step=0)
         writer.close()
         return path
+
+
+def _is_multi_worker(strategy):
+    if strategy is None:
+        return False
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def _patch_for_multi_worker(model, strategy):
+    """Work around Keras 3's ``fit`` under MultiWorkerMirroredStrategy
+    (keras-team/keras#20585), on this model instance only.
+
+    Keras (3.15) fails twice there: before the first step it ``reduce``s a
+    peeked ``(x, y)`` batch of PerReplica values to build the model
+    symbolically (TensorFlow cannot reduce that structure), and after every
+    step it reduces the scalar logs "MEAN" along axis 0 (no axis 0 on a
+    scalar). Here the symbolic build takes one replica's batch (only its
+    shapes and dtypes matter), and the step functions return their logs with
+    a leading axis of 1, which that reduction removes again.
+    """
+    if getattr(model, "_mpkeras_multi_worker", False):
+        return
+    import tensorflow as tf
+    from keras import ops, tree
+
+    def local(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def maybe_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = tree.map_structure(local, next(batches))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    def with_axis(step):
+        def wrapped(data):
+            logs = step(data)
+            return tree.map_structure(lambda v: ops.reshape(v, (1,)) if len(v.shape) == 0 else v, logs)
+
+        return wrapped
+
+    model._maybe_symbolic_build = maybe_symbolic_build
+    model.train_step = with_axis(model.train_step)
+    model.test_step = with_axis(model.test_step)
+    model._mpkeras_multi_worker = True
 
 
 @dataclasses.dataclass
