@@ -131,9 +131,17 @@ def make_strategy(name):
         # ("Shape mismatch in the collective instance"); reduce on one device.
         return tf.distribute.MirroredStrategy(cross_device_ops=tf.distribute.ReductionToOneDevice())
     if name == "multiworker":
-        # The cluster comes from TF_CONFIG (TFConfigClusterResolver).
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        # The cluster comes from TF_CONFIG (TFConfigClusterResolver). One per
+        # process: it configures the collective ops, which TensorFlow allows
+        # once (`mpkeras reproduce` runs every experiment in one process).
+        global _MULTI_WORKER
+        if _MULTI_WORKER is None:
+            _MULTI_WORKER = tf.distribute.MultiWorkerMirroredStrategy()
+        return _MULTI_WORKER
     return tf.distribute.get_strategy()
+
+
+_MULTI_WORKER = None
 
 
 @contextlib.contextmanager
@@ -262,7 +270,10 @@ def _is_multi_worker(strategy):
         return False
     import tensorflow as tf
 
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    # As Keras decides (a MultiWorkerMirroredStrategy without TF_CONFIG is
+    # one local worker, which Keras treats like MirroredStrategy).
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
 
 
 def _patch_for_multi_worker(model, strategy):

@@ -279,9 +279,13 @@ _WORKER = textwrap.dedent(
         })
 
     spec, run_dir, models_dir = sys.argv[1:4]
-    outcome = runner.run(spec, run_dir=run_dir, models_dir=models_dir, strategy="multiworker",
-                         verbose=0, report=lambda line: None)
-    print("RESULT" + json.dumps(outcome.results["metrics"]))
+    # Two runs in one process, as `mpkeras reproduce` does: one strategy per process.
+    metrics = [
+        runner.run(spec, run_dir=f"{run_dir}-{i}", models_dir=models_dir, strategy="multiworker",
+                   verbose=0, report=lambda line: None).results["metrics"]
+        for i in range(2)
+    ]
+    print("RESULT" + json.dumps(metrics))
     """
 )
 
@@ -318,7 +322,9 @@ def test_two_workers_on_localhost_agree_through_mpkeras_run(tmp_path):
     try:
         for proc in procs:
             stdout, stderr = proc.communicate(timeout=600)
-            outs.append(_result(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)))
+            first, second = _result(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
+            assert second == first  # same seed, same strategy object reused: the same run again
+            outs.append(first)
     finally:
         for proc in procs:
             if proc.poll() is None:
