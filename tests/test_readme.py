@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mpkeras import losses
+from mpkeras import data, losses
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -26,6 +26,11 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     points = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
     np.testing.assert_array_equal(reloaded.predict(points, verbose=0), mlp.predict(points, verbose=0))
     assert reloaded.loss is losses.bernoulli_nll
+    # And it trains as written: the perceptron separates the blobs, the MLP solves XOR.
+    x, y = data.load_arrays("toy2d/blobs", split="train")
+    assert np.mean(namespace["perceptron"].predict(x, verbose=0).ravel() == y.ravel()) == 1.0
+    xor = np.array([0, 1, 1, 0])
+    assert np.array_equal((mlp.predict(points, verbose=0).ravel() > 0.5).astype(int), xor)
 
 
 def test_readme_quick_start_has_exactly_two_commands():
