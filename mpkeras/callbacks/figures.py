@@ -14,7 +14,55 @@ def figure_to_image(figure, dpi=80):
     return tf.expand_dims(image, 0)
 
 
-class FigureLogger(keras.callbacks.Callback):
+class PeriodicImageLogger(keras.callbacks.Callback):
+    """Write images to TensorBoard every ``every`` epochs, and after the last one.
+
+    Subclasses say what to draw in ``images()``: a dict of tag -> image
+    batch ``(N, H, W, C)`` (uint8, or floats in [0, 1]).
+
+    Args:
+        log_dir: the TensorBoard directory (images go to ``log_dir/images``).
+        every: epochs between logs; the last epoch is always logged.
+    """
+
+    def __init__(self, log_dir, every=10):
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
+            raise ValueError(
+                f"Received an invalid value for `every`, expected a positive integer. Received: every={every!r}"
+            )
+        self.log_dir = str(log_dir)
+        self.every = every
+        self._writer = None
+        self._epochs = None
+
+    def images(self):
+        raise NotImplementedError
+
+    def on_train_begin(self, logs=None):
+        self._epochs = self.params.get("epochs") if self.params else None
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = self._epochs is not None and epoch + 1 == self._epochs
+        if (epoch + 1) % self.every == 0 or last:
+            self.log(epoch)
+
+    def log(self, step):
+        """Write ``images()`` at ``step`` (also callable outside ``fit``)."""
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(f"{self.log_dir}/images")
+        with self._writer.as_default():
+            for name, image in self.images().items():
+                tf.summary.image(name, image, step=step)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class FigureLogger(PeriodicImageLogger):
     """Log a figure of the model to TensorBoard every ``every`` epochs.
 
     Args:
@@ -30,31 +78,9 @@ class FigureLogger(keras.callbacks.Callback):
     """
 
     def __init__(self, log_dir, make_figure, name="figure", every=10):
-        super().__init__()
-        if every <= 0:
-            raise ValueError(f"`every` must be a positive integer. Received: every={every}")
-        self.log_dir = str(log_dir)
+        super().__init__(log_dir, every=every)
         self.make_figure = make_figure
         self.name = name
-        self.every = every
-        self._writer = None
-        self._epochs = None
 
-    def on_train_begin(self, logs=None):
-        self._writer = tf.summary.create_file_writer(f"{self.log_dir}/images")
-        self._epochs = self.params.get("epochs") if self.params else None
-
-    def on_epoch_end(self, epoch, logs=None):
-        last = self._epochs is not None and epoch + 1 == self._epochs
-        if (epoch + 1) % self.every == 0 or last:
-            self.log(epoch)
-
-    def log(self, step):
-        image = figure_to_image(self.make_figure(self.model))
-        with self._writer.as_default():
-            tf.summary.image(self.name, image, step=step)
-        self._writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
+    def images(self):
+        return {self.name: figure_to_image(self.make_figure(self.model))}

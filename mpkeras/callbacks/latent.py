@@ -15,10 +15,10 @@ The grid helpers (`image_grid`, `latent_traversals`, `grid_figure`) serve the
 experiments' figures too.
 """
 
-import keras
 import numpy as np
-import tensorflow as tf
+from matplotlib.figure import Figure
 
+from mpkeras.callbacks.figures import PeriodicImageLogger
 from mpkeras.losses import gaussian_kl
 
 
@@ -94,12 +94,12 @@ def latent_traversals(vae, x, values=None, max_dims=None, order="kl", reference=
 
 def grid_figure(rows, title=None, row_labels=None, size=1.0):
     """A matplotlib figure of `image_grid(rows)` (grey for one channel)."""
-    import matplotlib.pyplot as plt
-
     rows = np.asarray(rows)
     grid = image_grid(rows)
     r, c = rows.shape[:2]
-    fig, ax = plt.subplots(figsize=(max(2.0, size * c), max(2.0, size * r)))
+    # A pyplot-free Figure: nothing to close, no global backend chosen.
+    fig = Figure(figsize=(max(2.0, size * c), max(2.0, size * r)), layout="tight")
+    ax = fig.subplots()
     ax.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1)
     ax.set_xticks([])
     if row_labels is not None:
@@ -110,11 +110,10 @@ def grid_figure(rows, title=None, row_labels=None, size=1.0):
         ax.set_yticks([])
     if title:
         ax.set_title(title)
-    fig.tight_layout()
     return fig
 
 
-class LatentImageLogger(keras.callbacks.Callback):
+class LatentImageLogger(PeriodicImageLogger):
     """Log reconstructions, prior samples and latent traversals to TensorBoard.
 
     Args:
@@ -143,12 +142,7 @@ class LatentImageLogger(keras.callbacks.Callback):
         max_dims=10,
         seed=0,
     ):
-        super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
-            raise ValueError(
-                "Received an invalid value for `every`, expected a positive "
-                f"integer. Received: every={every!r}"
-            )
+        super().__init__(log_dir, every=every)
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
             raise ValueError(
                 "Received an invalid value for `num_samples`, expected a "
@@ -160,29 +154,16 @@ class LatentImageLogger(keras.callbacks.Callback):
                 "Received an invalid value for `images`, expected a non-empty "
                 f"batch of examples. Received: shape={images.shape}"
             )
-        self.log_dir = str(log_dir)
-        self.images = images
-        self.every = every
+        self.examples = images
         self.num_samples = num_samples
         self.traversal_values = traversal_values
         self.max_dims = max_dims
         self.seed = seed
-        self._writer = None
-        self._epochs = None
-
-    def on_train_begin(self, logs=None):
-        self._writer = tf.summary.create_file_writer(f"{self.log_dir}/images")
-        self._epochs = self.params.get("epochs") if self.params else None
-
-    def on_epoch_end(self, epoch, logs=None):
-        last = self._epochs is not None and epoch + 1 == self._epochs
-        if (epoch + 1) % self.every == 0 or last:
-            self.log(epoch)
 
     def grids(self):
         """The three grids as (H, W, C) float arrays in [0, 1]."""
         vae = self.model
-        shown = self.images[:8]
+        shown = self.examples[:8]
         recon = np.asarray(vae.reconstruct(shown))
         pairs = np.stack([shown, recon])  # (2, n, ...)
         samples = np.asarray(vae.sample(self.num_samples, seed=self.seed))
@@ -192,10 +173,10 @@ class LatentImageLogger(keras.callbacks.Callback):
         padded[: len(samples)] = samples
         traversals, _ = latent_traversals(
             vae,
-            self.images[0],
+            self.examples[0],
             self.traversal_values,
             max_dims=self.max_dims,
-            reference=self.images,
+            reference=self.examples,
         )
         return {
             "reconstructions": image_grid(pairs),
@@ -203,15 +184,5 @@ class LatentImageLogger(keras.callbacks.Callback):
             "traversals": image_grid(traversals),
         }
 
-    def log(self, step):
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(f"{self.log_dir}/images")
-        with self._writer.as_default():
-            for name, grid in self.grids().items():
-                tf.summary.image(name, np.clip(grid, 0.0, 1.0)[None], step=step)
-        self._writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+    def images(self):
+        return {name: np.clip(grid, 0.0, 1.0)[None] for name, grid in self.grids().items()}
