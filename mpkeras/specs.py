@@ -125,7 +125,7 @@ def _margin(op, measured, bound):
         return bound - measured
     if op in (">", ">="):
         return measured - bound
-    return -abs(measured - bound)
+    return 0.0 - abs(measured - bound)  # 0.0 - 0.0 is +0.0, not -0.0
 
 
 @dataclasses.dataclass(frozen=True)
