@@ -83,6 +83,16 @@ def _reduce(values, reduction, axis):
     return values
 
 
+def _positive_float(value, name):
+    """A Loss class's fixed parameter: a positive Python number, as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected a positive number. Received: {name}={value!r}"
+        )
+    _check_positive_number(value, name)
+    return float(value)
+
+
 def _check_positive_number(value, name):
     # Only Python numbers can be checked without running the graph; tensors
     # (e.g. a learned scale) are the caller's responsibility.
@@ -357,13 +367,7 @@ class GaussianNLL(_PerExampleNLL):
         dtype=None,
     ):
         super().__init__(axis=axis, name=name, reduction=reduction, dtype=dtype)
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)):
-            raise ValueError(
-                f"Received an invalid value for `sigma`, expected a positive number. "
-                f"Received: sigma={sigma!r}"
-            )
-        _check_positive_number(sigma, "sigma")
-        self.sigma = float(sigma)
+        self.sigma = _positive_float(sigma, "sigma")
 
     def call(self, y_true, y_pred):
         return gaussian_nll(y_true, y_pred, sigma=self.sigma, reduction="none", axis=self.axis)
@@ -399,13 +403,7 @@ class LaplaceNLL(_PerExampleNLL):
         dtype=None,
     ):
         super().__init__(axis=axis, name=name, reduction=reduction, dtype=dtype)
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-            raise ValueError(
-                f"Received an invalid value for `scale`, expected a positive number. "
-                f"Received: scale={scale!r}"
-            )
-        _check_positive_number(scale, "scale")
-        self.scale = float(scale)
+        self.scale = _positive_float(scale, "scale")
 
     def call(self, y_true, y_pred):
         return laplace_nll(y_true, y_pred, scale=self.scale, reduction="none", axis=self.axis)
