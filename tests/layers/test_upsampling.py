@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mpkeras.layers import BedOfNails2D, MaxPoolingWithArgmax2D, MaxUnpooling2D
+from mpkeras.layers import BedOfNails2D, MaxUnpooling2D
 
 FIGURE_8_9_INPUT = np.array([[6, 8], [4, 8]], "float32").reshape(1, 2, 2, 1)
 FIGURE_9 = np.array(

@@ -3,7 +3,6 @@
 import dataclasses
 from typing import Literal
 
-import keras
 import numpy as np
 
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure
