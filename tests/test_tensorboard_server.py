@@ -76,6 +76,7 @@ def wait_until_ready(server, expected_runs):
         except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
             last_error = error  # Not listening yet.
         else:
+            last_error = None
             # The loader fills the runs in the background: an empty list first.
             if expected_runs <= set(runs):
                 return runs
