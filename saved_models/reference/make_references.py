@@ -93,12 +93,15 @@ def registered_objects():
     from mpkeras import saving
 
     saving.register_all()
-    prefixes = tuple(saving._REGISTERING_PACKAGES) + ("mpkeras.losses",)
+    packages = tuple(saving._REGISTERING_PACKAGES) + ("mpkeras.losses",)
+
+    def inside(module):
+        return any(module == p or module.startswith(p + ".") for p in packages)
+
     return {
         name: obj
         for name, obj in keras.saving.get_custom_objects().items()
-        if name.startswith("mpkeras>")
-        and (obj.__module__ in prefixes or obj.__module__.startswith(tuple(p + "." for p in prefixes)))
+        if name.startswith("mpkeras>") and inside(obj.__module__)
     }
 
 
@@ -467,7 +470,6 @@ def ref_rnn_seq2seq(seed):
 
 
 def ref_rnn_tokens(seed):
-    import numpy as np
 
     from mpkeras.models.rnn import build_one_to_one
 
