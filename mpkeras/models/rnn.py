@@ -376,11 +376,17 @@ class SummedOverSteps(keras.losses.Loss):
     Keras's `reduction` (default "sum_over_batch_size": the batch mean of
     the per-sequence sums, T times the per-step mean Keras would report).
 
+    A Keras mask on the predictions (from `Embedding(mask_zero=True)`
+    upstream) marks padded steps: they are left out of the sum,
+    L = sum_t m_t l^(t).
+
     Args:
         loss: the per-step loss, e.g. "mse" or
             `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`.
         reduction, name, dtype: as for `keras.losses.Loss`.
     """
+
+    _step_mask = None
 
     def __init__(self, loss="mse", reduction="sum_over_batch_size", name="summed_over_steps", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
@@ -391,11 +397,26 @@ class SummedOverSteps(keras.losses.Loss):
             )
         self.step_loss = step_loss
 
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        # Keras would multiply the (batch, T) step mask into the (batch,)
+        # sums; apply it per step in call() instead, and hand Keras a copy of
+        # the predictions without the mask.
+        step_mask = getattr(y_pred, "_keras_mask", None)
+        if step_mask is None:
+            return super().__call__(y_true, y_pred, sample_weight)
+        self._step_mask = step_mask
+        try:
+            return super().__call__(y_true, ops.copy(y_pred), sample_weight)
+        finally:
+            self._step_mask = None
+
     def call(self, y_true, y_pred):
         if isinstance(self.step_loss, keras.losses.Loss):
             per_step = self.step_loss.call(y_true, y_pred)
         else:
             per_step = self.step_loss(y_true, y_pred)
+        if self._step_mask is not None:
+            per_step = per_step * ops.cast(ops.reshape(self._step_mask, ops.shape(per_step)), per_step.dtype)
         rank = len(per_step.shape)
         if rank < 2:
             return per_step

@@ -130,6 +130,25 @@ def test_R1_summed_over_steps_is_the_sum_of_per_step_losses():
     assert keras.losses.get(keras.losses.serialize(mse)).get_config() == mse.get_config()
 
 
+def test_R1_summed_over_steps_leaves_out_masked_steps_in_fit_and_evaluate():
+    # Embedding(mask_zero=True) masks the padded steps (token 0) all the way to the outputs.
+    tokens = np.array([[3, 1, 2, 0, 0, 0], [1, 2, 3, 1, 2, 0], [2, 2, 2, 2, 2, 2]])
+    targets = np.array([[1, 0, 1, 0, 0, 0], [0, 1, 1, 0, 1, 0], [1, 1, 0, 0, 1, 1]])
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6,), dtype="int32")
+    hidden = Elman(4, return_sequences=True)(keras.layers.Embedding(4, 3, mask_zero=True)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
+    loss = SummedOverSteps(keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile("sgd", loss)
+    logits = np.asarray(model(tokens))
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    per_step = -np.take_along_axis(log_p, targets[..., None], axis=-1)[..., 0]
+    expected = (per_step * (tokens != 0)).sum(1).mean()
+    np.testing.assert_allclose(model.evaluate(tokens, targets, verbose=0), expected, rtol=1e-5)
+    history = model.fit(tokens, targets, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+
+
 def numpy_bptt(x, z, w_x, w_h, b, w_y, b_y):
     """Gradients of L = sum_t (y_t - z_t)^2, y_t = W_y h_t + b_y, by hand-written BPTT."""
     steps = len(x)
