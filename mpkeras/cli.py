@@ -10,13 +10,13 @@ import sys
 
 import click
 
-from mpkeras import runner, specs
+from mpkeras import reporting, runner, specs
 from mpkeras.data.errors import DatasetUnavailableError
 from mpkeras.saving import ModelFileError
 
 # The runner's own validation errors: the user's to fix, exit code 2. Any
 # other exception is a bug (exit 1 with its traceback).
-BAD_INPUT = (specs.SpecError, runner.RunError, ModelFileError, DatasetUnavailableError)
+BAD_INPUT = (specs.SpecError, reporting.ReportError, runner.RunError, ModelFileError, DatasetUnavailableError)
 
 
 class InputError(click.ClickException):
@@ -156,10 +156,23 @@ def reproduce(quick, only, runs_dir, models_dir, verbose, strategy, mixed_precis
         names=only, quick=quick, runs_dir=runs_dir, models_dir=models_dir, verbose=verbose, report=click.echo,
         strategy=strategy, mixed_precision=mixed_precision, jit_compile=jit_compile,
     )
-    click.echo("\n" + runner.claims_markdown(rows, quick))
-    click.echo(f"Claims table: {report_dir / 'claims.md'}")
-    if runner.claims_failed(rows):
+    click.echo("\n" + reporting.expectations_markdown(rows, quick))
+    click.echo(f"Report (one row per claim of the notes, with figures): {report_dir / 'REPORT.md'}")
+    if reporting.failed(rows):
         raise click.ClickException("Some claims do not hold (see the table above)")
+
+
+@main.command()
+@click.argument("reproduce_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--readme", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Also rewrite this README's claims section (and copy the key figures to docs/figures beside it).")
+@handle_errors
+def report(reproduce_dir, readme):
+    """Write REPORT.md of a reproduce run again; with --readme, put its claims table in the README."""
+    click.echo(f"Report: {reporting.rewrite(reproduce_dir)}")
+    if readme:
+        figures = reporting.update_readme(reproduce_dir, readme)
+        click.echo(f"Updated {readme}: the claims table and {len(figures)} figures")
 
 
 @main.command()

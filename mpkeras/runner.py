@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import shlex
 import shutil
 import sys
 import time
@@ -26,7 +27,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from mpkeras import specs
+from mpkeras import reporting, specs
 
 DEFAULT_RUNS_DIR = Path("runs")
 DEFAULT_MODELS_DIR = Path("saved_models")
@@ -557,7 +558,7 @@ def run(
         },
     )
     report(f"Run directory: {run_dir}")
-    report(f"Watch it:      tensorboard --logdir {run_dir / 'logs'}")
+    report(f"Watch it:      tensorboard --logdir {shlex.quote(str(run_dir / 'logs'))}")
 
     # Before anything else touches TensorFlow's runtime: a multi-worker
     # strategy configures the collective ops, which must happen first.
@@ -666,9 +667,9 @@ def expectation_table(rows, title=None):
             row.get("claim", ""),
             row.get("metric", ""),
             row.get("expected", ""),
-            _format_measured(row.get("measured")),
-            _format_margin(row.get("margin")),
-            _format_holds(row.get("holds")),
+            reporting.format_measured(row.get("measured")),
+            reporting.format_margin(row.get("margin")),
+            reporting.format_holds(row.get("holds")),
         )
         for row in rows
     ]
@@ -678,14 +679,6 @@ def expectation_table(rows, title=None):
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
     return "\n".join(lines)
-
-
-def _format_measured(value):
-    if value is None:
-        return "missing"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def evaluate(model_path, dataset, split="test", task=None, batch_size=128, verbose="auto"):
@@ -735,8 +728,9 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
     ``strategy``, ``mixed_precision`` and ``jit_compile`` apply to every
     run (see :func:`run`).
 
-    Returns ``(report_dir, rows)``; ``report_dir`` holds ``claims.md``,
-    ``claims.json`` and one run directory per experiment.
+    Returns ``(report_dir, rows)``; ``report_dir`` holds ``REPORT.md`` (one
+    row per claim of the notes, the key figures), ``claims.md`` (one row per
+    expectation), ``claims.json`` and one run directory per experiment.
     """
     from mpkeras.data.errors import DatasetUnavailableError
 
@@ -751,7 +745,8 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
     loaded.sort(key=lambda spec: (spec.chapter, _claim_order(spec.claims), spec.name))
     report_dir = default_run_dir("reproduce", runs_dir)
     report_dir.mkdir(parents=True)
-    rows = []
+    began, began_at = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc)
+    rows, experiments = [], []
     for index, spec in enumerate(loaded, start=1):
         started = time.perf_counter()
         status = "completed"
@@ -774,13 +769,17 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
         over = quick and wall_time > QUICK_BUDGET_S
         rows += [{"experiment": spec.name, **row, "wall_time_s": round(wall_time, 1), "over_budget": over}
                  for row in found]
+        experiments.append({
+            "name": spec.name, "title": spec.title, "chapter": spec.chapter, "claims": list(spec.claims),
+            "status": status, "wall_time_s": round(wall_time, 1),
+        })
+        experiments[-1].update(_key_figures(spec, report_dir))
         held = sum(bool(row["holds"]) for row in found)
         summary = status if status != "completed" else f"{held}/{len(found)} expectations hold"
         flag = f"  (over the {QUICK_BUDGET_S:.0f} s quick budget)" if over else ""
         report(f"[{index}/{len(loaded)}] {spec.name:<28} {wall_time:6.1f} s  {summary}{flag}")
-    table = claims_markdown(rows, quick)
-    (report_dir / "claims.md").write_text(table)
-    _write_json(report_dir / "claims.json", {"quick": quick, "claims": rows})
+    reporting.write(report_dir, rows, experiments, quick, started=began_at.strftime("%Y-%m-%d %H:%M UTC"),
+                    wall_time_s=time.perf_counter() - began)
     return report_dir, rows
 
 
@@ -817,9 +816,11 @@ def _run_row(spec, expected, measured, holds):
             "measured": measured, "margin": None, "holds": holds, "description": ""}
 
 
-def claims_failed(rows):
-    """Whether any row does not hold (skipped rows, ``holds`` None, do not count)."""
-    return any(row["holds"] is False for row in rows)
+def _key_figures(spec, report_dir):
+    """The spec's key figures the run wrote (paths relative to ``report_dir``), and those it did not."""
+    paths = {name: f"{spec.name}/figures/{name}.png" for name in spec.figures}
+    written = {name: path for name, path in paths.items() if (report_dir / path).is_file()}
+    return {"figures": list(written.values()), "missing_figures": sorted(set(paths) - set(written))}
 
 
 def _claim_order(claims):
@@ -827,40 +828,3 @@ def _claim_order(claims):
     first = claims[0] if claims else ""
     digits = "".join(ch for ch in first if ch.isdigit())
     return first.rstrip("0123456789"), int(digits) if digits else 0
-
-
-def claims_markdown(rows, quick):
-    """The claims table as Markdown: one row per expectation, in the notes' order."""
-    mode = "quick" if quick else "full"
-    lines = [
-        f"# Claims of the notes, reproduced ({mode} budget)",
-        "",
-        "| claim | experiment | metric | expected | measured | margin | holds | time |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        time_s = row.get("wall_time_s")
-        shown_time = "" if time_s is None else f"{time_s:.0f} s" + (" (slow)" if row.get("over_budget") else "")
-        lines.append(
-            f"| {row['claim']} | {row['experiment']} | {row['metric']} | {row['expected']} "
-            f"| {_format_measured(row['measured'])} | {_format_margin(row.get('margin'))} "
-            f"| {_format_holds(row['holds'])} | {shown_time} |"
-        )
-    held = sum(row["holds"] is True for row in rows)
-    skipped = sum(row["holds"] is None for row in rows)
-    checked = len(rows) - skipped
-    summary = f"{held} of {checked} expectations hold."
-    if skipped:
-        summary += f" {skipped} skipped (data not prepared)."
-    lines += ["", summary]
-    return "\n".join(lines) + "\n"
-
-
-def _format_holds(holds):
-    return "skipped" if holds is None else ("yes" if holds else "NO")
-
-
-def _format_margin(margin):
-    return "" if margin is None else f"{margin:+.3g}"
-
-

@@ -11,6 +11,7 @@ are the defaults of the experiment's config dataclass::
     data = "toy2d/xor"              # what it trains on, shown by `mpkeras list`
     claims = ["N2"]
     title = "The perceptron cannot solve XOR; a one-hidden-layer MLP can"
+    figures = ["decision_boundaries"]  # key figures (figures/<name>.png) for the report
 
     [config]                        # optional: only where the spec deliberately
     hidden = [4]                    # differs from the dataclass defaults
@@ -143,6 +144,7 @@ class Spec:
     expectations: tuple
     default_dataset: str
     seed: int = 0
+    figures: tuple = ()
 
 
 def bundled():
@@ -210,7 +212,7 @@ def load(name_or_path):
 def parse(raw, path):
     """Validate the top-level structure of a spec dict."""
     where = f"in {path}"
-    known = {"experiment", "chapter", "claims", "title", "seed", "data", "config", "quick", "expectations"}
+    known = {"experiment", "chapter", "claims", "title", "seed", "data", "figures", "config", "quick", "expectations"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise SpecError(f"Unknown top-level key(s) {unknown} {where}; expected {sorted(known)}")
@@ -220,6 +222,9 @@ def parse(raw, path):
     quick = raw.get("quick", {})
     if not isinstance(config, dict) or not isinstance(quick, dict):
         raise SpecError(f"`config` and `quick` must be tables {where}")
+    figures = raw.get("figures", [])
+    if not isinstance(figures, list) or not all(isinstance(name, str) and name for name in figures):
+        raise SpecError(f"`figures` must be a list of figure names (as in figures/<name>.png) {where}")
     expectations = []
     for index, entry in enumerate(raw.get("expectations", [])):
         try:
@@ -245,6 +250,7 @@ def parse(raw, path):
         # A dataset name from the config, else the spec's word for its data.
         default_dataset=str(config.get("dataset") or raw.get("data", "")),
         seed=int(raw.get("seed", 0)),
+        figures=tuple(figures),
     )
 
 

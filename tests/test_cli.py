@@ -254,6 +254,9 @@ def test_reproduce_writes_the_claims_table_and_reports_failures(tmp_path):
     claims = json.loads((table.parent / "claims.json").read_text())
     assert [row["holds"] for row in claims["claims"]] == [True, False, False]
     assert all(row["wall_time_s"] >= 0 for row in claims["claims"])
+    # REPORT.md: one row per claim of the notes, a failing claim says NO.
+    report = (table.parent / "REPORT.md").read_text()
+    assert "| N3 | " in report and "| R5 | " in report and "Claims that do NOT hold: R5, R6." in report
 
 
 def test_reproduce_rejects_unknown_names_before_running_anything(tmp_path):

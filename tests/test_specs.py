@@ -5,7 +5,7 @@ import typing
 
 import pytest
 
-from mpkeras import specs
+from mpkeras import claims, specs
 
 
 @dataclasses.dataclass
@@ -103,6 +103,8 @@ def test_expectation_uses_quick_threshold_only_in_quick_mode(tmp_path):
         ('experiment = "x"\nbogus = 1', "Unknown top-level key"),
         ('experiment = "x"\n[[expectations]]\nclaim="N1"\nmetric="m"\nop="~"\nvalue=1', "Invalid op"),
         ('experiment = "x"\n[[expectations]]\nclaim="N1"', "Invalid expectation #1"),
+        ('experiment = "x"\nfigures = "loss"', "`figures` must be a list of figure names"),
+        ('experiment = "x"\nfigures = [""]', "`figures` must be a list of figure names"),
     ],
 )
 def test_invalid_specs_fail_with_one_clear_line(tmp_path, text, message):
@@ -116,11 +118,12 @@ def test_unknown_name_lists_the_available_specs():
 
 
 def test_every_bundled_spec_parses_and_cites_known_claims():
-    notes_ids = {f"{c}{i}" for c in "NCFRA" for i in range(1, 8)}
+    notes_ids = set(claims.ids())
     for name in specs.available():
         spec = specs.load(name)
         assert spec.claims, f"{name} cites no claim id"
         assert set(spec.claims) <= notes_ids, name
+        assert spec.figures, f"{name} names no key figure for the report"
         assert spec.expectations, f"{name} checks nothing"
         assert spec.default_dataset, f"{name} names no dataset (or data = ...)"
         for expectation in spec.expectations:

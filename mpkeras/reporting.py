@@ -1,0 +1,331 @@
+"""The report of ``mpkeras reproduce``: the notes' claims, what was measured, the figures.
+
+A reproduce directory holds ``claims.json`` (every expectation row and every
+experiment's facts), and from it this module writes
+
+- ``claims.md``: one row per expectation (claim, experiment, metric, expected,
+  measured, margin, holds, time), the table ``mpkeras reproduce`` prints;
+- ``REPORT.md``: one row per claim of the notes (id, the claim in one line,
+  experiment, expected, measured, holds) -- claims no experiment checks point
+  to their tests -- then the experiments' key figures and the expectation table;
+- the README's section "What the notes claim, and what we measured", between
+  the markers ``<!-- claims:begin`` and ``<!-- claims:end -->``
+  (:func:`update_readme`, ``mpkeras report DIR --readme README.md``).
+
+Everything here is text and files: no TensorFlow.
+"""
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from mpkeras import claims as notes
+from mpkeras import specs
+
+BEGIN, END = "<!-- claims:begin", "<!-- claims:end -->"
+
+
+class ReportError(ValueError):
+    """A reproduce directory or a README cannot be used; the message is one line for the user."""
+
+
+def write(report_dir, rows, experiments, quick, started, wall_time_s):
+    """Write ``claims.json``, ``claims.md`` and ``REPORT.md`` into ``report_dir``.
+
+    ``rows`` are the expectation rows (each with its ``experiment``);
+    ``experiments`` one dict per experiment run: name, title, chapter,
+    claims, status, wall_time_s, figures (paths relative to ``report_dir``).
+    """
+    report_dir = Path(report_dir)
+    summary = {"quick": quick, "started": started, "wall_time_s": round(wall_time_s, 1),
+               "claims": rows, "experiments": experiments}
+    (report_dir / "claims.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    (report_dir / "claims.md").write_text(expectations_markdown(rows, quick))
+    (report_dir / "REPORT.md").write_text(report_markdown(summary))
+    return report_dir / "REPORT.md"
+
+
+def load(report_dir):
+    """The summary a reproduce run wrote to ``report_dir/claims.json``."""
+    path = Path(report_dir) / "claims.json"
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ReportError(f"{report_dir} is not a reproduce directory (cannot read claims.json: {error})") from None
+    if "experiments" not in summary:
+        raise ReportError(f"{path} was written by an older mpkeras without the experiments' facts; run reproduce again")
+    return summary
+
+
+def rewrite(report_dir):
+    """Write ``REPORT.md`` and ``claims.md`` of ``report_dir`` again from its ``claims.json``."""
+    summary = load(report_dir)
+    (Path(report_dir) / "claims.md").write_text(expectations_markdown(summary["claims"], summary["quick"]))
+    path = Path(report_dir) / "REPORT.md"
+    path.write_text(report_markdown(summary))
+    return path
+
+
+def failed(rows):
+    """Whether any row does not hold (skipped rows, ``holds`` None, do not count)."""
+    return any(row["holds"] is False for row in rows)
+
+
+# -- one row per claim ------------------------------------------------------
+
+
+def claim_rows(summary):
+    """One dict per claim of the notes: id, claim, experiments, expected, measured, holds.
+
+    An expectation row counts for every claim id it names (a failed or
+    skipped experiment's row names all the claims of its spec). A claim with
+    no expectation row is checked by its tests.
+    """
+    bundled = _experiments_by_claim()
+    result = []
+    for claim in notes.all_claims():
+        found = [row for row in summary["claims"] if claim.id in _ids(row["claim"])]
+        experiments = list(dict.fromkeys(row["experiment"] for row in found))
+        holds = _claim_holds(found)
+        if holds == "tests" and claim.id in bundled:
+            experiments, holds = bundled[claim.id], "not run"
+        result.append({
+            "id": claim.id,
+            "claim": claim.claim,
+            "experiments": experiments,
+            "tests": list(claim.tests),
+            "expected": [_expected(row) for row in found],
+            "measured": [format_measured(row["measured"]) for row in found],
+            "holds": holds,
+        })
+    return result
+
+
+def _experiments_by_claim():
+    """Claim id -> the bundled experiments whose specs cite it."""
+    cited = {}
+    for name in specs.available():
+        for claim_id in specs.load(name).claims:
+            cited.setdefault(claim_id, []).append(name)
+    return cited
+
+
+def _ids(text):
+    return [part.strip() for part in str(text).split(",")]
+
+
+def _expected(row):
+    return row["expected"] if row["metric"] == "(run)" else f"{row['metric']} {row['expected']}"
+
+
+def _claim_holds(found):
+    """"yes" when every checked row holds, "NO" when one does not, "tests" with no rows
+    (the test suite checks the claim; ``pytest`` runs it)."""
+    if not found:
+        return "tests"
+    states = [row["holds"] for row in found]
+    if any(state is False for state in states):
+        return "NO"
+    if all(state is None for state in states):
+        return "skipped"
+    skipped = sum(state is None for state in states)
+    return "yes" if not skipped else f"yes ({skipped} skipped)"
+
+
+def claims_table(summary, test_link=None):
+    """The claims as a Markdown table, one row per claim.
+
+    ``test_link`` turns a test path into a link target (the README links the
+    files in the repository); without it the path is shown as code.
+    """
+    lines = ["| id | claim | checked by | expected | measured | holds |", "|---|---|---|---|---|---|"]
+    for row in claim_rows(summary):
+        where = [", ".join(f"`{name}`" for name in row["experiments"])] if row["experiments"] else []
+        where.append("tests: " + ", ".join(_test_ref(path, test_link) for path in row["tests"]))
+        cells = [row["id"], _cell(row["claim"]), "; ".join(where), "<br>".join(map(_cell, row["expected"])),
+                 "<br>".join(map(_cell, row["measured"])), row["holds"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _test_ref(path, link):
+    name = Path(path).name
+    return f"[`{name}`]({link(path)})" if link else f"`{path}`"
+
+
+def _cell(text):
+    """Table-safe text: a ``|`` would end the cell."""
+    return str(text).replace("|", "\\|")
+
+
+def summary_line(summary):
+    """"54 of 54 expectations hold (19 experiments, 1 skipped), 29 claims: ..." in one line."""
+    rows = summary["claims"]
+    checked = [row for row in rows if row["holds"] is not None]
+    held = sum(row["holds"] is True for row in checked)
+    per_claim = claim_rows(summary)
+    by_tests = sum(row["holds"] == "tests" for row in per_claim)
+    not_run = [row["id"] for row in per_claim if row["holds"] == "not run"]
+    failing = [row["id"] for row in per_claim if row["holds"] == "NO"]
+    skipped = [e["name"] for e in summary["experiments"] if e["status"] == "skipped"]
+    by_experiments = len(per_claim) - by_tests - len(not_run)
+    text = (f"{held} of {len(checked)} expectations hold; of the notes' {len(per_claim)} claims, "
+            f"{by_experiments} are checked by the experiments of this run, {by_tests} by the test suite alone.")
+    if not_run:
+        text += f" Not in this run: {', '.join(not_run)}."
+    if failing:
+        text += f" Claims that do NOT hold: {', '.join(failing)}."
+    if skipped:
+        text += f" Skipped (data not prepared): {', '.join(skipped)}."
+    return text
+
+
+# -- REPORT.md ------------------------------------------------------------------
+
+
+def report_markdown(summary):
+    """REPORT.md: the claims table, the key figures, then every expectation."""
+    mode = "quick" if summary["quick"] else "full"
+    minutes = summary["wall_time_s"] / 60
+    lines = [
+        f"# The notes, reproduced ({mode} budget)",
+        "",
+        f"`mpkeras reproduce{' --quick' if summary['quick'] else ''}`, started {summary['started']}, "
+        f"{len(summary['experiments'])} experiments in {minutes:.1f} min.",
+        "",
+        summary_line(summary),
+        "",
+        claims_table(summary),
+        "",
+        "## Figures",
+        "",
+    ]
+    for experiment in summary["experiments"]:
+        if not experiment["figures"]:
+            continue
+        lines += [f"### {experiment['name']} ({', '.join(experiment['claims'])}): {experiment['title']}", ""]
+        lines += [f"![{experiment['name']}: {Path(path).stem}]({path})" for path in experiment["figures"]]
+        lines.append("")
+    missing = [f"{e['name']}: {', '.join(e['missing_figures'])}" for e in summary["experiments"]
+               if e.get("missing_figures") and e["status"] == "completed"]
+    if missing:
+        lines += ["Key figures a completed run did not write: " + "; ".join(missing) + ".", ""]
+    lines += ["## Every expectation", "", _table_only(expectations_markdown(summary["claims"], summary["quick"]))]
+    return "\n".join(lines) + "\n"
+
+
+def _table_only(markdown):
+    """An expectations document without its title line."""
+    return markdown.split("\n", 2)[2]
+
+
+def expectations_markdown(rows, quick):
+    """One row per expectation, in the notes' order (``claims.md``)."""
+    mode = "quick" if quick else "full"
+    lines = [
+        f"# Claims of the notes, reproduced ({mode} budget)",
+        "",
+        "| claim | experiment | metric | expected | measured | margin | holds | time |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        time_s = row.get("wall_time_s")
+        shown_time = "" if time_s is None else f"{time_s:.0f} s" + (" (slow)" if row.get("over_budget") else "")
+        lines.append(
+            f"| {row['claim']} | {row['experiment']} | {row['metric']} | {_cell(row['expected'])} "
+            f"| {_cell(format_measured(row['measured']))} | {format_margin(row.get('margin'))} "
+            f"| {format_holds(row['holds'])} | {shown_time} |"
+        )
+    held = sum(row["holds"] is True for row in rows)
+    skipped = sum(row["holds"] is None for row in rows)
+    summary = f"{held} of {len(rows) - skipped} expectations hold."
+    if skipped:
+        summary += f" {skipped} skipped (data not prepared)."
+    lines += ["", summary]
+    return "\n".join(lines) + "\n"
+
+
+def format_measured(value):
+    if value is None:
+        return "missing"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_holds(holds):
+    return "skipped" if holds is None else ("yes" if holds else "NO")
+
+
+def format_margin(margin):
+    return "" if margin is None else f"{margin:+.3g}"
+
+
+# -- the README section -----------------------------------------------------------
+
+
+def update_readme(report_dir, readme, figures_dir=None):
+    """Rewrite the README's claims section from the reproduce run in ``report_dir``.
+
+    The key figures are copied to ``figures_dir`` (default ``docs/figures``
+    beside the README) so the README shows the images the run wrote; test
+    files are linked relative to the README. Returns the figures copied.
+    """
+    summary = load(report_dir)
+    readme = Path(readme)
+    text = readme.read_text()
+    match = re.search(rf"({re.escape(BEGIN)}[^\n]*\n)(.*?)({re.escape(END)})", text, flags=re.S)
+    if match is None:
+        raise ReportError(f"{readme} has no section between '{BEGIN} ...' and '{END}'")
+    figures_dir = Path(figures_dir) if figures_dir else readme.parent / "docs" / "figures"
+    copied = _copy_figures(Path(report_dir), summary, figures_dir)
+    base = readme.parent.resolve()
+
+    def relative(path):
+        return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
+
+    section = readme_section(summary, {key: relative(path) for key, path in copied.items()},
+                             test_link=lambda path: path)
+    readme.write_text(text[: match.start(2)] + section + text[match.end(2):])
+    return list(copied.values())
+
+
+def _copy_figures(report_dir, summary, figures_dir):
+    """Copy the key figures to ``figures_dir`` as ``<experiment>_<figure>.png``; old ones go."""
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    for stale in figures_dir.glob("*.png"):
+        stale.unlink()
+    copied = {}
+    for experiment in summary["experiments"]:
+        for path in experiment["figures"]:
+            target = figures_dir / f"{experiment['name']}_{Path(path).name}"
+            shutil.copyfile(report_dir / path, target)
+            copied[(experiment["name"], path)] = target
+    return copied
+
+
+def readme_section(summary, figure_paths, test_link=None):
+    """The README's section body: how it was made, the claims table, a figure gallery."""
+    mode = "quick" if summary["quick"] else "full"
+    command = "mpkeras reproduce" + (" --quick" if summary["quick"] else "")
+    lines = [
+        f"Generated from one `{command}` run ({mode} budget, started {summary['started']}, "
+        f"{summary['wall_time_s'] / 60:.1f} min on 2 CPU cores) by `mpkeras report <its directory> --readme README.md`. "
+        f"{summary_line(summary)}",
+        "",
+        claims_table(summary, test_link=test_link),
+        "",
+        "Figures written by the same run:",
+        "",
+    ]
+    for experiment in summary["experiments"]:
+        images = [
+            f'<img src="{figure_paths[(experiment["name"], path)]}" width="360" alt="{experiment["name"]}: {Path(path).stem}">'
+            for path in experiment["figures"] if (experiment["name"], path) in figure_paths
+        ]
+        if images:
+            lines += [f"**{experiment['name']}** ({', '.join(experiment['claims'])}): {experiment['title']}", ""]
+            lines += [" ".join(images), ""]
+    return "\n".join(lines)
