@@ -6,6 +6,7 @@ Usage (from the repository root)::
     python -m benchmarks --repeats 5              # fewer repeats for all (>= 5)
     python -m benchmarks --only conv --only rnn   # some of them
     python -m benchmarks --output table.json      # default runs/benchmarks/results.json
+    python -m benchmarks --readme README.md       # also put the table in the README
 
 Each benchmark's own output (its detailed lines) is printed as it runs; the
 combined table (benchmark, ours, baseline, ratio, target, holds, spread) comes
@@ -91,6 +92,23 @@ def format_table(rows, width=None):
     return "\n".join(lines)
 
 
+def markdown_table(rows, meta):
+    """The rows as a Markdown table, with when and how long (the README's benchmark section)."""
+    lines = [
+        f"`python -m benchmarks`, {meta['date'][:16].replace('T', ' ')} UTC, {meta['cpus']} CPUs, "
+        f"{meta['wall_time_s'] / 60:.1f} min. Ratio = ours / baseline, both measured in the same process, "
+        "interleaved, median of the repeats; spread = the range of the ratio over the repeats.",
+        "",
+        "| benchmark | ours | baseline | ratio | target | holds | spread |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = [_cell(column, row.get(column)) for column in COLUMNS]
+        cells[5] = "**NO**" if cells[5] == "NO" else cells[5]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _plain(value):
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
@@ -120,6 +138,8 @@ def main(argv=None):
                         help="also time preparing sprites/full in bench_pipeline (~10 min)")
     parser.add_argument("--output", default=str(DEFAULT_OUTPUT), help="JSON file for the table")
     parser.add_argument("--width", type=int, default=80, help="cut benchmark names to this width")
+    parser.add_argument("--readme", default=None, metavar="README.md",
+                        help="also write the table between the README's benchmarks:begin/end markers")
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 5:
         parser.error("--repeats must be >= 5 (each ratio is a median of repeats)")
@@ -150,6 +170,11 @@ def main(argv=None):
     }
     path = write_json(args.output, rows, meta)
     print(f"Table: {path}")
+    if args.readme:
+        from mpkeras import reporting
+
+        reporting.replace_section(args.readme, "benchmarks", markdown_table(rows, meta))
+        print(f"Updated {args.readme}")
     return 1 if any(row.get("holds") is False for row in rows) else 0
 
 

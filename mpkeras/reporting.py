@@ -24,9 +24,6 @@ from pathlib import Path
 from mpkeras import claims as notes
 from mpkeras import specs
 
-BEGIN, END = "<!-- claims:begin", "<!-- claims:end -->"
-
-
 class ReportError(ValueError):
     """A reproduce directory or a README cannot be used; the message is one line for the user."""
 
@@ -275,10 +272,7 @@ def update_readme(report_dir, readme, figures_dir=None):
     """
     summary = load(report_dir)
     readme = Path(readme)
-    text = readme.read_text()
-    match = re.search(rf"({re.escape(BEGIN)}[^\n]*\n)(.*?)({re.escape(END)})", text, flags=re.S)
-    if match is None:
-        raise ReportError(f"{readme} has no section between '{BEGIN} ...' and '{END}'")
+    replace_section(readme, "claims", "")  # fails now, before any figure is copied, if the markers are missing
     figures_dir = Path(figures_dir) if figures_dir else readme.parent / "docs" / "figures"
     copied = _copy_figures(Path(report_dir), summary, figures_dir)
     base = readme.parent.resolve()
@@ -288,8 +282,24 @@ def update_readme(report_dir, readme, figures_dir=None):
 
     section = readme_section(summary, {key: relative(path) for key, path in copied.items()},
                              test_link=lambda path: path)
-    readme.write_text(text[: match.start(2)] + section + text[match.end(2):])
+    replace_section(readme, "claims", section)
     return list(copied.values())
+
+
+def replace_section(path, name, body):
+    """Put ``body`` between the lines ``<!-- name:begin ... -->`` and ``<!-- name:end -->`` of ``path``.
+
+    The markers stay; what was between them goes. The README's generated
+    parts (this claims table, the benchmark table) are written this way.
+    """
+    path = Path(path)
+    text = path.read_text()
+    begin, end = f"<!-- {name}:begin", f"<!-- {name}:end -->"
+    match = re.search(rf"({re.escape(begin)}[^\n]*\n)(.*?)({re.escape(end)})", text, flags=re.S)
+    if match is None:
+        raise ReportError(f"{path} has no section between '{begin} ...' and '{end}'")
+    body = body if not body or body.endswith("\n") else body + "\n"
+    path.write_text(text[: match.start(2)] + body + text[match.end(2):])
 
 
 def _copy_figures(report_dir, summary, figures_dir):

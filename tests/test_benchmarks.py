@@ -70,3 +70,15 @@ def test_too_few_repeats_is_refused(tmp_path):
     with pytest.raises(SystemExit) as error:
         bench.main(["--repeats", "2", "--output", str(tmp_path / "t.json")])
     assert error.value.code == 2
+
+
+def test_readme_option_writes_the_table_between_the_markers(tmp_path, monkeypatch):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n<!-- benchmarks:begin (generated) -->\nSTALE\n<!-- benchmarks:end -->\nAfter.\n")
+    monkeypatch.setattr(bench, "run_one", lambda name, argv: [{"module": name, **ROWS[0]}])
+    bench.main(["--only", "vae", "--output", str(tmp_path / "t.json"), "--readme", str(readme)])
+    text = readme.read_text()
+    assert "STALE" not in text and text.endswith("<!-- benchmarks:end -->\nAfter.\n")
+    (row,) = [line for line in text.splitlines() if line.startswith("| ") and "ratio" not in line]
+    assert row.count(" | ") == 6 and "| 1.100-1.400 |" in row
+    assert "`python -m benchmarks`" in text and "median of the repeats" in text

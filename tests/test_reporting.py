@@ -97,7 +97,7 @@ def test_the_report_is_rebuilt_from_claims_json(reproduce_dir):
 
 def readme_with_markers(tmp_path, body="old table\n"):
     readme = tmp_path / "README.md"
-    readme.write_text(f"# Title\n\nBefore.\n\n{reporting.BEGIN} (generated)  -->\n{body}{reporting.END}\n\nAfter.\n")
+    readme.write_text(f"# Title\n\nBefore.\n\n<!-- claims:begin (generated)  -->\n{body}<!-- claims:end -->\n\nAfter.\n")
     return readme
 
 
@@ -110,7 +110,7 @@ def test_update_readme_replaces_only_the_marked_section_and_copies_figures(repro
     copied = reporting.update_readme(reproduce_dir, readme)
     text = readme.read_text()
     assert text.startswith("# Title\n\nBefore.\n\n<!-- claims:begin (generated)  -->\n")
-    assert text.endswith(f"{reporting.END}\n\nAfter.\n") and "old table" not in text
+    assert text.endswith("<!-- claims:end -->\n\nAfter.\n") and "old table" not in text
     assert "Generated from one `mpkeras reproduce --quick` run" in text
     assert "| C1 | " in text and "[`test_convolution.py`](tests/ops/test_convolution.py)" in text
     assert copied == [project / "docs" / "figures" / "perceptron_decision_boundary.png"]
@@ -125,7 +125,7 @@ def test_update_readme_replaces_only_the_marked_section_and_copies_figures(repro
 def test_update_readme_errors_are_one_line(reproduce_dir, tmp_path):
     plain = tmp_path / "plain.md"
     plain.write_text("# No markers\n")
-    with pytest.raises(reporting.ReportError, match="has no section between"):
+    with pytest.raises(reporting.ReportError, match="has no section between '<!-- claims:begin ...'"):
         reporting.update_readme(reproduce_dir, plain)
     with pytest.raises(reporting.ReportError, match="is not a reproduce directory"):
         reporting.update_readme(tmp_path / "nowhere", plain)
