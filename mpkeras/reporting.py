@@ -28,15 +28,18 @@ class ReportError(ValueError):
     """A reproduce directory or a README cannot be used; the message is one line for the user."""
 
 
-def write(report_dir, rows, experiments, quick, started, wall_time_s):
+def write(report_dir, rows, experiments, quick, started, wall_time_s, planned=None):
     """Write ``claims.json``, ``claims.md`` and ``REPORT.md`` into ``report_dir``.
 
     ``rows`` are the expectation rows (each with its ``experiment``);
     ``experiments`` one dict per experiment run: name, title, chapter,
-    claims, status, wall_time_s, figures (paths relative to ``report_dir``).
+    claims, status, wall_time_s, figures (paths relative to ``report_dir``);
+    ``planned`` how many experiments the run will have (default: these),
+    so a report written part way says so.
     """
     report_dir = Path(report_dir)
     summary = {"quick": quick, "started": started, "wall_time_s": round(wall_time_s, 1),
+               "planned": len(experiments) if planned is None else planned,
                "claims": rows, "experiments": experiments}
     (report_dir / "claims.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (report_dir / "claims.md").write_text(expectations_markdown(rows, quick))
@@ -192,6 +195,7 @@ def report_markdown(summary):
         f"`mpkeras reproduce{' --quick' if summary['quick'] else ''}`, started {summary['started']}, "
         f"{len(summary['experiments'])} experiments in {minutes:.1f} min.",
         "",
+        *_in_progress(summary),
         summary_line(summary),
         "",
         claims_table(summary),
@@ -211,6 +215,12 @@ def report_markdown(summary):
         lines += ["Key figures a completed run did not write: " + "; ".join(missing) + ".", ""]
     lines += ["## Every expectation", "", _table_only(expectations_markdown(summary["claims"], summary["quick"]))]
     return "\n".join(lines) + "\n"
+
+
+def _in_progress(summary):
+    """The warning lines of a report written before its run finished."""
+    planned, done = summary.get("planned", len(summary["experiments"])), len(summary["experiments"])
+    return [] if done >= planned else [f"**In progress (or stopped): {done} of {planned} experiments have run.**", ""]
 
 
 def _table_only(markdown):
@@ -325,6 +335,7 @@ def readme_section(summary, figure_paths, test_link=None):
         f"{summary['wall_time_s'] / 60:.1f} min on 2 CPU cores) by `mpkeras report <its directory> --readme README.md`. "
         f"{summary_line(summary)}",
         "",
+        *_in_progress(summary),
         claims_table(summary, test_link=test_link),
         "",
         "Figures written by the same run:",

@@ -778,8 +778,9 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
         summary = status if status != "completed" else f"{held}/{len(found)} expectations hold"
         flag = f"  (over the {QUICK_BUDGET_S:.0f} s quick budget)" if over else ""
         report(f"[{index}/{len(loaded)}] {spec.name:<28} {wall_time:6.1f} s  {summary}{flag}")
-    reporting.write(report_dir, rows, experiments, quick, started=began_at.strftime("%Y-%m-%d %H:%M UTC"),
-                    wall_time_s=time.perf_counter() - began)
+        # After every experiment, so a long run that is stopped keeps a report of what it did.
+        reporting.write(report_dir, rows, experiments, quick, started=began_at.strftime("%Y-%m-%d %H:%M UTC"),
+                        wall_time_s=time.perf_counter() - began, planned=len(loaded))
     return report_dir, rows
 
 

@@ -72,7 +72,7 @@ def test_report_has_one_row_per_claim_of_the_notes(reproduce_dir):
 
 def test_report_states_the_run_and_what_holds(reproduce_dir):
     text = (reproduce_dir / "REPORT.md").read_text()
-    assert text.startswith("# The notes, reproduced (quick budget)")
+    assert text.startswith("# The notes, reproduced (quick budget)") and "In progress" not in text
     assert "`mpkeras reproduce --quick`, started 2026-11-26 10:00 UTC, 5 experiments in 1.5 min." in text
     assert "3 of 4 expectations hold" in text
     assert "Claims that do NOT hold: N2." in text
@@ -85,6 +85,15 @@ def test_report_embeds_the_key_figures_and_names_the_missing_ones(reproduce_dir)
     assert "Key figures a completed run did not write: xor: decision_boundaries." in text
     # And the per-expectation table follows.
     assert "| N2 | xor | mlp_accuracy | >= 1 | 0.75 | -0.25 | NO | 1 s |" in text.split("## Every expectation")[1]
+
+
+def test_a_report_written_part_way_says_so(tmp_path):
+    rows = [row("perceptron", "N1", "train_accuracy", ">= 1", 1.0, True, 0.0)]
+    reporting.write(tmp_path, rows, [experiment("perceptron", ["N1"])], quick=False,
+                    started="2026-11-26 10:00 UTC", wall_time_s=60.0, planned=20)
+    text = (tmp_path / "REPORT.md").read_text()
+    assert text.startswith("# The notes, reproduced (full budget)")
+    assert "**In progress (or stopped): 1 of 20 experiments have run.**" in text
 
 
 def test_the_report_is_rebuilt_from_claims_json(reproduce_dir):
