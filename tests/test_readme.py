@@ -11,11 +11,13 @@ import re
 import shlex
 from pathlib import Path
 
+import click
 import keras
 import numpy as np
 import pytest
 
 from mpkeras import cli, data, losses, runner, specs
+from mpkeras.data import registry
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -171,11 +173,21 @@ def test_readme_chapter5b_vae(executed):
 
 
 def test_readme_mpkeras_commands_exist():
+    """Each `mpkeras SUB ...` names a subcommand, and its options and arguments parse (nothing runs)."""
     commands = mpkeras_commands()
     assert len(commands) >= 10
     for command in commands:
-        subcommand = shlex.split(command)[1]
+        _, subcommand, *args = shlex.split(command)
         assert subcommand in cli.main.commands, command
+        try:
+            cli.main.commands[subcommand].make_context(subcommand, list(args))  # parsing consumes the list
+        except click.ClickException as error:
+            pytest.fail(f"README command {command!r}: {error.format_message()}")
+        # Dataset names (prepare NAME, evaluate --dataset NAME) are known to the registry.
+        if subcommand == "prepare":
+            registry.resolve(args[0])
+        if subcommand == "evaluate":
+            registry.resolve(args[args.index("--dataset") + 1])
 
 
 def test_readme_run_lines_name_real_experiments_and_keys():
