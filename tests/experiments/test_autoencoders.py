@@ -6,8 +6,6 @@ the claims hold is checked by the specs' expectations (`mpkeras reproduce
 --quick`).
 """
 
-import math
-
 import numpy as np
 import pytest
 
@@ -31,21 +29,6 @@ FIGURES = {
 }
 
 
-def finite(value):
-    values = value if isinstance(value, list) else [value]
-    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
-
-
-def tiny_run(name, root, overrides=()):
-    return runner.run(name, quick=True, overrides=[*TINY[name], *overrides], run_dir=root / "run",
-                      models_dir=root / "models", verbose=0, report=lambda line: None)
-
-
-@pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    return {name: tiny_run(name, tmp_path_factory.mktemp(name)) for name in TINY}
-
-
 def image_tags(log_dir):
     import tensorflow as tf
 
@@ -57,7 +40,7 @@ def image_tags(log_dir):
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs):
+def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs, finite):
     outcome = tiny_runs[name]
     metrics = outcome.results["metrics"]
     spec = specs.load(name)
@@ -102,8 +85,8 @@ def test_A3_comparison_and_tensorboard_images(tiny_runs):
             assert "corrupted_output_clean" in image_tags(outcome.run_dir / "logs" / label)
 
 
-def test_A3_salt_and_pepper_noise(tmp_path, tiny_runs):
-    outcome = tiny_run("denoising_ae", tmp_path, ["noise=salt_and_pepper"])
+def test_A3_salt_and_pepper_noise(tmp_path, tiny_runs, run_quick, finite):
+    outcome = run_quick("denoising_ae", tmp_path, [*TINY["denoising_ae"], "noise=salt_and_pepper"])
     metrics = outcome.results["metrics"]
     assert all(finite(v) for v in metrics.values())
     assert {p.name for p in (outcome.run_dir / "figures").glob("*.png")} == {"restorations.png"}
@@ -128,27 +111,28 @@ def test_corruption_configs_resolve():
         config("inpainting_ae", "hole_size=[6, 4]")
 
 
-def test_premise_overcomplete(tmp_path):
+def test_premise_overcomplete(tmp_path, run_quick):
     with pytest.raises(runner.RunFailed, match="overcomplete"):
-        tiny_run("denoising_ae", tmp_path, ["latent_dim=32"])
+        run_quick("denoising_ae", tmp_path, [*TINY["denoising_ae"], "latent_dim=32"])
 
 
-def test_bad_config_values(tmp_path):
+def test_bad_config_values(tmp_path, run_quick):
     with pytest.raises(ValueError, match="noise_levels"):
-        tiny_run("denoising_ae", tmp_path / "a", ["noise_levels={gaussian = 0.0}"])
+        run_quick("denoising_ae", tmp_path / "a", [*TINY["denoising_ae"], "noise_levels={gaussian = 0.0}"])
     with pytest.raises(ValueError, match="hole_size"):
-        tiny_run("inpainting_ae", tmp_path / "b", ["hole_size=0"])
+        run_quick("inpainting_ae", tmp_path / "b", [*TINY["inpainting_ae"], "hole_size=0"])
     with pytest.raises(ValueError, match="latent_dims"):
-        tiny_run("linear_ae_pca", tmp_path / "c", ["latent_dims=[]"])
+        run_quick("linear_ae_pca", tmp_path / "c", [*TINY["linear_ae_pca"], "latent_dims=[]"])
     with pytest.raises(runner.RunFailed, match="input features"):
-        tiny_run("linear_ae_pca", tmp_path / "d", ["latent_dims=[65]"])
+        run_quick("linear_ae_pca", tmp_path / "d", [*TINY["linear_ae_pca"], "latent_dims=[65]"])
 
 
-def test_A2_runs_on_mnist_shaped_data_with_mock_data(tmp_path):
+def test_A2_runs_on_mnist_shaped_data_with_mock_data(tmp_path, run_quick, finite):
     import tensorflow_datasets as tfds
 
     with tfds.testing.mock_data(num_examples=16):
-        outcome = tiny_run("nonlinear_ae", tmp_path, ["dataset=mnist", "train_split=train", "test_split=test", "train.batch_size=8"])
+        outcome = run_quick("nonlinear_ae", tmp_path, [*TINY["nonlinear_ae"], "dataset=mnist", "train_split=train",
+                                                       "test_split=test", "train.batch_size=8"])
     metrics = outcome.results["metrics"]
     assert all(finite(v) for v in metrics.values())
     assert tuple(outcome.models["nonlinear_ae"].decoder.output_shape) == (None, 28, 28, 1)

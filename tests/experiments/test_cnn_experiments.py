@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from mpkeras import runner, specs
+from mpkeras import specs
 from mpkeras.saving import load_model
 
 TINY = {
@@ -30,28 +30,13 @@ FIGURES = {
 }
 
 
-def _run(name, root, overrides, quick=True):
-    return runner.run(name, quick=quick, overrides=overrides, run_dir=root / "run",
-                      models_dir=root / "models", verbose=0, report=lambda line: None)
-
-
-def _finite(value):
-    values = value if isinstance(value, list) else [value]
-    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
-
-
-@pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    return {name: _run(name, tmp_path_factory.mktemp(name), TINY[name]) for name in TINY}
-
-
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_tiny_run_has_metrics_figures_events_and_models(name, tiny_runs):
+def test_tiny_run_has_metrics_figures_events_and_models(name, tiny_runs, finite):
     outcome = tiny_runs[name]
     metrics = outcome.results["metrics"]
     for expectation in specs.load(name).expectations:
         assert expectation.metric in metrics, expectation.metric
-    assert all(_finite(v) for v in metrics.values()), metrics
+    assert all(finite(v) for v in metrics.values()), metrics
     assert {p.name for p in (outcome.run_dir / "figures").glob("*.png")} == FIGURES[name]
     assert any((outcome.run_dir / "logs").rglob("events.out.tfevents.*"))
     x = np.random.default_rng(0).random((4, 8, 8, 1), dtype=np.float32)
@@ -83,10 +68,10 @@ def test_explicit_vs_autodiff_tiny_run_agrees_C4(tiny_runs):
     assert metrics["max_abs_weight_difference"] < 1e-4
 
 
-def test_cnn_digits_runs_on_mnist_under_mock_data(tmp_path):
+def test_cnn_digits_runs_on_mnist_under_mock_data(tmp_path, run_quick):
     with tfds.testing.mock_data(num_examples=40):
-        outcome = _run("cnn_digits", tmp_path, ["dataset=mnist", "filters=[4]", "train.epochs=1",
-                                                "max_misclassified=4"])
+        outcome = run_quick("cnn_digits", tmp_path, ["dataset=mnist", "filters=[4]", "train.epochs=1",
+                                                     "max_misclassified=4"])
     metrics = outcome.results["metrics"]
     assert metrics["test_examples"] == 40
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
@@ -94,15 +79,15 @@ def test_cnn_digits_runs_on_mnist_under_mock_data(tmp_path):
     assert {p.name for p in (outcome.run_dir / "figures").glob("*.png")} == FIGURES["cnn_digits"]
 
 
-def test_bad_config_is_rejected_before_any_work(tmp_path):
+def test_bad_config_is_rejected_before_any_work(tmp_path, run_quick):
     for override in ["dropout=1.5", "filters=[]", "shift=0.7", "padding=full", "conv=torch"]:
         with pytest.raises(ValueError):
-            _run("cnn_digits", tmp_path / override.split("=")[0], [override])
+            run_quick("cnn_digits", tmp_path / override.split("=")[0], [override])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_quick_budget_meets_every_expectation(name, tmp_path):
-    outcome = _run(name, tmp_path, [])
+def test_quick_budget_meets_every_expectation(name, tmp_path, run_quick):
+    outcome = run_quick(name, tmp_path)
     failed = [e for e in outcome.results["expectations"] if not e["holds"]]
     assert not failed, failed

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from mpkeras import runner, specs
+from mpkeras import specs
 
 TINY = {
     "unet_shapes": ["train.epochs=1", "train_examples=32", "test_examples=8", "depth=1",
@@ -26,24 +26,8 @@ FIGURES = {
 }
 
 
-def _run(name, root, overrides):
-    return runner.run(name, quick=True, overrides=overrides, run_dir=root / "run",
-                      models_dir=root / "models", verbose=0, report=lambda line: None)
-
-
-def finite(value):
-    values = value if isinstance(value, list) else [value]
-    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
-
-
-@pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    return {name: _run(name, tmp_path_factory.mktemp(name), overrides)
-            for name, overrides in TINY.items()}
-
-
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_tiny_run_has_metrics_figures_and_models(name, tiny_runs):
+def test_tiny_run_has_metrics_figures_and_models(name, tiny_runs, finite):
     outcome = tiny_runs[name]
     metrics = outcome.results["metrics"]
     for expectation in specs.load(name).expectations:
@@ -83,29 +67,29 @@ def test_f1_upsampling_compare_reports_every_variant(tiny_runs):
     )
 
 
-def test_unet_shapes_runs_on_oxford_pets_under_mock_data(tmp_path):
+def test_unet_shapes_runs_on_oxford_pets_under_mock_data(tmp_path, run_quick):
     with tfds.testing.mock_data(num_examples=8):
-        outcome = _run("unet_shapes", tmp_path, ["dataset=oxford_iiit_pet", "train.epochs=1",
-                                                 "depth=1", "base_filters=2", "figure_examples=2",
-                                                 "train.batch_size=4"])
+        outcome = run_quick("unet_shapes", tmp_path, ["dataset=oxford_iiit_pet", "train.epochs=1",
+                                                      "depth=1", "base_filters=2", "figure_examples=2",
+                                                      "train.batch_size=4"])
     metrics = outcome.results["metrics"]
     assert len(metrics["test_per_class_iou"]) == 3  # pet, background, border
     assert 0.0 <= metrics["test_mean_iou"] <= 1.0
     assert {"test_iou_pet", "test_iou_background", "test_iou_border"} <= set(metrics)
 
 
-def test_bad_config_is_rejected_before_any_work(tmp_path):
+def test_bad_config_is_rejected_before_any_work(tmp_path, run_quick):
     for name, override in [("unet_shapes", "upsampling=bilinear"), ("unet_shapes", "depth=0"),
                            ("unet_shapes", "image_size=[32]"),
                            ("upsampling_compare", "methods=['bicubic']"),
                            ("upsampling_compare", "methods=[]")]:
         with pytest.raises(ValueError):
-            _run(name, tmp_path / override.split("=")[0], [override])
+            run_quick(name, tmp_path / override.split("=")[0], [override])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_quick_budget_meets_every_expectation(name, tmp_path):
-    outcome = _run(name, tmp_path, [])
+def test_quick_budget_meets_every_expectation(name, tmp_path, run_quick):
+    outcome = run_quick(name, tmp_path)
     failed = [e for e in outcome.results["expectations"] if not e["holds"]]
     assert not failed, failed

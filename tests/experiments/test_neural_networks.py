@@ -6,12 +6,10 @@ predictions). Whether the claims hold is checked by the specs' expectations:
 the slow tests run each spec's --quick budget and require every one to hold.
 """
 
-import math
-
 import numpy as np
 import pytest
 
-from mpkeras import runner, specs
+from mpkeras import specs
 from mpkeras.experiments.neural_networks import universal_approximation
 from mpkeras.saving import load_model
 
@@ -30,24 +28,8 @@ FIGURES = {
 }
 
 
-def finite(value):
-    values = value if isinstance(value, list) else [value]
-    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
-
-
-@pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    """Each experiment run once on a tiny budget: name -> RunOutcome."""
-    runs = {}
-    for name in TINY:
-        root = tmp_path_factory.mktemp(name)
-        runs[name] = runner.run(name, quick=True, overrides=TINY[name], run_dir=root / "run",
-                                models_dir=root / "models", verbose=0, report=lambda line: None)
-    return runs
-
-
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs):
+def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs, finite):
     outcome = tiny_runs[name]
     trained_models = outcome.models
     metrics = outcome.results["metrics"]
@@ -99,9 +81,8 @@ def test_dense_grid_covers_the_cube_corners_included():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_quick_run_meets_every_expectation(name, tmp_path):
-    outcome = runner.run(name, quick=True, run_dir=tmp_path / "run", models_dir=tmp_path / "models",
-                         verbose=0, report=lambda line: None)
+def test_quick_run_meets_every_expectation(name, tmp_path, run_quick):
+    outcome = run_quick(name, tmp_path)
     failed = [row for row in outcome.results["expectations"] if not row["holds"]]
     assert not failed, failed
 

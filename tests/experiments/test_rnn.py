@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from mpkeras import runner, specs
+from mpkeras import specs
 from mpkeras.saving import load_model
 
 TINY = {
@@ -35,24 +35,8 @@ FIGURES = {
 }
 
 
-def finite(value):
-    values = value if isinstance(value, list) else [value]
-    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
-
-
-def tiny_run(name, root, overrides):
-    return runner.run(name, quick=True, overrides=overrides, run_dir=root / "run",
-                      models_dir=root / "models", verbose=0, report=lambda line: None)
-
-
-@pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    return {name: tiny_run(name, tmp_path_factory.mktemp(name), overrides)
-            for name, overrides in TINY.items()}
-
-
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs):
+def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs, finite):
     outcome = tiny_runs[name]
     metrics = outcome.results["metrics"]
     for expectation in specs.load(name).expectations:
@@ -104,9 +88,9 @@ def test_sequence_modes_baselines(tiny_runs):
         assert metrics[f"{mode}_baseline_mse"] > 0
 
 
-def test_sentiment_with_mock_data(tmp_path):
+def test_sentiment_with_mock_data(tmp_path, run_quick):
     with tfds.testing.mock_data(num_examples=8):
-        outcome = tiny_run("sentiment", tmp_path, [
+        outcome = run_quick("sentiment", tmp_path, [
             "vocabulary_size=50", "sequence_length=12", "adapt_batches=2", "embedding_dim=4",
             "units=4", "batch_size=4", "epochs=1"])
     metrics = outcome.results["metrics"]
@@ -118,19 +102,18 @@ def test_sentiment_with_mock_data(tmp_path):
                                np.asarray(outcome.models["sentiment"](reviews)), rtol=1e-5)
 
 
-def test_sentiment_without_data_is_unavailable_not_failed(tmp_path, monkeypatch):
+def test_sentiment_without_data_is_unavailable_not_failed(tmp_path, monkeypatch, run_quick):
     from mpkeras.data import DatasetUnavailableError, remote
 
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     monkeypatch.setattr(remote, "host_reachable", lambda *args, **kwargs: False)
     with pytest.raises(DatasetUnavailableError):
-        tiny_run("sentiment", tmp_path, ["epochs=1"])
+        run_quick("sentiment", tmp_path, ["epochs=1"])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_quick_run_meets_every_expectation(name, tmp_path):
-    outcome = runner.run(name, quick=True, run_dir=tmp_path / "run", models_dir=tmp_path / "models",
-                         verbose=0, report=lambda line: None)
+def test_quick_run_meets_every_expectation(name, tmp_path, run_quick):
+    outcome = run_quick(name, tmp_path)
     failed = [row for row in outcome.results["expectations"] if not row["holds"]]
     assert not failed, failed

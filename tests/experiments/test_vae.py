@@ -29,16 +29,6 @@ FIGURES = {
 }
 
 
-@pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    runs = {}
-    for name in TINY:
-        root = tmp_path_factory.mktemp(name)
-        runs[name] = runner.run(name, quick=True, overrides=TINY[name], run_dir=root / "run",
-                                models_dir=root / "models", verbose=0, report=lambda line: None)
-    return runs
-
-
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs):
     outcome = tiny_runs[name]
@@ -93,21 +83,17 @@ def test_bad_config_is_refused_before_training():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_quick_budget_expectations_hold(name, tmp_path):
-    outcome = runner.run(name, quick=True, run_dir=tmp_path / "run", models_dir=tmp_path / "models",
-                         verbose=0, report=lambda line: None)
+def test_quick_budget_expectations_hold(name, tmp_path, run_quick):
+    outcome = run_quick(name, tmp_path)
     failed = [e for e in outcome.results["expectations"] if not e["holds"]]
     assert not failed, failed
 
 
-def test_A4_vae_digits_runs_on_binarized_mnist_with_mock_data(tmp_path):
+def test_A4_vae_digits_runs_on_binarized_mnist_with_mock_data(tmp_path, run_quick):
     import tensorflow_datasets as tfds
 
     with tfds.testing.mock_data(num_examples=16):
-        outcome = runner.run("vae_digits", quick=True,
-                             overrides=["dataset=binarized_mnist", *TINY["vae_digits"]],
-                             run_dir=tmp_path / "run", models_dir=tmp_path / "models",
-                             verbose=0, report=lambda line: None)
+        outcome = run_quick("vae_digits", tmp_path, ["dataset=binarized_mnist", *TINY["vae_digits"]])
     metrics = outcome.results["metrics"]
     assert all(math.isfinite(v) for v in metrics.values()), metrics
     assert tuple(outcome.models["vae_digits"].decoder.output_shape) == (None, 28, 28, 1)

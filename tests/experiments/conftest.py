@@ -1,0 +1,79 @@
+"""Fixtures shared by the experiment tests (tests/experiments/test_*.py).
+
+Each test module defines ``TINY``: spec name -> overrides giving a budget of
+a few seconds. It then asks for
+
+- ``tiny_runs`` (module scope): every entry of the module's ``TINY`` run
+  once, ``{name: RunOutcome}``. While building it, every key figure the spec
+  declares (``specs.load(name).figures``, written as ``figures/<name>.png``
+  and shown in REPORT.md) must have been written by the tiny run; if one is
+  missing the fixture fails, naming the experiment and the figure, so a TINY
+  budget that skips a key figure cannot go unnoticed.
+- ``run_quick`` (session scope): the function
+  ``run_quick(name, root, overrides=(), quick=True) -> RunOutcome`` for tests
+  that run an experiment with other overrides (remote data under mock data,
+  another corruption, a bad config). It runs quietly, with the run and its
+  models under ``root``. It does not prepend ``TINY[name]``: callers that
+  want the tiny budget pass ``[*TINY[name], ...]``.
+- ``finite`` (session scope): ``finite(value)`` is True when ``value`` (a
+  number or a list of numbers) holds only finite ints/floats.
+
+``finite`` is a fixture rather than an importable function on purpose: the
+tests are collected with ``--import-mode=importlib`` and the tests
+directories have no ``__init__.py``, so neither this conftest nor a helper
+module next to it can be imported by name from a test module without
+editing ``sys.path``; a fixture needs no import at all.
+"""
+
+import math
+
+import pytest
+
+from mpkeras import runner, specs
+
+
+def _run_quick(name, root, overrides=(), quick=True):
+    return runner.run(name, quick=quick, overrides=list(overrides), run_dir=root / "run",
+                      models_dir=root / "models", verbose=0, report=lambda line: None)
+
+
+def _finite(value):
+    values = value if isinstance(value, list) else [value]
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
+
+def missing_key_figures(name, outcome):
+    """The key figures spec ``name`` declares that ``outcome`` did not write."""
+    figures = outcome.run_dir / "figures"
+    return [figure for figure in specs.load(name).figures if not (figures / f"{figure}.png").is_file()]
+
+
+@pytest.fixture(scope="session")
+def run_quick():
+    return _run_quick
+
+
+@pytest.fixture(scope="session")
+def finite():
+    return _finite
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(request, tmp_path_factory):
+    """Each entry of the test module's ``TINY`` run once: name -> RunOutcome."""
+    tiny = getattr(request.module, "TINY", None)
+    if not tiny:
+        pytest.fail(f"{request.module.__name__} uses `tiny_runs` but defines no TINY dict "
+                    "(spec name -> overrides)", pytrace=False)
+    runs = {}
+    for name, overrides in tiny.items():
+        outcome = _run_quick(name, tmp_path_factory.mktemp(name), overrides)
+        missing = missing_key_figures(name, outcome)
+        if missing:
+            written = sorted(p.name for p in (outcome.run_dir / "figures").glob("*.png"))
+            pytest.fail(f"experiment {name!r}: the tiny run (TINY[{name!r}] = {overrides!r}) did not write "
+                        f"the key figure(s) the spec declares: "
+                        f"{', '.join(f'figures/{f}.png' for f in missing)}; it wrote {written}",
+                        pytrace=False)
+        runs[name] = outcome
+    return runs
