@@ -531,6 +531,7 @@ def run(
                 "--set/--seed/--strategy/--mixed-precision/--jit-compile"
             )
         run_dir = _prepare_run_dir(run_dir, resume=True, overwrite=overwrite)
+        made_parents = []
         stored = json.loads((run_dir / "config.json").read_text())
         seed, quick, overrides = stored["seed"], stored["quick"], stored["overrides"]
         execution = ExecutionConfig(**stored.get("execution", {}))
@@ -541,7 +542,11 @@ def run(
     else:
         spec, experiment, config = resolve(spec_name, overrides, quick)
         seed = spec.seed if seed is None else seed
-        run_dir = _prepare_run_dir(run_dir or default_run_dir(spec.name, runs_dir), False, overwrite)
+        target = Path(run_dir or default_run_dir(spec.name, runs_dir))
+        # The folders this run makes above its own (runs/, runs/<name>/): a run
+        # that leaves nothing behind removes them again.
+        made_parents = [parent for parent in target.parents if not parent.exists()]
+        run_dir = _prepare_run_dir(target, False, overwrite)
 
     _write_json(
         run_dir / "config.json",
@@ -578,7 +583,7 @@ def run(
             warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed")
             results = experiment.function(config, context)
     except Exception as error:  # noqa: BLE001 - every failure is recorded, then re-raised
-        _fail(run_dir, base, error, fresh=not resume)
+        _fail(run_dir, base, error, fresh=not resume, made_parents=made_parents)
     wall_time = time.perf_counter() - started
 
     metrics = {key: _plain(value) for key, value in results.metrics.items()}
@@ -600,11 +605,12 @@ def run(
     return RunOutcome(run_dir=run_dir, results=payload, models=models, model_paths=model_paths)
 
 
-def _fail(run_dir, base, error, fresh):
+def _fail(run_dir, base, error, fresh, made_parents=()):
     """Record why the experiment stopped in ``results.json``, and raise for the CLI.
 
     Data that cannot be had offline is the user's to fix (the error passes
-    through; a fresh run directory with nothing trained is removed). A
+    through; a fresh run directory with nothing trained is removed, and the
+    empty folders the run made above it, ``made_parents``, deepest first). A
     diverged loss or a violated premise is a failed run. Anything else raised
     inside the experiment -- a ValueError from Keras included -- is a bug:
     a failed run whose traceback is kept in ``error.log``.
@@ -616,6 +622,9 @@ def _fail(run_dir, base, error, fresh):
     if isinstance(error, DatasetUnavailableError):
         if fresh and not (run_dir / "checkpoints").exists():
             shutil.rmtree(run_dir, ignore_errors=True)
+            for parent in made_parents:
+                with contextlib.suppress(OSError):  # not empty: something else lives there
+                    parent.rmdir()
         raise error
     if isinstance(error, TrainingDiverged):
         status = "diverged"

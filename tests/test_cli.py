@@ -294,3 +294,15 @@ def test_reproduce_lists_an_experiment_without_its_remote_data_as_skipped(tmp_pa
     assert "| R2 | remote | (run) | runs when its data is prepared | skipped: imdb_reviews is not prepared" in text
     assert "1 of 1 expectations hold. 1 skipped (data not prepared)." in text
     assert not (table.parent / "remote").exists()
+
+
+def test_a_run_without_its_remote_data_leaves_no_folders_behind(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    remote = tmp_path / "remote.toml"
+    remote.write_text('experiment = "test_remote"\nclaims = ["R2"]\n')
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "keep.txt").write_text("the user's")
+    result = invoke("run", remote, "--models-dir", tmp_path / "models")
+    assert_one_line_error(result, 2, "imdb_reviews is not prepared")
+    # runs/remote/<stamp> and runs/remote were made by the run and go; runs/ was there and stays.
+    assert sorted(path.name for path in (tmp_path / "runs").iterdir()) == ["keep.txt"]
