@@ -81,7 +81,10 @@ def claim_rows(summary):
 
     An expectation row counts for every claim id it names (a failed or
     skipped experiment's row names all the claims of its spec). A claim with
-    no expectation row is checked by its tests.
+    no expectation row is checked by its tests; the experiments of the run
+    that cite it are still named (upsampling_compare shows F1's four methods
+    side by side), and if none of them ran but a bundled spec cites it, the
+    claim was "not run".
     """
     bundled = _experiments_by_claim()
     result = []
@@ -89,8 +92,10 @@ def claim_rows(summary):
         found = [row for row in summary["claims"] if claim.id in _ids(row["claim"])]
         experiments = list(dict.fromkeys(row["experiment"] for row in found))
         holds = _claim_holds(found)
-        if holds == "tests" and claim.id in bundled:
-            experiments, holds = bundled[claim.id], "not run"
+        if holds == "tests":
+            experiments = [e["name"] for e in summary["experiments"] if claim.id in e["claims"]]
+            if not experiments and claim.id in bundled:
+                experiments, holds = bundled[claim.id], "not run"
         result.append({
             "id": claim.id,
             "claim": claim.claim,
@@ -132,6 +137,11 @@ def _claim_holds(found):
         return "skipped"
     skipped = sum(state is None for state in states)
     return "yes" if not skipped else f"yes ({skipped} skipped)"
+
+
+LEGEND = ("*holds*: yes or NO as this run measured it; *tests*: no experiment checks the claim, "
+          "the test suite does (`pytest`); *skipped*: the experiment's remote data is not prepared; "
+          "*not run*: the experiment was not part of this run.")
 
 
 def claims_table(summary, test_link=None):
@@ -199,6 +209,8 @@ def report_markdown(summary):
         summary_line(summary),
         "",
         claims_table(summary),
+        "",
+        LEGEND,
         "",
         "## Figures",
         "",
@@ -337,6 +349,8 @@ def readme_section(summary, figure_paths, test_link=None):
         "",
         *_in_progress(summary),
         claims_table(summary, test_link=test_link),
+        "",
+        LEGEND,
         "",
         "Figures written by the same run:",
         "",

@@ -34,7 +34,7 @@ def reproduce_dir(tmp_path):
         row("sentiment", "R2", "(run)", "runs when its data is prepared", "skipped: imdb", None),
     ]
     experiments = [
-        experiment("perceptron", ["N1"], figures=["perceptron/figures/decision_boundary.png"]),
+        experiment("perceptron", ["N1", "N3"], figures=["perceptron/figures/decision_boundary.png"]),
         experiment("xor", ["N2"], missing=["decision_boundaries"]),
         experiment("sequence_modes", ["R2", "R6"], status="skipped"),
         experiment("gradient_clipping", ["R5"]),
@@ -63,6 +63,9 @@ def test_report_has_one_row_per_claim_of_the_notes(reproduce_dir):
     # Every row of R2 skipped: skipped; a claim no experiment ran that a spec cites: not run.
     assert rows["R2"].endswith("| skipped |") and rows["R6"].endswith("| skipped |")
     assert "`adding_problem`" in rows["R4"] and rows["R4"].endswith("| not run |")
+    # A claim with no expectation in the run is checked by its tests; an experiment that cites it is named.
+    assert rows["N3"].split(" | ")[2] == "`perceptron`; tests: `tests/test_losses.py`"
+    assert rows["N3"].endswith("| tests |")
     # A claim only tests check points to them.
     assert rows["C1"].split(" | ")[2] == "tests: `tests/ops/test_convolution.py`"
     assert rows["C1"].endswith("| tests |")
