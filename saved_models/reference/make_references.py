@@ -474,14 +474,35 @@ def ref_rnn_tokens(seed):
     from mpkeras.models.rnn import build_one_to_one
 
     # Token ids through Embedding(mask_zero=True): masked (padded) steps keep
-    # the previous Elman state. Not compiled with SummedOverSteps: that loss
-    # fails on masked outputs (see the report of issue 14).
+    # the previous Elman state. Uncompiled; rnn_tokens_summed_loss below is
+    # the same kind of model compiled with SummedOverSteps on masked outputs.
     model = build_one_to_one(
         (6,), units=4, output_units=3, vocabulary_size=10, embedding_dim=3, cell="elman", name="tokens"
     )
     x = _rng(seed).integers(1, 10, size=(3, 6)).astype("int64")
     x[0, 4:] = 0
     return Reference(model, x)
+
+
+def ref_rnn_tokens_summed_loss(seed):
+    import keras
+
+    from mpkeras.models.rnn import SummedOverSteps, build_one_to_one
+
+    # SummedOverSteps on outputs that carry the Embedding's mask: the padded
+    # steps are left out of each sequence's sum (evaluate checks the value).
+    model = build_one_to_one(
+        (6,), units=4, output_units=3, vocabulary_size=10, embedding_dim=3, cell="elman",
+        name="tokens_summed_loss",
+    )
+    model.compile(optimizer="adam", loss=SummedOverSteps(keras.losses.SparseCategoricalCrossentropy(from_logits=True)))
+    rng = _rng(seed)
+    x = rng.integers(1, 10, size=(3, 6)).astype("int64")
+    x[0, 4:] = 0
+    x[1, 5:] = 0
+    targets = [rng.integers(0, 3, size=(3, 6)).astype("int64")]
+    _train_one_step(model, x, targets)
+    return Reference(model, x, targets=targets, evaluate=True)
 
 
 def ref_losses_and_metrics(seed):
