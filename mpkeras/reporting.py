@@ -24,6 +24,7 @@ from pathlib import Path
 from mpkeras import claims as notes
 from mpkeras import specs
 
+
 class ReportError(ValueError):
     """A reproduce directory or a README cannot be used; the message is one line for the user."""
 
@@ -38,7 +39,7 @@ def write(report_dir, rows, experiments, quick, started, wall_time_s, planned=No
     so a report written part way says so.
     """
     report_dir = Path(report_dir)
-    summary = {"quick": quick, "started": started, "wall_time_s": round(wall_time_s, 1),
+    summary = {"quick": quick, "started": started, "wall_time_s": round(wall_time_s, 1), "cpus": os.cpu_count(),
                "planned": len(experiments) if planned is None else planned,
                "claims": rows, "experiments": experiments}
     (report_dir / "claims.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
@@ -171,7 +172,7 @@ def _cell(text):
 
 
 def summary_line(summary):
-    """"54 of 54 expectations hold (19 experiments, 1 skipped), 29 claims: ..." in one line."""
+    """One line: "54 of 54 expectations hold; of the notes' 29 claims, 18 are checked by ..."."""
     rows = summary["claims"]
     checked = [row for row in rows if row["holds"] is not None]
     held = sum(row["holds"] is True for row in checked)
@@ -342,9 +343,10 @@ def readme_section(summary, figure_paths, test_link=None):
     """The README's section body: how it was made, the claims table, a figure gallery."""
     mode = "quick" if summary["quick"] else "full"
     command = "mpkeras reproduce" + (" --quick" if summary["quick"] else "")
+    cpus = f" on {summary['cpus']} CPU cores" if summary.get("cpus") else ""
     lines = [
         f"Generated from one `{command}` run ({mode} budget, started {summary['started']}, "
-        f"{summary['wall_time_s'] / 60:.1f} min on 2 CPU cores) by `mpkeras report <its directory> --readme README.md`. "
+        f"{summary['wall_time_s'] / 60:.1f} min{cpus}) by `mpkeras report <its directory> --readme README.md`. "
         f"{summary_line(summary)}",
         "",
         *_in_progress(summary),
@@ -356,9 +358,10 @@ def readme_section(summary, figure_paths, test_link=None):
         "",
     ]
     for experiment in summary["experiments"]:
+        name = experiment["name"]
         images = [
-            f'<img src="{figure_paths[(experiment["name"], path)]}" width="360" alt="{experiment["name"]}: {Path(path).stem}">'
-            for path in experiment["figures"] if (experiment["name"], path) in figure_paths
+            f'<img src="{figure_paths[(name, path)]}" width="360" alt="{name}: {Path(path).stem}">'
+            for path in experiment["figures"] if (name, path) in figure_paths
         ]
         if images:
             lines += [f"**{experiment['name']}** ({', '.join(experiment['claims'])}): {experiment['title']}", ""]

@@ -1,6 +1,7 @@
 """The reproduce report: one row per claim, figures, and the README's generated section."""
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -109,7 +110,8 @@ def test_the_report_is_rebuilt_from_claims_json(reproduce_dir):
 
 def readme_with_markers(tmp_path, body="old table\n"):
     readme = tmp_path / "README.md"
-    readme.write_text(f"# Title\n\nBefore.\n\n<!-- claims:begin (generated)  -->\n{body}<!-- claims:end -->\n\nAfter.\n")
+    readme.write_text(
+        f"# Title\n\nBefore.\n\n<!-- claims:begin (generated)  -->\n{body}<!-- claims:end -->\n\nAfter.\n")
     return readme
 
 
@@ -123,7 +125,8 @@ def test_update_readme_replaces_only_the_marked_section_and_copies_figures(repro
     text = readme.read_text()
     assert text.startswith("# Title\n\nBefore.\n\n<!-- claims:begin (generated)  -->\n")
     assert text.endswith("<!-- claims:end -->\n\nAfter.\n") and "old table" not in text
-    assert "Generated from one `mpkeras reproduce --quick` run" in text
+    assert f"Generated from one `mpkeras reproduce --quick` run (quick budget, started 2026-11-26 10:00 UTC, " \
+           f"1.5 min on {os.cpu_count()} CPU cores)" in text
     assert "| C1 | " in text and "[`test_convolution.py`](tests/ops/test_convolution.py)" in text
     assert copied == [project / "docs" / "figures" / "perceptron_decision_boundary.png"]
     assert copied[0].read_bytes() == PNG
