@@ -43,9 +43,7 @@ def write(report_dir, rows, experiments, quick, started, wall_time_s, planned=No
                "planned": len(experiments) if planned is None else planned,
                "claims": rows, "experiments": experiments}
     (report_dir / "claims.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    (report_dir / "claims.md").write_text(expectations_markdown(rows, quick))
-    (report_dir / "REPORT.md").write_text(report_markdown(summary))
-    return report_dir / "REPORT.md"
+    return _write_tables(report_dir, summary)
 
 
 def load(report_dir):
@@ -62,11 +60,14 @@ def load(report_dir):
 
 def rewrite(report_dir):
     """Write ``REPORT.md`` and ``claims.md`` of ``report_dir`` again from its ``claims.json``."""
-    summary = load(report_dir)
-    (Path(report_dir) / "claims.md").write_text(expectations_markdown(summary["claims"], summary["quick"]))
-    path = Path(report_dir) / "REPORT.md"
-    path.write_text(report_markdown(summary))
-    return path
+    return _write_tables(Path(report_dir), load(report_dir))
+
+
+def _write_tables(report_dir, summary):
+    """``claims.md`` and ``REPORT.md`` from a run's summary; returns REPORT.md's path."""
+    (report_dir / "claims.md").write_text(expectations_markdown(summary["claims"], summary["quick"]))
+    (report_dir / "REPORT.md").write_text(report_markdown(summary))
+    return report_dir / "REPORT.md"
 
 
 def failed(rows):
@@ -145,16 +146,16 @@ LEGEND = ("*holds*: yes or NO as this run measured it; *tests*: no experiment ch
           "*not run*: the experiment was not part of this run.")
 
 
-def claims_table(summary, test_link=None):
-    """The claims as a Markdown table, one row per claim.
+def claims_table(per_claim, link_tests=False):
+    """The claims (:func:`claim_rows`) as a Markdown table, one row per claim.
 
-    ``test_link`` turns a test path into a link target (the README links the
-    files in the repository); without it the path is shown as code.
+    With ``link_tests`` each test file is a link to its path (the README,
+    at the repository's root, links the files); otherwise the path is code.
     """
     lines = ["| id | claim | checked by | expected | measured | holds |", "|---|---|---|---|---|---|"]
-    for row in claim_rows(summary):
+    for row in per_claim:
         where = [", ".join(f"`{name}`" for name in row["experiments"])] if row["experiments"] else []
-        where.append("tests: " + ", ".join(_test_ref(path, test_link) for path in row["tests"]))
+        where.append("tests: " + ", ".join(_test_ref(path, link_tests) for path in row["tests"]))
         cells = [row["id"], _cell(row["claim"]), "; ".join(where), "<br>".join(map(_cell, row["expected"])),
                  "<br>".join(map(_cell, row["measured"])), row["holds"]]
         lines.append("| " + " | ".join(cells) + " |")
@@ -162,8 +163,7 @@ def claims_table(summary, test_link=None):
 
 
 def _test_ref(path, link):
-    name = Path(path).name
-    return f"[`{name}`]({link(path)})" if link else f"`{path}`"
+    return f"[`{Path(path).name}`]({path})" if link else f"`{path}`"
 
 
 def _cell(text):
@@ -171,12 +171,11 @@ def _cell(text):
     return str(text).replace("|", "\\|")
 
 
-def summary_line(summary):
+def summary_line(summary, per_claim):
     """One line: "54 of 54 expectations hold; of the notes' 29 claims, 18 are checked by ..."."""
     rows = summary["claims"]
     checked = [row for row in rows if row["holds"] is not None]
     held = sum(row["holds"] is True for row in checked)
-    per_claim = claim_rows(summary)
     by_tests = sum(row["holds"] == "tests" for row in per_claim)
     not_run = [row["id"] for row in per_claim if row["holds"] == "not run"]
     failing = [row["id"] for row in per_claim if row["holds"] == "NO"]
@@ -200,6 +199,7 @@ def report_markdown(summary):
     """REPORT.md: the claims table, the key figures, then every expectation."""
     mode = "quick" if summary["quick"] else "full"
     minutes = summary["wall_time_s"] / 60
+    per_claim = claim_rows(summary)
     lines = [
         f"# The notes, reproduced ({mode} budget)",
         "",
@@ -207,9 +207,9 @@ def report_markdown(summary):
         f"{len(summary['experiments'])} experiments in {minutes:.1f} min.",
         "",
         *_in_progress(summary),
-        summary_line(summary),
+        summary_line(summary, per_claim),
         "",
-        claims_table(summary),
+        claims_table(per_claim),
         "",
         LEGEND,
         "",
@@ -291,11 +291,12 @@ def update_readme(report_dir, readme, figures_dir=None):
 
     The key figures are copied to ``figures_dir`` (default ``docs/figures``
     beside the README) so the README shows the images the run wrote; test
-    files are linked relative to the README. Returns the figures copied.
+    files are linked by their paths in the repository, whose root holds the
+    README. Returns the figures copied.
     """
     summary = load(report_dir)
     readme = Path(readme)
-    replace_section(readme, "claims", "")  # fails now, before any figure is copied, if the markers are missing
+    _marked_section(readme.read_text(), "claims", readme)  # missing markers fail before any figure is copied
     figures_dir = Path(figures_dir) if figures_dir else readme.parent / "docs" / "figures"
     copied = _copy_figures(Path(report_dir), summary, figures_dir)
     base = readme.parent.resolve()
@@ -303,9 +304,7 @@ def update_readme(report_dir, readme, figures_dir=None):
     def relative(path):
         return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
 
-    section = readme_section(summary, {key: relative(path) for key, path in copied.items()},
-                             test_link=lambda path: path)
-    replace_section(readme, "claims", section)
+    replace_section(readme, "claims", readme_section(summary, {key: relative(path) for key, path in copied.items()}))
     return list(copied.values())
 
 
@@ -317,12 +316,18 @@ def replace_section(path, name, body):
     """
     path = Path(path)
     text = path.read_text()
+    match = _marked_section(text, name, path)
+    body = body if not body or body.endswith("\n") else body + "\n"
+    path.write_text(text[: match.start(2)] + body + text[match.end(2):])
+
+
+def _marked_section(text, name, path):
+    """The match of section ``name`` in ``text`` (group 2 is its body); ReportError if ``path`` has none."""
     begin, end = f"<!-- {name}:begin", f"<!-- {name}:end -->"
     match = re.search(rf"({re.escape(begin)}[^\n]*\n)(.*?)({re.escape(end)})", text, flags=re.S)
     if match is None:
         raise ReportError(f"{path} has no section between '{begin} ...' and '{end}'")
-    body = body if not body or body.endswith("\n") else body + "\n"
-    path.write_text(text[: match.start(2)] + body + text[match.end(2):])
+    return match
 
 
 def _copy_figures(report_dir, summary, figures_dir):
@@ -339,18 +344,19 @@ def _copy_figures(report_dir, summary, figures_dir):
     return copied
 
 
-def readme_section(summary, figure_paths, test_link=None):
+def readme_section(summary, figure_paths):
     """The README's section body: how it was made, the claims table, a figure gallery."""
     mode = "quick" if summary["quick"] else "full"
     command = "mpkeras reproduce" + (" --quick" if summary["quick"] else "")
     cpus = f" on {summary['cpus']} CPU cores" if summary.get("cpus") else ""
+    per_claim = claim_rows(summary)
     lines = [
         f"Generated from one `{command}` run ({mode} budget, started {summary['started']}, "
         f"{summary['wall_time_s'] / 60:.1f} min{cpus}) by `mpkeras report <its directory> --readme README.md`. "
-        f"{summary_line(summary)}",
+        f"{summary_line(summary, per_claim)}",
         "",
         *_in_progress(summary),
-        claims_table(summary, test_link=test_link),
+        claims_table(per_claim, link_tests=True),
         "",
         LEGEND,
         "",

@@ -778,11 +778,12 @@ def reproduce(names=None, quick=False, runs_dir=DEFAULT_RUNS_DIR, models_dir=DEF
         over = quick and wall_time > QUICK_BUDGET_S
         rows += [{"experiment": spec.name, **row, "wall_time_s": round(wall_time, 1), "over_budget": over}
                  for row in found]
+        written, missing = key_figures(spec, report_dir / spec.name)
         experiments.append({
             "name": spec.name, "title": spec.title, "chapter": spec.chapter, "claims": list(spec.claims),
             "status": status, "wall_time_s": round(wall_time, 1),
+            "figures": [path.relative_to(report_dir).as_posix() for path in written], "missing_figures": missing,
         })
-        experiments[-1].update(_key_figures(spec, report_dir))
         held = sum(bool(row["holds"]) for row in found)
         summary = status if status != "completed" else f"{held}/{len(found)} expectations hold"
         flag = f"  (over the {QUICK_BUDGET_S:.0f} s quick budget)" if over else ""
@@ -826,11 +827,12 @@ def _run_row(spec, expected, measured, holds):
             "measured": measured, "margin": None, "holds": holds, "description": ""}
 
 
-def _key_figures(spec, report_dir):
-    """The spec's key figures the run wrote (paths relative to ``report_dir``), and those it did not."""
-    paths = {name: f"{spec.name}/figures/{name}.png" for name in spec.figures}
-    written = {name: path for name, path in paths.items() if (report_dir / path).is_file()}
-    return {"figures": list(written.values()), "missing_figures": sorted(set(paths) - set(written))}
+def key_figures(spec, run_dir):
+    """The key figures ``spec`` names (``figures = [...]``): ``(written, missing)``,
+    the paths ``run_dir/figures/<name>.png`` that exist and the names whose file does not."""
+    paths = {name: Path(run_dir) / "figures" / f"{name}.png" for name in spec.figures}
+    written = [path for path in paths.values() if path.is_file()]
+    return written, [name for name, path in paths.items() if not path.is_file()]
 
 
 def _claim_order(claims):

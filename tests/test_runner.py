@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from mpkeras import runner, specs
 from mpkeras.cli import main
 
 QUICK_XOR = ["--quick", "--set", "perceptron_epochs=5", "--set", "train.epochs=120"]
@@ -199,3 +200,12 @@ def test_saving_replaces_an_old_model_only_when_complete(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
     x = np.ones((3, 2), "float32")
     np.testing.assert_allclose(load_model(path).predict(x, verbose=0), model.predict(x, verbose=0), atol=0)
+
+
+def test_key_figures_are_the_spec_figures_a_run_wrote(tmp_path):
+    spec_path = tmp_path / "figs.toml"
+    spec_path.write_text('experiment = "xor"\nclaims = ["N2"]\nfigures = ["boundary", "loss"]\n')
+    (tmp_path / "run" / "figures").mkdir(parents=True)
+    (tmp_path / "run" / "figures" / "boundary.png").write_bytes(b"png")
+    written, missing = runner.key_figures(specs.load(spec_path), tmp_path / "run")
+    assert written == [tmp_path / "run" / "figures" / "boundary.png"] and missing == ["loss"]

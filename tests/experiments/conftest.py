@@ -42,12 +42,6 @@ def _finite(value):
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
 
-def missing_key_figures(name, outcome):
-    """The key figures spec ``name`` declares that ``outcome`` did not write."""
-    figures = outcome.run_dir / "figures"
-    return [figure for figure in specs.load(name).figures if not (figures / f"{figure}.png").is_file()]
-
-
 @pytest.fixture(scope="session")
 def run_quick():
     return _run_quick
@@ -68,7 +62,7 @@ def tiny_runs(request, tmp_path_factory):
     runs = {}
     for name, overrides in tiny.items():
         outcome = _run_quick(name, tmp_path_factory.mktemp(name), overrides)
-        missing = missing_key_figures(name, outcome)
+        _, missing = runner.key_figures(specs.load(name), outcome.run_dir)
         if missing:
             written = sorted(p.name for p in (outcome.run_dir / "figures").glob("*.png"))
             pytest.fail(f"experiment {name!r}: the tiny run (TINY[{name!r}] = {overrides!r}) did not write "
