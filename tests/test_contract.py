@@ -1,0 +1,281 @@
+"""Every registered mpkeras class and function goes through `mpkeras.testing`.
+
+`CASES` maps each name registered under package "mpkeras" to a harness call
+with small inputs (16x16 images, 4 units); `test_every_registered_object_has_a_case`
+fails when a class is registered without one, so no public layer, model, loss
+or metric skips the contract. Each case saves its `.keras` files into one
+`FreshProcessReloads`; the last test of this file reloads all of them with
+plain `keras.saving.load_model` in one fresh process per subpackage (a
+process imports keras and only that subpackage).
+
+Heavier variants (other paddings, overlapping windows, other likelihoods)
+are in `SLOW_CASES`, marked slow.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import mpkeras.layers
+import mpkeras.losses
+import mpkeras.metrics
+import mpkeras.models
+from mpkeras import testing
+from mpkeras.layers import (
+    BedOfNails2D,
+    Elman,
+    ElmanCell,
+    ExplicitConv2D,
+    MaxPoolingWithArgmax1D,
+    MaxPoolingWithArgmax2D,
+    MaxPoolingWithArgmax3D,
+    MaxUnpooling1D,
+    MaxUnpooling2D,
+    MaxUnpooling3D,
+    Sampling,
+)
+from mpkeras.losses import (
+    BernoulliNLL,
+    GaussianNLL,
+    LaplaceNLL,
+    bernoulli_nll,
+    gaussian_kl,
+    gaussian_nll,
+    laplace_nll,
+)
+from mpkeras.metrics import PSNR, SSIM
+from mpkeras.models import VAE, Autoencoder, Perceptron, build_decoder, build_encoder
+from mpkeras.models.rnn import SummedOverSteps
+from mpkeras.saving import register_all
+
+PACKAGES = ("mpkeras.layers", "mpkeras.models", "mpkeras.losses", "mpkeras.metrics")
+FIXED_SIZE = "its Dense encoder and decoder are built for 16x16 inputs"
+
+
+def registered_objects():
+    """{"mpkeras>Name": object} defined in mpkeras's public subpackages.
+
+    As `tests/test_reference_models.py` lists them: every module is imported
+    (`register_all`), then Keras's registry is filtered by package name and
+    defining module.
+    """
+    register_all()
+    return {
+        name: obj
+        for name, obj in keras.saving.get_custom_objects().items()
+        if name.startswith("mpkeras>")
+        and any(obj.__module__ == p or obj.__module__.startswith(p + ".") for p in PACKAGES)
+    }
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+def _unpool_inputs(pool_cls, shape, output_size=None, **pool_kwargs):
+    """`CallArgs(values, indices[, output_size=...])` from a pooling of random data.
+
+    `output_size="tensor"` passes the pre-pooling tensor itself (the way to
+    unpool to an odd or unknown size in a functional model), "ints" its size.
+    """
+    x = _rng().standard_normal(shape).astype("float32")
+    values, indices = pool_cls(**pool_kwargs)(x)
+    kwargs = {}
+    if output_size == "tensor":
+        kwargs["output_size"] = x
+    elif output_size == "ints":
+        kwargs["output_size"] = tuple(shape[1:-1])
+    return testing.CallArgs(np.asarray(values), np.asarray(indices), **kwargs)
+
+
+def unpool_case(unpool_cls, pool_cls, shape, odd_shape, output_size="tensor", **kwargs):
+    def run(reloads, name):
+        return testing.run_layer_test(
+            unpool_cls, kwargs,
+            input_data=_unpool_inputs(pool_cls, shape, **kwargs),
+            resized_data=[_unpool_inputs(pool_cls, odd_shape, output_size, **kwargs)],
+            reloads=reloads, name=name,
+        )
+    return run
+
+
+def layer_case(layer_cls, init_kwargs, input_shape, **options):
+    def run(reloads, name):
+        return testing.run_layer_test(
+            layer_cls, init_kwargs, input_shape=input_shape, reloads=reloads, name=name,
+            **options,
+        )
+    return run
+
+
+def perceptron_case(reloads, name):
+    rng = _rng()
+    x = rng.standard_normal((8, 4)).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5, 1.0]) > 0).astype("float32")
+    return testing.run_model_test(
+        lambda: Perceptron(kernel_initializer="glorot_uniform"), x, fit_data=(x, y),
+        reloads=reloads, name=name,
+    )
+
+
+def _images(shape=(4, 16, 16, 1)):
+    return _rng().uniform(size=shape).astype("float32")
+
+
+def autoencoder_case(reloads, name):
+    x = _images()
+
+    def build():
+        return Autoencoder(
+            build_encoder((16, 16, 1), 4, hidden=(8,)), build_decoder(4, (16, 16, 1), hidden=(8,))
+        )
+
+    return testing.run_model_test(
+        build, x, fit_data=(x, x), compile_kwargs={"optimizer": "adam", "loss": "mse"},
+        skip={"unknown_sizes": FIXED_SIZE, "odd_sizes": FIXED_SIZE}, reloads=reloads,
+        name=name,
+    )
+
+
+def vae_case(reloads, name, **vae_kwargs):
+    x = _images()
+
+    def build():
+        return VAE(
+            build_encoder((16, 16, 1), 8, hidden=(8,), name="encoder"),
+            build_decoder(4, (16, 16, 1), hidden=(8,), output_activation=None, name="decoder"),
+            from_logits=True, seed=0, **vae_kwargs,
+        )
+
+    return testing.run_model_test(
+        build, x, fit_data=x, compile_kwargs={"optimizer": "adam"},
+        skip={"unknown_sizes": FIXED_SIZE, "odd_sizes": FIXED_SIZE}, reloads=reloads,
+        name=name,
+    )
+
+
+def loss_case(loss, init_kwargs=None, kind="probabilities", shape=(4, 6)):
+    rng = _rng()
+    y_true = (rng.uniform(size=shape) > 0.5).astype("float32")
+    if kind == "probabilities":
+        y_pred = rng.uniform(0.05, 0.95, size=shape).astype("float32")
+    else:
+        y_true = rng.standard_normal(shape).astype("float32")
+        y_pred = rng.standard_normal(shape).astype("float32")
+
+    def run(reloads, name):
+        return testing.run_loss_test(
+            loss, init_kwargs, y_true, y_pred, reloads=reloads, name=name
+        )
+    return run
+
+
+def metric_case(metric_cls, init_kwargs):
+    clean = _images()
+    noisy = np.clip(clean + 0.1 * _rng().standard_normal(clean.shape), 0, 1).astype("float32")
+
+    def run(reloads, name):
+        return testing.run_metric_test(
+            metric_cls, init_kwargs, clean, noisy, reloads=reloads, name=name
+        )
+    return run
+
+
+CASES = {
+    "mpkeras>ExplicitConv2D": layer_case(
+        ExplicitConv2D, {"filters": 4, "kernel_size": 3}, (2, 16, 16, 3)
+    ),
+    "mpkeras>MaxPoolingWithArgmax1D": layer_case(MaxPoolingWithArgmax1D, {"pool_size": 2},
+                                                 (2, 16, 3)),
+    "mpkeras>MaxPoolingWithArgmax2D": layer_case(MaxPoolingWithArgmax2D, {"pool_size": 2},
+                                                 (2, 16, 16, 3)),
+    "mpkeras>MaxPoolingWithArgmax3D": layer_case(MaxPoolingWithArgmax3D, {"pool_size": 2},
+                                                 (2, 8, 8, 8, 2)),
+    "mpkeras>MaxUnpooling1D": unpool_case(
+        MaxUnpooling1D, MaxPoolingWithArgmax1D, (2, 16, 3), (2, 17, 3), pool_size=2
+    ),
+    "mpkeras>MaxUnpooling2D": unpool_case(
+        MaxUnpooling2D, MaxPoolingWithArgmax2D, (2, 16, 16, 3), (2, 17, 19, 3), pool_size=2
+    ),
+    "mpkeras>MaxUnpooling3D": unpool_case(
+        MaxUnpooling3D, MaxPoolingWithArgmax3D, (2, 8, 8, 8, 2), (2, 9, 11, 7, 2), pool_size=2
+    ),
+    "mpkeras>BedOfNails2D": layer_case(BedOfNails2D, {"size": 2}, (2, 16, 16, 3)),
+    "mpkeras>ElmanCell": layer_case(ElmanCell, {"units": 4}, (2, 16, 3), wrap=keras.layers.RNN),
+    "mpkeras>Elman": layer_case(Elman, {"units": 4, "return_sequences": True}, (2, 16, 3)),
+    "mpkeras>Sampling": layer_case(Sampling, {"seed": 0}, [(2, 4), (2, 4)]),
+    "mpkeras>Perceptron": perceptron_case,
+    "mpkeras>Autoencoder": autoencoder_case,
+    "mpkeras>VAE": vae_case,
+    "mpkeras>BernoulliNLL": loss_case(BernoulliNLL, {}),
+    "mpkeras>GaussianNLL": loss_case(GaussianNLL, {"sigma": 0.5}, kind="real"),
+    "mpkeras>LaplaceNLL": loss_case(LaplaceNLL, {"scale": 2.0}, kind="real"),
+    "mpkeras>SummedOverSteps": loss_case(SummedOverSteps, {"loss": "mse"}, kind="real",
+                                         shape=(4, 5, 3)),
+    "mpkeras>bernoulli_nll": loss_case(bernoulli_nll),
+    "mpkeras>gaussian_nll": loss_case(gaussian_nll, kind="real"),
+    "mpkeras>laplace_nll": loss_case(laplace_nll, kind="real"),
+    "mpkeras>gaussian_kl": loss_case(gaussian_kl, kind="real"),
+    "mpkeras>PSNR": metric_case(PSNR, {"max_val": 1.0}),
+    "mpkeras>SSIM": metric_case(SSIM, {"max_val": 1.0, "filter_size": 5}),
+}
+
+SLOW_CASES = {
+    "MaxPoolingWithArgmax2D-same-overlapping": layer_case(
+        MaxPoolingWithArgmax2D, {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 16, 16, 3)
+    ),
+    "MaxUnpooling2D-same": unpool_case(
+        MaxUnpooling2D, MaxPoolingWithArgmax2D, (2, 16, 16, 3), (2, 17, 19, 3), pool_size=2,
+        padding="same",
+    ),
+    "MaxUnpooling2D-output-size-ints": unpool_case(
+        MaxUnpooling2D, MaxPoolingWithArgmax2D, (2, 16, 16, 3), (2, 17, 19, 3), "ints",
+        pool_size=2,
+    ),
+    "MaxUnpooling2D-3x3-stride-3": unpool_case(
+        MaxUnpooling2D, MaxPoolingWithArgmax2D, (2, 18, 18, 3), (2, 19, 17, 3), pool_size=3,
+    ),
+    "ExplicitConv2D-same-strided": layer_case(
+        ExplicitConv2D, {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
+        (2, 16, 16, 3),
+    ),
+    "BedOfNails2D-2x3": layer_case(BedOfNails2D, {"size": (2, 3)}, (2, 16, 16, 3)),
+    "Elman-last-state": layer_case(Elman, {"units": 4, "return_state": True}, (2, 16, 3)),
+    "VAE-beta-gaussian": lambda reloads, name: vae_case(
+        reloads, name, beta=4.0, likelihood="gaussian"
+    ),
+    "VAE-kl-threshold": lambda reloads, name: vae_case(reloads, name, kl_threshold=2.0),
+}
+
+
+@pytest.fixture(scope="module")
+def reloads(tmp_path_factory):
+    return testing.FreshProcessReloads(tmp_path_factory.mktemp("contract"))
+
+
+def test_every_registered_object_has_a_case():
+    registered = set(registered_objects())
+    assert registered, "no registered mpkeras objects found"
+    missing = sorted(registered - set(CASES))
+    assert not missing, f"registered mpkeras objects without a contract case: {missing}"
+    stale = sorted(set(CASES) - registered)
+    assert not stale, f"contract cases for names no longer registered: {stale}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_contract(name, reloads):
+    CASES[name](reloads, name.replace("mpkeras>", ""))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SLOW_CASES))
+def test_contract_variants(name, reloads):
+    SLOW_CASES[name](reloads, name)
+
+
+def test_saved_files_reload_in_a_fresh_process(reloads):
+    """Last in this file: every `.keras` the cases above wrote, reloaded after
+    `import keras; import mpkeras.<subpackage>` only."""
+    if not reloads.entries:
+        pytest.skip("no contract case ran in this session (run the file, not this test)")
+    reloads.check()
