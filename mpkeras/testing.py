@@ -40,25 +40,31 @@ bfloat16 outputs are compared with float32 to `rtol = atol = 2**-5` relative
 to the largest float32 output (bfloat16 keeps 8 significant bits).
 
 Fresh-process loads are slow (a Python start and a TensorFlow import each),
-so a test suite collects them: pass one `FreshProcessReloads` to every call,
-and call its `check()` once at the end; it loads every file in one process
-per subpackage. Without one, each call starts its own process.
+so a test suite collects them: pass one `FreshProcessReloads` to every call
+and call its `check()` once at the end; it loads every file in ONE fresh
+process, one subpackage after another. Without one, each call starts its own
+process (about 5 s).
 
 Example:
 
     import keras
+    import numpy as np
     from mpkeras import testing
-    from mpkeras.layers import BedOfNails2D
+    from mpkeras.layers import BedOfNails2D, ElmanCell
+    from mpkeras.losses import BernoulliNLL
 
-    testing.run_layer_test(BedOfNails2D, {"size": 2}, input_shape=(2, 16, 16, 3))
+    # One layer, on its own: every aspect, its own fresh process.
+    report = testing.run_layer_test(BedOfNails2D, {"size": 2}, input_shape=(2, 16, 16, 3))
+    report["odd_sizes"]                     # 'ok' (17x19 inputs were tried)
 
-    reloads = testing.FreshProcessReloads("/tmp/contract")
-    testing.run_layer_test(
-        keras.layers.RNN, {"cell": ...}, ...  # see run_layer_test's `wrap`
-    )
-    testing.run_loss_test(mpkeras.losses.BernoulliNLL, {}, y_true, y_pred,
+    # A test suite: one fresh process for all the files, at the end.
+    reloads = testing.FreshProcessReloads()
+    testing.run_layer_test(ElmanCell, {"units": 4}, input_shape=(2, 16, 3),
+                           wrap=keras.layers.RNN, reloads=reloads)
+    y_true = np.array([[0.0, 1.0], [1.0, 1.0]], "float32")
+    testing.run_loss_test(BernoulliNLL, {}, y_true, np.full((2, 2), 0.7, "float32"),
                           reloads=reloads)
-    reloads.check()   # one fresh process per subpackage, all files at once
+    reloads.check()                         # AssertionError naming each failure
 """
 
 import json
@@ -71,7 +77,23 @@ import time
 import traceback
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "ASPECTS",
+    "BF16_TOLERANCE",
+    "CallArgs",
+    "FreshProcessReloads",
+    "LOSS_ASPECTS",
+    "METRIC_ASPECTS",
+    "assert_outputs_close",
+    "run_layer_test",
+    "run_loss_test",
+    "run_metric_test",
+    "run_model_test",
+]
 
 ASPECTS = (
     "symbolic",
@@ -102,8 +124,6 @@ class CallArgs:
     """
 
     def __init__(self, *args, **kwargs):
-        import keras
-
         def to_numpy(value):
             return keras.ops.convert_to_numpy(value) if keras.ops.is_tensor(value) else value
 
@@ -112,21 +132,15 @@ class CallArgs:
 
     def arrays(self):
         """The input arrays, in a fixed order: those of `args` first."""
-        import keras
-
         leaves = keras.tree.flatten((self.args, self.kwargs))
         return [leaf for leaf in leaves if isinstance(leaf, np.ndarray)]
 
     def positional(self):
         """How many of `arrays()` are in `args` (the data, not keyword conditions)."""
-        import keras
-
         return sum(isinstance(leaf, np.ndarray) for leaf in keras.tree.flatten(self.args))
 
     def fill(self, arrays):
         """`(args, kwargs)` with the input arrays replaced by `arrays` (same order)."""
-        import keras
-
         remaining = list(arrays)
         if len(remaining) != len(self.arrays()):
             raise ValueError(f"expected {len(self.arrays())} inputs, got {len(remaining)}")
@@ -172,8 +186,6 @@ def _spatial_axes(array, spatial_axes):
 
 
 def _numpy_outputs(outputs):
-    import keras
-
     return [keras.ops.convert_to_numpy(o) for o in keras.tree.flatten(outputs)]
 
 
@@ -235,8 +247,6 @@ def _subpackage(obj):
 
 def _registered_names(model):
     """Registered names ("mpkeras>Name") of the mpkeras objects in a model."""
-    import keras
-
     objects = list(model._flatten_layers(include_self=True, recursive=True))
     loss = getattr(model, "loss", None)
     objects += [o for o in keras.tree.flatten(loss) if o is not None] if loss else []
@@ -327,8 +337,9 @@ class FreshProcessReloads:
         }
         return name
 
-    def check(self, timeout=600):
-        """Reload every file in a fresh process; raise AssertionError on any failure."""
+    def check(self, timeout=600, raise_on_failure=True):
+        """Reload every file in a fresh process; raise AssertionError on any
+        failure (or, with `raise_on_failure=False`, only return them)."""
         if not self.entries:
             return {}
         groups = {}
@@ -356,7 +367,7 @@ class FreshProcessReloads:
             for name in self.entries:
                 outcome.setdefault(name, f"the process died (exit {process.returncode}): {tail}")
         failures = {name: error for name, error in outcome.items() if error}
-        if failures:
+        if failures and raise_on_failure:
             raise AssertionError(
                 "fresh-process reload (plain keras.saving.load_model) failed:\n"
                 + "\n".join(f"  {name}: {error}" for name, error in sorted(failures.items()))
@@ -366,8 +377,6 @@ class FreshProcessReloads:
 
 def _own_names(names, imports):
     """The registered names among `names` whose object `imports` defines."""
-    import keras
-
     own = []
     for name in names:
         module = getattr(keras.saving.get_registered_object(name), "__module__", "")
@@ -440,8 +449,13 @@ def check(entry):
 for group in job["groups"]:
     early = sorted({n for e in group["entries"].values() for n in e["own"]
                     if keras.saving.get_registered_object(n) is not None})
-    for module in group["imports"]:
-        importlib.import_module(module)
+    try:
+        for module in group["imports"]:
+            importlib.import_module(module)
+    except Exception as error:
+        for name in group["entries"]:
+            results[name] = f"import {module} failed: {type(error).__name__}: {error}"
+        continue
     for name, entry in group["entries"].items():
         try:
             assert not early, (
@@ -452,7 +466,9 @@ for group in job["groups"]:
             results[name] = None
         except Exception as error:
             text = " ".join(str(error).split())
-            results[name] = f"{type(error).__name__}: {text[:500]}"
+            # Keras nests the cause of a failed deserialisation at the end.
+            text = text.rsplit("Exception encountered: ", 1)[-1]
+            results[name] = f"{type(error).__name__}: {text[:300]}"
         json.dump(results, open(job["result"], "w"))
 """
 
@@ -471,7 +487,21 @@ class _Contract:
         self.seconds = {}
         self.failures = []
 
+    def setup(self):
+        """Build the subject; a failure here fails every aspect."""
+
+    def _failure(self, aspect, error):
+        detail = _brief(error) if isinstance(error, AssertionError) else _first_line(error)
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        return f"{self.name}: {aspect}: {detail} [{Path(where.filename).name}:{where.lineno}]"
+
     def run(self):
+        try:
+            self.setup()
+        except Exception as error:  # noqa: BLE001 -- reported as the contract's failure
+            raise AssertionError(
+                "contract failure: " + self._failure("build (first eager call)", error)
+            ) from error
         own_reloads = self.reloads is None and "saving" not in self.skip
         if own_reloads:
             self.reloads = FreshProcessReloads()
@@ -484,18 +514,14 @@ class _Contract:
                 result = getattr(self, f"check_{aspect}")()
                 self.report[aspect] = result or "ok"
             except Exception as error:  # noqa: BLE001 -- every failure is reported
-                detail = _brief(error) if isinstance(error, AssertionError) else _first_line(error)
-                where = traceback.extract_tb(error.__traceback__)[-1]
-                self.failures.append(
-                    f"{self.name}: {aspect}: {str(detail).strip()} "
-                    f"[{Path(where.filename).name}:{where.lineno}]"
-                )
+                self.failures.append(self._failure(aspect, error))
                 self.report[aspect] = "FAILED"
             finally:
                 self.seconds[aspect] = time.process_time() - start
         if own_reloads and self.reloads.entries:
             try:
                 self.reloads.check()
+                self.report["saving"] = "ok (reloaded in a fresh process)"
             except AssertionError as error:
                 self.failures.append(f"{self.name}: saving: {error}")
                 self.report["saving"] = "FAILED"
@@ -516,13 +542,15 @@ class _CallableContract(_Contract):
         self.base = base
         self.resized = list(resized)
         self.spatial = [_spatial_axes(a, spatial_axes) for a in base.arrays()]
-        self.subject = self.make()
         self.snapshot = None
-        base.call(self.subject)  # builds it (a stochastic layer's state moves)
-        self.snapshot = [np.array(v.numpy()) for v in self.subject.variables]
+
+    def setup(self):
+        self.subject = self.make()
         if self.name is None:
             self.name = type(self.subject).__name__
-        self.reference = self.eager(base)
+        self.base.call(self.subject)  # builds it (a stochastic layer's state moves)
+        self.snapshot = [np.array(v.numpy()) for v in self.subject.variables]
+        self.reference = self.eager(self.base)
 
     # -- subclass hooks
     def make(self):
@@ -555,8 +583,6 @@ class _CallableContract(_Contract):
         return self.call(self.subject, call_args)
 
     def inputs_for(self, call_args, unknown):
-        import keras
-
         inputs = []
         for array, axes in zip(call_args.arrays(), self.spatial):
             shape = list(array.shape[1:])
@@ -566,8 +592,6 @@ class _CallableContract(_Contract):
         return inputs
 
     def functional(self, call_args, unknown=False):
-        import keras
-
         inputs = self.inputs_for(call_args, unknown)
         outputs = call_args.call(self.subject, inputs)
         return keras.Model(inputs, outputs), outputs
@@ -580,8 +604,6 @@ class _CallableContract(_Contract):
         return model(call_args.arrays())
 
     def graph_function(self, call_args, unknown, jit_compile=False):
-        import tensorflow as tf
-
         specs = []
         for array, axes in zip(call_args.arrays(), self.spatial):
             shape = [None] + list(array.shape[1:])
@@ -602,7 +624,7 @@ class _CallableContract(_Contract):
         model, symbolic = self.functional(self.base)
         outputs = self.run_functional(model, self.base)
         self.compare(outputs, self.reference, "functional model vs eager call")
-        flat_symbolic = __import__("keras").tree.flatten(symbolic)
+        flat_symbolic = keras.tree.flatten(symbolic)
         flat_reference = _numpy_outputs(self.reference)
         assert len(flat_symbolic) == len(flat_reference), "symbolic and eager output counts differ"
         for i, (s, e) in enumerate(zip(flat_symbolic, flat_reference)):
@@ -689,8 +711,6 @@ class _CallableContract(_Contract):
         raise NotImplementedError
 
     def check_output_shape(self):
-        import keras
-
         sizes = [self.base] + ([] if "odd_sizes" in self.skip else self.resized)
         for call_args in sizes:
             actual = [o.shape for o in _numpy_outputs(self.eager(call_args))]
@@ -724,8 +744,6 @@ class _CallableContract(_Contract):
             )
 
     def check_config(self):
-        import keras
-
         clone = self.clone_from_config()
         original, copied = self.config_of(self.subject), self.config_of(clone)
         assert copied == original, f"from_config(get_config()) has another config: {copied} != {original}"
@@ -735,8 +753,6 @@ class _CallableContract(_Contract):
         self.compare(self.base.call(clone), self.reference, "from_config clone vs original")
 
     def check_saving(self):
-        import keras
-
         model, arrays, as_list = self.savable()
         with tempfile.TemporaryDirectory() as directory:
             path = Path(directory) / "model.keras"
@@ -755,8 +771,6 @@ class _CallableContract(_Contract):
         return "ok (fresh process: see FreshProcessReloads.check)"
 
     def check_mixed_bfloat16(self):
-        import keras
-
         previous = keras.config.dtype_policy()
         keras.config.set_dtype_policy("mixed_bfloat16")
         try:
@@ -769,6 +783,7 @@ class _CallableContract(_Contract):
         )
         for variable in subject.trainable_variables:
             assert variable.dtype == "float32", f"variable {variable.path} is {variable.dtype}"
+        self.check_bf16_layers(subject)
         self.restore(subject)
         outputs = _numpy_outputs(self.base.call(subject))
         reference = _numpy_outputs(self.reference)
@@ -787,6 +802,9 @@ class _CallableContract(_Contract):
 
     def check_bf16_dtype(self, i, out):
         assert str(out.dtype) == "bfloat16", f"output {i}: dtype {out.dtype}, expected bfloat16"
+
+    def check_bf16_layers(self, subject):
+        """Models: the policy reached their sublayers."""
 
 
 def _shape_list(shapes):
@@ -843,8 +861,6 @@ class _LayerContract(_CallableContract):
         return model, arrays, True
 
     def check_fit(self):
-        import keras
-
         arrays = self.base.arrays()
         inputs = self.inputs_for(self.base, unknown=False)
         # A Dense layer initialised to the identity on each positional float
@@ -941,6 +957,16 @@ class _ModelContract(_CallableContract):
         # numerically sensitive outputs); anything else means a lost policy.
         assert str(out.dtype) in ("bfloat16", "float32"), f"output {i}: dtype {out.dtype}"
 
+    def check_bf16_layers(self, subject):
+        # The policy must reach the layers that compute: some weighted
+        # sublayer runs in bfloat16.
+        weighted = [layer for layer in subject._flatten_layers(include_self=False, recursive=True)
+                    if layer.weights]
+        if weighted:
+            assert any(layer.compute_dtype == "bfloat16" for layer in weighted), (
+                "no sublayer with weights computes in bfloat16: the policy did not reach them"
+            )
+
 
 def run_layer_test(
     layer_cls,
@@ -998,8 +1024,6 @@ def run_layer_test(
     >>> run_layer_test(BedOfNails2D, {"size": 2}, input_shape=(2, 16, 16, 3))["config"]
     'ok'
     """
-    import keras
-
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     if (input_shape is None) == (input_data is None):
@@ -1056,8 +1080,6 @@ def run_model_test(
     >>> run_model_test(lambda: Perceptron(), x, fit_data=(x, y), skip={
     ...     "unknown_sizes": "features are a fixed vector"})
     """
-    import keras
-
     keras.utils.set_random_seed(seed)
     base = _as_call(input_data)
     resized = [_as_call(d) for d in (resized_data or [])]
@@ -1081,8 +1103,6 @@ class _ObjectiveContract(_Contract):
         self._imports = imports
 
     def value(self, obj):
-        import keras
-
         if self.kind == "loss":
             return keras.ops.convert_to_numpy(obj(self.y_true, self.y_pred))
         obj.reset_state()
@@ -1090,8 +1110,6 @@ class _ObjectiveContract(_Contract):
         return keras.ops.convert_to_numpy(obj.result())
 
     def check_config(self):
-        import keras
-
         obj = self.make()
         expected = self.value(obj)
         if not hasattr(obj, "get_config"):  # a registered function
@@ -1118,8 +1136,6 @@ class _ObjectiveContract(_Contract):
 
     def model(self):
         """An identity Dense on y_pred's last axis, compiled with the object."""
-        import keras
-
         inputs = keras.Input(self.y_pred.shape[1:])
         outputs = keras.layers.Dense(
             self.y_pred.shape[-1], kernel_initializer="identity", bias_initializer="zeros"
@@ -1165,8 +1181,6 @@ def run_loss_test(loss, init_kwargs=None, y_true=None, y_pred=None, *, skip=None
 
     >>> run_loss_test(BernoulliNLL, {}, y_true, y_pred)
     """
-    import keras
-
     keras.utils.set_random_seed(seed)
     if isinstance(loss, type):
         def make():
@@ -1194,8 +1208,6 @@ def run_metric_test(metric_cls, init_kwargs=None, y_true=None, y_pred=None, *, s
 
     >>> run_metric_test(PSNR, {"max_val": 1.0}, clean, noisy)
     """
-    import keras
-
     keras.utils.set_random_seed(seed)
     imports = imports if imports is not None else [_subpackage(metric_cls)]
     return _ObjectiveContract(

@@ -273,9 +273,103 @@ def test_contract_variants(name, reloads):
     SLOW_CASES[name](reloads, name)
 
 
+# ---------------------------------------------------------------------------
+# The harness finds what it promises to find: toy layers, each with one bug.
+# They are registered under another package, so they are no contract case.
+
+
+def only(aspect):
+    """`skip` for every aspect but one (these tests look at one bug each)."""
+    return {a: f"this test checks only {aspect}" for a in testing.ASPECTS if a != aspect}
+
+
+@keras.saving.register_keras_serializable(package="contract_test")
+class Scale(keras.layers.Layer):
+    """y = scale * x, with the bugs switched on by constructor flags."""
+
+    def __init__(self, scale=2.0, bug=None, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.bug = scale, bug
+
+    def call(self, x):
+        from keras import ops
+
+        if self.bug == "eager_only" and not __import__("tensorflow").executing_eagerly():
+            return x * (self.scale + 1.0)
+        if self.bug == "static_shape":
+            return ops.reshape(x * self.scale, (-1, x.shape[1] * x.shape[2], x.shape[3]))
+        if self.bug == "no_gradient":
+            return ops.stop_gradient(x) * self.scale
+        if self.bug == "float32_output":
+            return ops.cast(x * self.scale, "float32")
+        return x * self.scale
+
+    def compute_output_shape(self, shape):
+        if self.bug == "wrong_shape":
+            return (shape[0], shape[1] + 1, *shape[2:])
+        if self.bug == "static_shape":
+            return (shape[0], shape[1] * shape[2], shape[3])
+        return shape
+
+    def get_config(self):
+        config = {**super().get_config(), "bug": self.bug}
+        if self.bug != "config":
+            config["scale"] = self.scale
+        return config
+
+
+@pytest.mark.parametrize(
+    "bug, aspect, message",
+    [
+        ("config", "config", r"from_config clone vs original"),
+        ("wrong_shape", "output_shape", r"compute_output_shape.* real outputs"),
+        ("eager_only", "tf_function", r"graph vs eager"),
+        ("eager_only", "jit_compile", r"graph vs eager"),
+        ("static_shape", "unknown_sizes", r"\w+Error"),
+        ("no_gradient", "fit", r"No gradients provided|identity probe on input 0"),
+        ("float32_output", "mixed_bfloat16", r"dtype float32, expected bfloat16"),
+    ],
+)
+def test_the_harness_finds_a_planted_bug(bug, aspect, message):
+    with pytest.raises(AssertionError, match=rf"Scale: {aspect}: .*{message}"):
+        testing.run_layer_test(
+            Scale, {"scale": 3.0, "bug": bug}, input_shape=(2, 6, 6, 2), skip=only(aspect)
+        )
+    # The same aspect passes without the bug: the failure is the bug's.
+    report = testing.run_layer_test(
+        Scale, {"scale": 3.0}, input_shape=(2, 6, 6, 2), skip=only(aspect)
+    )
+    assert report[aspect] == "ok"
+
+
+def test_skipping_an_aspect_needs_a_reason():
+    for skip in ({"fit": ""}, {"fit": None}, {"fitting": "no such aspect"}):
+        with pytest.raises(ValueError, match="skip"):
+            testing.run_layer_test(Scale, {}, input_shape=(2, 4, 4, 1), skip=skip)
+
+
+PLANTED = "planted-unregistered"
+
+
+def test_a_class_the_subpackage_does_not_register_fails_the_fresh_process(reloads):
+    """`Scale` is registered only by this test module: a fresh process that
+    imports the subpackages cannot load it (checked by the last test)."""
+    x = np.ones((2, 4, 4, 1), "float32")
+    inputs = keras.Input((4, 4, 1))
+    model = keras.Model(inputs, Scale()(inputs))
+    assert reloads.add(PLANTED, model, [x], imports=["mpkeras.layers"], outputs=model(x)) == PLANTED
+
+
 def test_saved_files_reload_in_a_fresh_process(reloads):
     """Last in this file: every `.keras` the cases above wrote, reloaded after
     `import keras; import mpkeras.<subpackage>` only."""
-    if not reloads.entries:
+    if not set(reloads.entries) - {PLANTED}:
         pytest.skip("no contract case ran in this session (run the file, not this test)")
-    reloads.check()
+    outcome = reloads.check(raise_on_failure=False)
+    planted = outcome.pop(PLANTED, None)
+    if PLANTED in reloads.entries:
+        assert planted and "Could not locate class 'Scale'" in planted, planted
+    failures = {name: error for name, error in outcome.items() if error}
+    assert not failures, "fresh-process reload (plain keras.saving.load_model) failed:\n" + (
+        "\n".join(f"  {name}: {error}" for name, error in sorted(failures.items()))
+    )
