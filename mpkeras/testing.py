@@ -88,6 +88,7 @@ __all__ = [
     "FreshProcessReloads",
     "LOSS_ASPECTS",
     "METRIC_ASPECTS",
+    "Raises",
     "assert_outputs_close",
     "run_layer_test",
     "run_loss_test",
@@ -159,8 +160,30 @@ class CallArgs:
         return f"CallArgs(shapes={[a.shape for a in self.arrays()]})"
 
 
+class Raises:
+    """Inputs on which the call must raise in EVERY mode (never return a result).
+
+    `Raises(CallArgs(values, indices))` in `resized_data`: eagerly, in
+    functional models of static and None sizes, in a `tf.function` and under
+    XLA, the call raises (an exception of any type; its message matches
+    `match` when given). A mode that returns instead would hand the user a
+    silent wrong result.
+    """
+
+    def __init__(self, data, match=None):
+        self.call_args = _as_call(data)
+        self.match = match
+
+    def __repr__(self):
+        return f"Raises({self.call_args!r}, match={self.match!r})"
+
+
 def _as_call(data):
     return data if isinstance(data, CallArgs) else CallArgs(data)
+
+
+def _as_resized(data):
+    return data if isinstance(data, Raises) else _as_call(data)
 
 
 def _random_call(input_shape, rng):
@@ -540,7 +563,8 @@ class _CallableContract(_Contract):
     def __init__(self, name, base, resized, spatial_axes, **kwargs):
         super().__init__(name, **kwargs)
         self.base = base
-        self.resized = list(resized)
+        self.resized = [r for r in resized if not isinstance(r, Raises)]
+        self.raising = [r for r in resized if isinstance(r, Raises)]
         self.spatial = [_spatial_axes(a, spatial_axes) for a in base.arrays()]
         self.snapshot = None
 
@@ -619,6 +643,22 @@ class _CallableContract(_Contract):
     def has_spatial(self):
         return any(self.spatial)
 
+    def must_raise(self, raises, what, run):
+        try:
+            run()
+        except Exception as error:  # noqa: BLE001 -- any exception is a refusal
+            if raises.match and not re.search(raises.match, str(error)):
+                raise AssertionError(
+                    f"{what}: raised {_first_line(error)}, expected a message matching "
+                    f"{raises.match!r}"
+                ) from None
+            return
+        shapes = [a.shape for a in raises.call_args.arrays()]
+        raise AssertionError(
+            f"{what}, inputs {shapes}: returned a result where the call must raise "
+            "(a silent wrong result)"
+        )
+
     # -- aspects
     def check_symbolic(self):
         model, symbolic = self.functional(self.base)
@@ -690,6 +730,12 @@ class _CallableContract(_Contract):
                 fn(*call_args.arrays()), expected,
                 f"tf.function with None sizes, inputs {shapes}",
             )
+        for raises in self.raising:
+            c = raises.call_args
+            self.must_raise(raises, "functional model with None sizes",
+                            lambda: self.run_functional(self.functional(c, unknown=True)[0], c))
+            self.must_raise(raises, "tf.function with None sizes",
+                            lambda: self.graph_function(c, unknown=True)(*c.arrays()))
 
     def check_odd_sizes(self):
         if not self.has_spatial():
@@ -706,6 +752,14 @@ class _CallableContract(_Contract):
                 self.run_functional(model, call_args), expected,
                 f"functional vs eager, inputs {[a.shape for a in call_args.arrays()]}",
             )
+        for raises in self.raising:
+            c = raises.call_args
+            self.must_raise(raises, "eager call", lambda: self.eager(c))
+            self.must_raise(raises, "functional model",
+                            lambda: self.run_functional(self.functional(c)[0], c))
+            for jit in (False, True):
+                self.must_raise(raises, "XLA" if jit else "tf.function",
+                                lambda: self.graph_function(c, False, jit)(*c.arrays()))
 
     def output_shape_of(self, call_args, arrays_shapes):
         raise NotImplementedError
@@ -997,7 +1051,8 @@ def run_layer_test(
             or `CallArgs(...)` for several arguments
             (`CallArgs(values, indices, output_size=(16, 16))`).
         resized_data: with `input_data`, the same kind of value at other
-            (odd) spatial sizes, a list of them.
+            (odd) spatial sizes, a list of them; `Raises(value)` for inputs
+            on which every mode must raise.
         wrap: for a layer used inside another, e.g. `keras.layers.RNN` for
             an RNN cell: the harness runs `wrap(layer)`.
         spatial_axes: input axes whose sizes vary (default 1 .. rank - 2 for
@@ -1038,7 +1093,7 @@ def run_layer_test(
         ]
     else:
         base = _as_call(input_data)
-        resized = [_as_call(d) for d in (resized_data or [])]
+        resized = [_as_resized(d) for d in (resized_data or [])]
     if name is None:
         name = layer_cls.__name__ if wrap is None else f"{wrap.__name__}({layer_cls.__name__})"
     contract = _LayerContract(
@@ -1082,7 +1137,7 @@ def run_model_test(
     """
     keras.utils.set_random_seed(seed)
     base = _as_call(input_data)
-    resized = [_as_call(d) for d in (resized_data or [])]
+    resized = [_as_resized(d) for d in (resized_data or [])]
     contract = _ModelContract(
         build, fit_data, compile_kwargs, imports, name=name,
         base=base, resized=resized, spatial_axes=spatial_axes, skip=skip, reloads=reloads,

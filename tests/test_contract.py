@@ -88,12 +88,32 @@ def _unpool_inputs(pool_cls, shape, output_size=None, **pool_kwargs):
     return testing.CallArgs(np.asarray(values), np.asarray(indices), **kwargs)
 
 
+def _default_size(size, pool_size=2, strides=None, padding="valid"):
+    """The size MaxUnpooling gives without `output_size` (../shared/DESIGN.md)."""
+    k, s = pool_size, strides or pool_size
+    pooled = (size - k) // s + 1 if padding == "valid" else -(-size // s)
+    return (pooled - 1) * s + k if padding == "valid" else pooled * s
+
+
 def unpool_case(unpool_cls, pool_cls, shape, odd_shape, output_size="tensor", **kwargs):
+    """At the odd size: unpooled to the size `output_size` gives; and without
+    it, when the default size differs from the pooled image's on an axis
+    after the first (an index y * W + x then names another position), a call
+    that must raise in every mode. (On the first axis, or in 1D, the default
+    only drops or adds trailing zeros: every value lands where its index
+    says, so all modes must agree on that result.)"""
+    spatial = odd_shape[1:-1]
+    mismatched = any(_default_size(n, **kwargs) != n for n in spatial[1:])
+    without = _unpool_inputs(pool_cls, odd_shape, **kwargs)
+
     def run(reloads, name):
         return testing.run_layer_test(
             unpool_cls, kwargs,
             input_data=_unpool_inputs(pool_cls, shape, **kwargs),
-            resized_data=[_unpool_inputs(pool_cls, odd_shape, output_size, **kwargs)],
+            resized_data=[
+                _unpool_inputs(pool_cls, odd_shape, output_size, **kwargs),
+                testing.Raises(without) if mismatched else without,
+            ],
             reloads=reloads, name=name,
         )
     return run

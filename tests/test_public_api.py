@@ -14,9 +14,9 @@ import pytest
 import mpkeras
 
 PUBLIC = {
+    # ("experiments" moved out to the top-level mpkeras_experiments package.)
     "mpkeras": [
-        "callbacks", "data", "experiments", "losses", "models", "plotting", "runner",
-        "saving", "specs",
+        "callbacks", "data", "losses", "models", "plotting", "runner", "saving", "specs",
     ],
     "mpkeras.layers": [
         "BedOfNails2D", "Elman", "ElmanCell", "ExplicitConv2D", "MaxPoolingWithArgmax1D",
@@ -94,6 +94,19 @@ def test_all_lists_only_names_that_import(module_name):
     namespace = {}
     exec(f"from {module_name} import *", namespace)
     assert set(listed) <= set(namespace)
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_every_name_dir_lists_resolves(module_name):
+    """`dir()` (tab completion) offers only names that exist."""
+    module = importlib.import_module(module_name)
+    broken = []
+    for name in dir(module):
+        try:
+            getattr(module, name)
+        except (AttributeError, ImportError) as error:
+            broken.append(f"{name} ({type(error).__name__}: {error})")
+    assert not broken, f"dir({module_name}) lists names that do not resolve: {broken}"
 
 
 def test_top_level_submodules_are_attributes():
