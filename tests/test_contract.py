@@ -16,10 +16,6 @@ import keras
 import numpy as np
 import pytest
 
-import mpkeras.layers
-import mpkeras.losses
-import mpkeras.metrics
-import mpkeras.models
 from mpkeras import testing
 from mpkeras.layers import (
     BedOfNails2D,
@@ -360,6 +356,26 @@ def test_the_harness_finds_a_planted_bug(bug, aspect, message):
         Scale, {"scale": 3.0}, input_shape=(2, 6, 6, 2), skip=only(aspect)
     )
     assert report[aspect] == "ok"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "layer_cls, init_kwargs, input_shape",
+    [
+        (keras.layers.Conv2D, {"filters": 4, "kernel_size": 3, "padding": "same"}, (2, 16, 16, 3)),
+        (keras.layers.MaxPooling2D, {"pool_size": 2}, (2, 16, 16, 3)),
+        (keras.layers.BatchNormalization, {}, (2, 16, 16, 3)),
+        (keras.layers.LSTM, {"units": 4, "return_sequences": True}, (2, 16, 3)),
+        (keras.layers.GaussianNoise, {"stddev": 0.1, "seed": 0}, (2, 16, 16, 3)),
+    ],
+)
+def test_keras_own_layers_pass_the_contract(layer_cls, init_kwargs, input_shape, reloads):
+    """No false alarms: Keras's layers meet every aspect (reloaded with the rest)."""
+    report = testing.run_layer_test(
+        layer_cls, init_kwargs, input_shape=input_shape, reloads=reloads,
+        name=f"keras-{layer_cls.__name__}",
+    )
+    assert all(v.startswith("ok") for v in report.values()), report
 
 
 def test_skipping_an_aspect_needs_a_reason():
