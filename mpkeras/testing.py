@@ -560,7 +560,7 @@ class _CallableContract(_Contract):
         self.base = base
         self.resized = [r for r in resized if not isinstance(r, Raises)]
         self.raising = [r for r in resized if isinstance(r, Raises)]
-        self.spatial = [_spatial_axes(a, spatial_axes) for a in base.arrays()]
+        self.spatial_axes = spatial_axes
         self.snapshot = None
 
     def setup(self):
@@ -603,7 +603,7 @@ class _CallableContract(_Contract):
 
     def inputs_for(self, call_args, unknown):
         inputs = []
-        for array, axes in zip(call_args.arrays(), self.spatial):
+        for array, axes in self.axes_of(call_args):
             shape = list(array.shape[1:])
             for axis in axes if unknown else ():
                 shape[axis - 1] = None
@@ -624,7 +624,7 @@ class _CallableContract(_Contract):
 
     def graph_function(self, call_args, unknown, jit_compile=False):
         specs = []
-        for array, axes in zip(call_args.arrays(), self.spatial):
+        for array, axes in self.axes_of(call_args):
             shape = [None] + list(array.shape[1:])
             for axis in axes if unknown else ():
                 shape[axis] = None
@@ -635,8 +635,12 @@ class _CallableContract(_Contract):
 
         return tf.function(fn, input_signature=specs, jit_compile=jit_compile)
 
+    def axes_of(self, call_args):
+        """`(array, its spatial axes)` for each input array of a call."""
+        return [(a, _spatial_axes(a, self.spatial_axes)) for a in call_args.arrays()]
+
     def has_spatial(self):
-        return any(self.spatial)
+        return any(axes for _, axes in self.axes_of(self.base))
 
     def check_raises(self, raises, modes):
         """Each of `modes` raises on `raises`'s inputs."""
@@ -788,7 +792,7 @@ class _CallableContract(_Contract):
             )
         if self.has_spatial() and "unknown_sizes" not in self.skip:
             shapes = []
-            for array, axes in zip(self.base.arrays(), self.spatial):
+            for array, axes in self.axes_of(self.base):
                 shape = list(array.shape)
                 for axis in axes:
                     shape[axis] = None
