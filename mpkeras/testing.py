@@ -4,6 +4,8 @@ As Keras has `testing.TestCase.run_layer_test` and keras-hub its `run_*_test`
 helpers, one call runs a class through everything a Keras user will do with it
 and raises one `AssertionError` naming each aspect that failed:
 
+    reference       the eager outputs equal a NumPy definition of the layer
+                    (`reference=`), at every size tried; "n/a" without one
     symbolic        a functional model on `keras.Input` (batch None) gives the
                     eager call's outputs; symbolic shapes and dtypes match them
     tf_function     a `tf.function` with a batch-None signature, on the batch
@@ -96,6 +98,7 @@ __all__ = [
 ]
 
 ASPECTS = (
+    "reference",
     "symbolic",
     "tf_function",
     "jit_compile",
@@ -575,8 +578,9 @@ class _Contract:
 class _CallableContract(_Contract):
     """Shared by layers and models: a Keras object called on `CallArgs`."""
 
-    def __init__(self, name, base, resized, spatial_axes, **kwargs):
+    def __init__(self, name, base, resized, spatial_axes, reference=None, **kwargs):
         super().__init__(name, **kwargs)
+        self.reference_fn = reference
         self.base = base
         self.resized = [r for r in resized if not isinstance(r, Raises)]
         self.raising = [r for r in resized if isinstance(r, Raises)]
@@ -697,6 +701,14 @@ class _CallableContract(_Contract):
         )
 
     # -- aspects
+    def check_reference(self):
+        if self.reference_fn is None:
+            return "n/a: no reference given"
+        for call_args in [self.base] + self.resized:
+            shapes = [a.shape for a in call_args.arrays()]
+            expected = call_args.call(self.reference_fn)
+            self.compare(self.eager(call_args), expected, f"eager vs reference, inputs {shapes}")
+
     def check_symbolic(self):
         model, symbolic = self.functional(self.base)
         outputs = self.run_functional(model, self.base)
@@ -1061,6 +1073,7 @@ def run_layer_test(
     resized_data=None,
     wrap=None,
     spatial_axes=None,
+    reference=None,
     skip=None,
     reloads=None,
     imports=None,
@@ -1087,6 +1100,8 @@ def run_layer_test(
             an RNN cell: the harness runs `wrap(layer)`.
         spatial_axes: input axes whose sizes vary (default 1 .. rank - 2 for
             inputs of rank >= 3).
+        reference: a NumPy definition of the layer: called with the call's
+            arguments (arrays as NumPy), it returns the expected outputs.
         skip: `{aspect: reason}`; the reason must be a non-empty string.
         reloads: a `FreshProcessReloads` collecting fresh-process loads (its
             `check()` runs them); None runs one process now.
@@ -1128,7 +1143,8 @@ def run_layer_test(
         name = layer_cls.__name__ if wrap is None else f"{wrap.__name__}({layer_cls.__name__})"
     contract = _LayerContract(
         layer_cls, init_kwargs or {}, wrap, imports, name=name, base=base, resized=resized,
-        spatial_axes=spatial_axes, skip=skip, reloads=reloads, rtol=rtol, atol=atol,
+        spatial_axes=spatial_axes, reference=reference, skip=skip, reloads=reloads,
+        rtol=rtol, atol=atol,
     )
     return contract.run()
 

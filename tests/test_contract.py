@@ -12,6 +12,8 @@ Heavier variants (other paddings, overlapping windows, other likelihoods)
 are in `SLOW_CASES`, marked slow.
 """
 
+import functools
+
 import keras
 import numpy as np
 import pytest
@@ -91,16 +93,39 @@ def _default_size(size, pool_size=2, strides=None, padding="valid"):
     return (pooled - 1) * s + k if padding == "valid" else pooled * s
 
 
+def unpool_reference(values, indices, output_size=None, **pool_kwargs):
+    """NumPy max unpooling: value i at the flat position (y * W + x) * C + c
+    its index names within its image (tf.nn.max_pool_with_argmax's
+    convention), zeros elsewhere; the size is `output_size` (a tensor's
+    spatial shape or ints) or the default one."""
+    if output_size is None:
+        pooled = values.shape[1:-1]
+        k, s = pool_kwargs.get("pool_size", 2), pool_kwargs.get("strides") or pool_kwargs.get(
+            "pool_size", 2
+        )
+        valid = pool_kwargs.get("padding", "valid") == "valid"
+        spatial = [(n - 1) * s + k if valid else n * s for n in pooled]
+    elif isinstance(output_size, np.ndarray):
+        spatial = output_size.shape[1:-1]
+    else:
+        spatial = list(output_size)
+    batch, channels = values.shape[0], values.shape[-1]
+    out = np.zeros((batch, int(np.prod(spatial)) * channels), values.dtype)
+    for b in range(batch):
+        flat = indices[b].ravel()
+        assert len(np.unique(flat)) == flat.size, "the reference assumes distinct indices"
+        out[b, flat] = values[b].ravel()
+    return out.reshape((batch, *spatial, channels))
+
+
 def unpool_case(unpool_cls, pool_cls, shape, odd_shape, output_size="tensor", **kwargs):
     """At the odd size: unpooled to the size `output_size` gives; and without
-    it, when the default size differs from the pooled image's on an axis
-    after the first (an index y * W + x then names another position), a call
-    that must raise in every mode. (On the first axis, or in 1D, the default
-    only drops or adds trailing zeros: every value lands where its index
-    says, so all modes must agree on that result.)"""
-    spatial = odd_shape[1:-1]
-    mismatched = any(_default_size(n, **kwargs) != n for n in spatial[1:])
+    it, to the default size, where each value goes to the position its index
+    names in that grid -- all modes must agree -- unless some index lies
+    outside it: then every mode must raise (never drop a value silently)."""
     without = _unpool_inputs(pool_cls, odd_shape, **kwargs)
+    default = np.prod([_default_size(n, **kwargs) for n in odd_shape[1:-1]]) * odd_shape[-1]
+    outside = int(without.arrays()[1].max()) >= default
 
     def run(reloads, name):
         return testing.run_layer_test(
@@ -108,8 +133,9 @@ def unpool_case(unpool_cls, pool_cls, shape, odd_shape, output_size="tensor", **
             input_data=_unpool_inputs(pool_cls, shape, **kwargs),
             resized_data=[
                 _unpool_inputs(pool_cls, odd_shape, output_size, **kwargs),
-                testing.Raises(without) if mismatched else without,
+                testing.Raises(without) if outside else without,
             ],
+            reference=functools.partial(unpool_reference, **kwargs),
             reloads=reloads, name=name,
         )
     return run
