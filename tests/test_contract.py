@@ -5,14 +5,22 @@ with small inputs (16x16 images, 4 units); `test_every_registered_object_has_a_c
 fails when a class is registered without one, so no public layer, model, loss
 or metric skips the contract. Each case saves its `.keras` files into one
 `FreshProcessReloads`; the last test of this file reloads all of them with
-plain `keras.saving.load_model` in one fresh process per subpackage (a
-process imports keras and only that subpackage).
+plain `keras.saving.load_model` in ONE fresh process, which imports keras and
+then each subpackage in turn (losses, layers, metrics, models), loading a
+subpackage's files right after its import and checking that its classes were
+not registered before it.
 
-Heavier variants (other paddings, overlapping windows, other likelihoods)
-are in `SLOW_CASES`, marked slow.
+The MaxUnpooling cases also compare with a NumPy scatter reference and
+include odd sizes without `output_size`: where an index falls outside the
+default grid, every mode must raise. The toy `Scale` layer below plants one
+bug per aspect, so each aspect is shown to fail when it should.
+
+Heavier variants (other paddings, overlapping windows, other likelihoods,
+Keras's own layers as a check against false alarms) are marked slow.
 """
 
 import functools
+import importlib
 
 import keras
 import numpy as np
@@ -46,23 +54,23 @@ from mpkeras.models import VAE, Autoencoder, Perceptron, build_decoder, build_en
 from mpkeras.models.rnn import SummedOverSteps
 from mpkeras.saving import register_all
 
-PACKAGES = ("mpkeras.layers", "mpkeras.models", "mpkeras.losses", "mpkeras.metrics")
 FIXED_SIZE = "its Dense encoder and decoder are built for 16x16 inputs"
 
 
 def registered_objects():
-    """{"mpkeras>Name": object} defined in mpkeras's public subpackages.
+    """{"mpkeras>Name": object} of everything registered under package "mpkeras".
 
-    As `tests/test_reference_models.py` lists them: every module is imported
-    (`register_all`), then Keras's registry is filtered by package name and
-    defining module.
+    As `tests/test_reference_models.py` lists them: the registering modules
+    are imported (`register_all`, and the subpackages that register nothing
+    today), then Keras's registry is filtered by the package name.
     """
     register_all()
+    for name in ("mpkeras.callbacks", "mpkeras.diagnostics", "mpkeras.ops"):
+        importlib.import_module(name)
     return {
         name: obj
         for name, obj in keras.saving.get_custom_objects().items()
         if name.startswith("mpkeras>")
-        and any(obj.__module__ == p or obj.__module__.startswith(p + ".") for p in PACKAGES)
     }
 
 
