@@ -90,7 +90,8 @@ def test_all_lists_only_names_that_import(module_name):
     assert not lost, f"{module_name}.__all__ no longer lists {lost}"
     unresolved = [name for name in listed if not hasattr(module, name)]
     assert not unresolved, f"{module_name}.__all__ names that do not import: {unresolved}"
-    assert set(listed) <= set(dir(module)), f"dir({module_name}) lacks {set(listed) - set(dir(module))}"
+    hidden = sorted(set(listed) - set(dir(module)))
+    assert not hidden, f"dir({module_name}) lacks {hidden}"
     namespace = {}
     exec(f"from {module_name} import *", namespace)
     assert set(listed) <= set(namespace)
