@@ -191,7 +191,8 @@ def test_bad_axis_of_a_function_raises(loss, args):
 
 
 def test_bad_scale_arguments_raise():
-    with pytest.raises(ValueError, match=r"`sigma`, expected a positive number\. Received: sigma=0"):
+    with pytest.raises(ValueError, match=r"`sigma`, expected a positive number\. Received: "
+                                         r"sigma=0"):
         gaussian_nll(Y, MU, sigma=0)
     # NumPy scalars are numbers too (a float32 zero used to give inf/NaN losses).
     for bad in (np.float32(0.0), np.float64(-1.0), float("nan")):
@@ -318,11 +319,13 @@ def test_every_loss_function_is_registered(function):
 
 
 def test_loss_classes_reject_bad_arguments():
-    with pytest.raises(ValueError, match=r"`sigma`, expected a positive number\. Received: sigma=0"):
+    with pytest.raises(ValueError, match=r"`sigma`, expected a positive number\. Received: "
+                                         r"sigma=0"):
         GaussianNLL(sigma=0)
     with pytest.raises(ValueError, match="Received: sigma='1'"):
         GaussianNLL(sigma="1")
-    with pytest.raises(ValueError, match=r"`scale`, expected a positive number\. Received: scale=-1"):
+    with pytest.raises(ValueError, match=r"`scale`, expected a positive number\. Received: "
+                                         r"scale=-1"):
         LaplaceNLL(scale=-1)
     with pytest.raises(ValueError, match=r"`axis`, expected None, .* Received: axis='last'"):
         BernoulliNLL(axis="last")

@@ -87,13 +87,17 @@ def test_shape_rank_unknown_axes_and_phrase():
         ("88", None, ()),
         (None, None, ()),
     ]:
-        with pytest.raises(ValueError, match=r"Received an invalid value for `s`, expected a shape of"):
+        with pytest.raises(ValueError, match=r"Received an invalid value for `s`, expected a "
+                                             r"shape of"):
             validation.shape(bad, "s", rank=rank, unknown_axes=unknown)
-    with pytest.raises(ValueError, match=r"expected a shape of 1 or 3 positive integers\. Received"):
+    with pytest.raises(ValueError, match=r"expected a shape of 1 or 3 positive integers\. "
+                                         r"Received"):
         validation.shape((8, 8), "s", rank=(1, 3))
-    with pytest.raises(ValueError, match=r"\(None allowed on axes 0, 1\)\. Received: s=\(8, 8, None\)"):
+    with pytest.raises(ValueError, match=r"\(None allowed on axes 0, 1\)\. Received: s=\(8, 8, "
+                                         r"None\)"):
         validation.shape((8, 8, None), "s", rank=3, unknown_axes=(0, 1))
-    with pytest.raises(ValueError, match=r"expected \(height, width, channels\)\. Received: s=\(8,\)"):
+    with pytest.raises(ValueError, match=r"expected \(height, width, channels\)\. Received: "
+                                         r"s=\(8,\)"):
         validation.shape((8,), "s", rank=3, expected="(height, width, channels)")
 
 

@@ -162,7 +162,8 @@ def test_trains_like_conv2d_from_the_same_weights_C4():
          r"Received: data_format='channels_first'"),
         (dict(dilation_rate=2),
          r"Received an invalid value for `dilation_rate`, expected 1 .* Received: dilation_rate=2"),
-        (dict(groups=2), r"Received an invalid value for `groups`, expected 1 .* Received: groups=2"),
+        (dict(groups=2), r"Received an invalid value for `groups`, expected 1 .* Received: "
+                         r"groups=2"),
         # Keras's own Conv2D checks these, in its wording.
         (dict(padding="full"), "padding"),
         (dict(strides=0), "strides"),

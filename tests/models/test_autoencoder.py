@@ -162,7 +162,8 @@ def test_bad_input():
         build_autoencoder((8, 8, 1), -3, kind="conv")
     with raises(r"`latent_dim`, expected at most the 64 input features for kind='linear'"):
         build_autoencoder((8, 8, 1), 65, kind="linear")
-    with raises(r"`kind`, expected one of \('linear', 'mlp', 'conv'\)\. Received: kind='transformer'"):
+    with raises(r"`kind`, expected one of \('linear', 'mlp', 'conv'\)\. Received: "
+                r"kind='transformer'"):
         build_autoencoder((8, 8, 1), 2, kind="transformer")
     with raises(r"`kind`, expected one of .* Received: kind='rnn'"):
         build_encoder((8, 8, 1), 2, kind="rnn")

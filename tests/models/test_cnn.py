@@ -149,12 +149,15 @@ def test_explicit_cnn_keras_round_trip(tmp_path):
          r"`input_shape`, expected \(height, width, channels\)\. Received: input_shape=\(28, 28\)"),
         (dict(num_classes=1), r"`num_classes`, expected an integer >= 2\. Received: num_classes=1"),
         (dict(filters=()), r"`filters`, expected positive integers\. Received: filters=\(\)"),
-        (dict(filters=(8, 0)), r"`filters`, expected positive integers\. Received: filters=\(8, 0\)"),
+        (dict(filters=(8, 0)), r"`filters`, expected positive integers\. Received: filters=\(8, "
+                               r"0\)"),
         (dict(kernel_size=0),
          r"`kernel_size`, expected a positive integer or tuple of 2\. Received: kernel_size=0"),
         (dict(pool_size=(2, 2, 2)), r"`pool_size`, expected a positive integer or tuple of 2"),
-        (dict(padding="full"), r"`padding`, expected one of \('valid', 'same'\)\. Received: padding='full'"),
-        (dict(conv="torch"), r"`conv`, expected one of \('keras', 'explicit'\)\. Received: conv='torch'"),
+        (dict(padding="full"), r"`padding`, expected one of \('valid', 'same'\)\. Received: "
+                               r"padding='full'"),
+        (dict(conv="torch"), r"`conv`, expected one of \('keras', 'explicit'\)\. Received: "
+                             r"conv='torch'"),
         (dict(dropout=1.0), r"`dropout`, expected a float in \[0, 1\)\. Received: dropout=1\.0"),
         (dict(input_shape=(8, 8, 1), filters=(4, 8, 16)),
          r"block 2 does not fit its 1x1 input .* fewer `filters` blocks"),

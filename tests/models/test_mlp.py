@@ -74,9 +74,11 @@ def test_fit_one_step_and_keras_round_trip(tmp_path):
         ({"hidden": "4"}, r"Received: hidden='4'"),
         ({"output": "tanh"},
          r"`output`, expected one of \('sigmoid', 'softmax', 'linear'\)\. Received: output='tanh'"),
-        ({"output_units": 0}, r"`output_units`, expected a positive integer\. Received: output_units=0"),
+        ({"output_units": 0}, r"`output_units`, expected a positive integer\. Received: "
+                              r"output_units=0"),
         ({"output": "softmax", "output_units": 1}, r"softmax over one unit"),
-        ({"input_shape": (0,)}, r"`input_shape`, expected a shape of .* Received: input_shape=\(0,\)"),
+        ({"input_shape": (0,)}, r"`input_shape`, expected a shape of .* Received: "
+                                r"input_shape=\(0,\)"),
         ({"input_shape": (4, None)}, r"Received: input_shape=\(4, None\)"),
         ({"activation": "not_an_activation"}, r"not_an_activation"),
     ],

@@ -212,11 +212,13 @@ def test_keras_round_trip_and_fit_one_step(tmp_path, mode):
         ({"units": 0}, r"`units`, expected a positive integer or a non-empty sequence"),
         ({"units": ()}, r"`units`, expected .*\(one per stacked layer\)\. Received: units=\(\)"),
         ({"units": (4, -1)}, r"`units`.* Received: units=\(4, -1\)"),
-        ({"cell": "rnn"}, r"`cell`, expected one of \('elman', 'lstm', 'gru'\)\. Received: cell='rnn'"),
+        ({"cell": "rnn"}, r"`cell`, expected one of \('elman', 'lstm', 'gru'\)\. Received: "
+                          r"cell='rnn'"),
         ({"input_shape": (5,)}, r"`input_shape`, expected \(timesteps, features\) without"),
         ({"input_shape": (5, 3, 1)}, r"`input_shape`.* Received: input_shape=\(5, 3, 1\)"),
         ({"input_shape": (5, None)}, r"`input_shape`.*\(timesteps may be None\)"),
-        ({"output_units": 0}, r"`output_units`, expected a positive integer\. Received: output_units=0"),
+        ({"output_units": 0}, r"`output_units`, expected a positive integer\. Received: "
+                              r"output_units=0"),
         ({"output_length": 0}, r"`output_length`, expected a positive integer"),
     ],
 )
