@@ -98,6 +98,7 @@ def _kernel_and_input_shape(kernel, input_shape):
     kernel = np.asarray(kernel)
     if not np.issubdtype(kernel.dtype, np.floating):
         kernel = kernel.astype(np.float32)
+    given = input_shape
     try:
         input_shape = tuple(int(d) for d in input_shape)
     except (TypeError, ValueError):
@@ -111,10 +112,11 @@ def _kernel_and_input_shape(kernel, input_shape):
             f"out_channels), or rank 2. Received: kernel.shape={kernel.shape}"
         )
     if input_shape is None or len(input_shape) != 3 or not all(d > 0 for d in input_shape):
-        raise ValueError(
-            "Received an invalid value for `input_shape`, expected (height, "
-            "width, channels) of positive integers (or (height, width) with "
-            f"a 2-D kernel). Received: input_shape={input_shape!r}"
+        raise validation.invalid(
+            "input_shape",
+            "(height, width, channels) of positive integers (or (height, width) "
+            "with a 2-D kernel)",
+            given,
         )
     if kernel.shape[2] != input_shape[2]:
         raise ValueError(
