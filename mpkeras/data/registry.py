@@ -49,6 +49,8 @@ TASK_OPTIONS = {
 }
 # The options of `load` that apply to image datasets only.
 IMAGE_OPTIONS = ("binarize", "image_size", "normalize")
+_KIND_PHRASES = {"points": "2-D points", "adding": "sequences", "copy": "sequences",
+                 "text": "text"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -390,7 +392,8 @@ def check_options(spec, task, given, name=None):
                 f"Received: {option}={value!r}"
             )
         if option in IMAGE_OPTIONS and spec.kind != "image":
+            holds = _KIND_PHRASES.get(spec.kind, f"{spec.kind} data")
             raise ValueError(
                 f"`{option}` applies to image datasets only; {name!r} holds "
-                f"{spec.kind} data. Received: {option}={value!r}"
+                f"{holds}. Received: {option}={value!r}"
             )

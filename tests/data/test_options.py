@@ -34,9 +34,9 @@ def _order(dataset):
          r"`noise_level` applies to the denoising task only; load\('toy2d/xor'\).*"
          r"'toy2d/xor' serves no such task"),
         ("toy2d/xor", {"binarize": "static"},
-         r"`binarize` applies to image datasets only; 'toy2d/xor' holds points data"),
+         r"`binarize` applies to image datasets only; 'toy2d/xor' holds 2-D points"),
         ("adding/t10", {"normalize": False},
-         r"`normalize` applies to image datasets only; 'adding/t10' holds adding data"),
+         r"`normalize` applies to image datasets only; 'adding/t10' holds sequences"),
         ("copy/t10", {"image_size": (4, 4)}, r"`image_size` applies to image datasets only"),
     ],
 )
