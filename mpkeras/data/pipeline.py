@@ -209,6 +209,12 @@ def load(
     if shuffle is None:
         # "train", "train[:90%]", ...: the training split and its slices.
         shuffle = split.split("[", 1)[0].strip() == "train"
+    if shuffle_buffer is not None and not shuffle:
+        raise ValueError(
+            f"`shuffle_buffer` applies to shuffled datasets only; load({name!r}, "
+            f"split={split!r}) is not shuffled (pass shuffle=True to shuffle it). "
+            f"Received: shuffle_buffer={shuffle_buffer!r}"
+        )
 
     builder = sources.prepared_builder(spec, config, data_dir, download=download)
     sources.check_integrity(builder, spec, config, split, data_dir)

@@ -45,6 +45,15 @@ def test_options_that_do_not_apply_are_refused(name, options, pattern, data_dir)
         data.load(name, data_dir=data_dir, **options)
 
 
+def test_shuffle_buffer_needs_a_shuffled_dataset(data_dir):
+    with pytest.raises(ValueError, match=r"`shuffle_buffer` applies to shuffled datasets only; "
+                                         r"load\('toy2d/blobs', split='test'\) is not shuffled"):
+        data.load("toy2d/blobs", "test", shuffle_buffer=10, data_dir=data_dir)
+    with pytest.raises(ValueError, match="shuffle_buffer"):
+        data.load_arrays("toy2d/blobs", shuffle_buffer=10, data_dir=data_dir)
+    data.load("toy2d/blobs", "test", shuffle=True, shuffle_buffer=10, data_dir=data_dir)
+
+
 def test_messages_name_the_dataset_as_written(data_dir):
     with pytest.raises(ValueError, match=r"Unknown split 'dev' for dataset 'toy2d/xor'"):
         data.load("toy2d/xor", split="dev", data_dir=data_dir)
