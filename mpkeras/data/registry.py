@@ -36,6 +36,10 @@ AUTOENCODING_TASKS = ("reconstruction", "denoising", "inpainting")
 
 SEQUENCE_LENGTHS = (10, 50, 100, 200)
 
+# Generated datasets draw each split from its own stream: index i of a split's
+# random generator seed (toy2d blobs, shapes, adding, copy).
+SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
+
 # dSprites' generative factors, in the order of TFDS's `dsprites` labels.
 SPRITE_FACTORS = ("shape", "scale", "orientation", "x_position", "y_position")
 
