@@ -13,7 +13,9 @@ really has two replicas in sync.
 
 A fresh process per pair: the mixed-precision policy and the logical devices
 are process-wide, and a crash in one experiment must not hide the others.
-Slow (about 20 s a pair on 2 cores): run with ``-m slow``.
+The pairs are slow (about a minute each on 2 busy cores, one hour in all):
+run them with ``-m slow``; the check that every experiment has a tiny
+budget runs by default.
 """
 
 import importlib.util
@@ -28,8 +30,6 @@ from pathlib import Path
 import pytest
 
 from mpkeras import specs
-
-pytestmark = pytest.mark.slow
 
 FLAGS = {
     "mixed_bfloat16": {"mixed_precision": "mixed_bfloat16"},
@@ -105,6 +105,7 @@ def test_every_experiment_has_a_tiny_budget():
         "experiment's TINY dict in tests/experiments (or EXTRA_TINY here)")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", sorted(FLAGS))
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_tiny_run_under_execution_flag(name, flag, tmp_path):
