@@ -135,6 +135,10 @@ def _num_examples(builder):
 
 def _generate(builder, name):
     """Build an offline dataset, saying so in one line."""
+    # TFDS imports TensorFlow while it generates; import it first, so that
+    # TensorFlow's start-up lines on stderr do not split our line in two.
+    import tensorflow  # noqa: F401
+
     print(f"Preparing {name} (built locally) ...", end="", flush=True)
     try:
         with _global_rng_untouched(), _quiet_generation():
