@@ -450,8 +450,10 @@ def resolve(spec_name, overrides=(), quick=False):
     spec = specs.load(spec_name)
     parsed = [specs.parse_override(text) for text in overrides]
     experiment = _experiment_for(spec)
+    experiment.check_expectations(spec)
     config = specs.resolve_config(experiment.config_class, spec, quick=quick, overrides=parsed)
     _check_datasets(config)
+    experiment.validate(config)
     return spec, experiment, config
 
 
