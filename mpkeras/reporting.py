@@ -267,6 +267,28 @@ def expectations_markdown(rows, quick):
     return "\n".join(lines) + "\n"
 
 
+def expectation_table(rows, title=None):
+    """Expectation rows as a fixed-width text table (what ``mpkeras run`` prints)."""
+    header = ("claim", "metric", "expected", "measured", "margin", "holds")
+    body = [
+        (
+            row.get("claim", ""),
+            row.get("metric", ""),
+            row.get("expected", ""),
+            format_measured(row.get("measured")),
+            format_margin(row.get("margin")),
+            format_holds(row.get("holds")),
+        )
+        for row in rows
+    ]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *body)]
+    lines = [title] if title else []
+    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
+    return "\n".join(lines)
+
+
 def format_measured(value):
     if value is None:
         return "missing"
