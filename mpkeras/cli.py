@@ -238,6 +238,8 @@ def reproduce(quick, only, runs_dir, models_dir, verbose, strategy, mixed_precis
 def report(reproduce_dir, readme):
     """Write REPORT.md of a reproduce run again; with --readme, put its claims table in
     the README."""
+    if readme:  # before anything is written
+        reporting.check_readme(readme)
     click.echo(f"Report: {reporting.rewrite(reproduce_dir)}")
     if readme:
         figures = reporting.update_readme(reproduce_dir, readme)

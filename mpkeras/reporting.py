@@ -308,6 +308,12 @@ def format_margin(margin):
 # -- the README section -----------------------------------------------------------
 
 
+def check_readme(readme):
+    """Raise :class:`ReportError` unless ``readme`` has the claims section's markers."""
+    readme = Path(readme)
+    _marked_section(readme.read_text(), "claims", readme)
+
+
 def update_readme(report_dir, readme, figures_dir=None):
     """Rewrite the README's claims section from the reproduce run in ``report_dir``.
 
@@ -318,7 +324,7 @@ def update_readme(report_dir, readme, figures_dir=None):
     """
     summary = load(report_dir)
     readme = Path(readme)
-    _marked_section(readme.read_text(), "claims", readme)  # missing markers fail before any figure is copied
+    check_readme(readme)  # missing markers fail before any figure is copied
     figures_dir = Path(figures_dir) if figures_dir else readme.parent / "docs" / "figures"
     copied = _copy_figures(Path(report_dir), summary, figures_dir)
     base = readme.parent.resolve()
