@@ -25,7 +25,6 @@ _workarounds.quiet_tensorflow_import()
 _SUBMODULES = (
     "callbacks",
     "data",
-    "experiments",
     "losses",
     "models",
     "plotting",

@@ -151,7 +151,7 @@ NEEDS_TENSORFLOW = [
 
 
 def _has_validate():
-    from mpkeras.experiments import registry
+    from mpkeras_experiments import registry
 
     return hasattr(registry.Experiment, "validate")
 

@@ -13,7 +13,7 @@ from mpkeras import specs
 
 def experiment_for(spec):
     """The registered experiment a spec names (a :class:`specs.SpecError` if none)."""
-    from mpkeras.experiments import registry
+    from mpkeras_experiments import registry
 
     try:
         return registry.get(spec.experiment)

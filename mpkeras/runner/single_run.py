@@ -268,7 +268,7 @@ def _fail(run_dir, base, error, fresh, made_parents=()):
     """
     from mpkeras.callbacks import TrainingDiverged
     from mpkeras.data.errors import DatasetUnavailableError
-    from mpkeras.experiments.results import PremiseError
+    from mpkeras_experiments.results import PremiseError
 
     if isinstance(error, DatasetUnavailableError):
         if fresh and not (run_dir / "checkpoints").exists():
