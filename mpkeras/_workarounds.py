@@ -194,8 +194,7 @@ class _QuietLoader(importlib.abc.Loader):
             sys.meta_path.remove(self.finder)
         # TensorFlow sees its real loader, as without this hook.
         module.__loader__ = module.__spec__.loader = self.loader
-        if _CLI_FILTER is not None:
-            _CLI_FILTER.start()  # for the rest of the command
+        if _CLI_FILTER is not None and _CLI_FILTER.active:  # the command's filter is on
             self.loader.exec_module(module)
             return
         from mpkeras._stderr_filter import filtered_stderr
@@ -242,10 +241,12 @@ def quiet_tensorflow_import():
 def quiet_tensorflow_log():
     """For a command-line process: inside, TensorFlow's known noise is dropped from fd 2.
 
-    From the first ``import tensorflow`` (or at once if it happened) to the
-    end: the import-time lines as :func:`quiet_tensorflow_import` drops them,
-    and the two errors above that say nothing to a user. Only where
-    ``sys.stderr`` is this process's fd 2 (not under ``click.testing``).
+    The import-time lines as :func:`quiet_tensorflow_import` drops them, and
+    the two errors above that say nothing to a user. The filter starts at
+    once, before anything can redirect fd 2 (``mpkeras reproduce`` sends
+    each experiment's output to a log file), and stays under those
+    redirections. Only where ``sys.stderr`` is this process's fd 2 (not under
+    ``click.testing``) and TF_CPP_MIN_LOG_LEVEL is not 0.
     """
     global _CLI_FILTER
     from mpkeras._stderr_filter import StderrFilter
@@ -253,10 +254,8 @@ def quiet_tensorflow_log():
     if _CLI_FILTER is not None or min_log_level() == 0 or not _stderr_is_fd2():
         yield
         return
-    _CLI_FILTER = StderrFilter(log_rules(cli=True))
+    _CLI_FILTER = StderrFilter(log_rules(cli=True)).start()
     try:
-        if "tensorflow" in sys.modules:
-            _CLI_FILTER.start()
         yield
     finally:
         _CLI_FILTER.stop()

@@ -105,6 +105,9 @@ def check_dataset_name(name):
         raise InputError(_one_line(error)) from None
 
 
+_TENSORFLOW_COMMANDS = ("run", "reproduce", "evaluate", "prepare", "datasets")
+
+
 @click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mpkeras")
 @click.pass_context
@@ -116,8 +119,9 @@ def main(ctx):
     `mpkeras run xor`, and watch it with `tensorboard --logdir runs`.
     """
     # TensorFlow's C++ noise (mpkeras._workarounds) stays out of the terminal
-    # for as long as the command runs.
-    ctx.with_resource(_workarounds.quiet_tensorflow_log())
+    # for as long as a command that may load TensorFlow runs.
+    if ctx.invoked_subcommand in _TENSORFLOW_COMMANDS:
+        ctx.with_resource(_workarounds.quiet_tensorflow_log())
 
 
 @main.command("list")

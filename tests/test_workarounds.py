@@ -261,3 +261,21 @@ def test_a_cuinit_failure_with_a_driver_present_is_kept(fake_tensorflow):
     """
     result = python(code, env={"TF_CPP_MIN_LOG_LEVEL": "2"}, path=[fake_tensorflow])
     assert "failed call to cuInit" in result.stderr, result.stderr
+
+
+def test_the_cli_filter_stays_under_a_redirection_to_a_log(fake_tensorflow, tmp_path):
+    # As `mpkeras reproduce` does: TensorFlow first imported while fd 2 goes to a log.
+    code = f"""
+        import os, sys
+        from mpkeras import _workarounds
+        from mpkeras.runner import output_to
+        with _workarounds.quiet_tensorflow_log():
+            with output_to({str(tmp_path / "run.log")!r}):
+                import tensorflow
+            os.write(2, b"back on stderr\\n")
+        print("after", file=sys.stderr)
+    """
+    result = python(code, env={"TF_CPP_MIN_LOG_LEVEL": "2"}, path=[fake_tensorflow])
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == ["back on stderr", "after"], result.stderr
+    assert "a real error" in (tmp_path / "run.log").read_text()
