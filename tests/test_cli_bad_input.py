@@ -94,7 +94,8 @@ NO_TENSORFLOW = [
     ("reproduce-unknown-option", ["reproduce", "--seeds", "3"], r"No such option '--seeds'"),
     # prepare
     ("prepare-unknown-name", ["prepare", "nosuch"], r"Unknown dataset 'nosuch'"),
-    ("prepare-unknown-config", ["prepare", "adding/t7"], r"Unknown config 't7' for dataset 'adding'"),
+    ("prepare-unknown-config", ["prepare", "adding/t7"],
+     r"Unknown config 't7' for dataset 'adding'"),
     ("prepare-missing-argument", ["prepare"], r"Missing argument 'NAME'"),
     ("prepare-data-dir-is-a-file", ["prepare", "toy2d/xor", "--data-dir", "a_file"],
      r"'--data-dir': Directory 'a_file' is a file"),

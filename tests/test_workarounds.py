@@ -182,8 +182,10 @@ def test_tensorflow_still_logs_below_its_level_on_import_and_mpkeras_drops_those
 
 _FAKE_TENSORFLOW = """
 import os, sys, warnings
-os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n")
-os.write(2, b"I0000 00:00:1796154207.801494    8978 port.cc:153] oneDNN custom operations are on.\\n")
+os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called "
+            b"are written to STDERR\\n")
+os.write(2, b"I0000 00:00:1796154207.801494    8978 port.cc:153] oneDNN custom operations "
+            b"are on.\\n")
 os.write(2, b"W0000 00:00:1796154207.801494    8978 a.cc:1] a warning below level 2\\n")
 os.write(2, b"E0000 00:00:1796154207.801494    8978 b.cc:2] a real error\\n")
 warnings.warn("a Python warning during import")
