@@ -31,36 +31,12 @@ import json, os, re, select, signal, sys
 
 # Ctrl-C is for the parent: keep draining until it closes the pipe.
 signal.signal(signal.SIGINT, signal.SIG_IGN)
-rules = json.loads(sys.argv[1])
+# absl: "I0102 12:00:00.000 1234 file.cc:12]" (before absl::InitializeLog the
+# seconds count from the epoch: "00:00:1796154207.80"); TensorFlow's own sink.
 RECORD = re.compile(
-    # absl: "I0102 12:00:00.000 1234 file.cc:12]" (before absl::InitializeLog the
-    # seconds count from the epoch: "00:00:1796154207.80"); TensorFlow's own sink.
     r"^(?:([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+\s+\S+:\d+\]"
     r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IWEF]) \S+:\d+\])")
 LEVELS = {"I": 0, "W": 1, "E": 2, "F": 3}
-min_level = int(rules.get("min_level", 0))
-drop = [re.compile(p) for p in rules.get("drop", ())]
-drop_after = [[re.compile(t), re.compile(p), False] for t, p in rules.get("drop_after", ())]
-
-
-def keep(raw):
-    line = raw.decode("utf-8", "replace")
-    for rule in drop_after:
-        if rule[0].search(line):
-            rule[2] = True
-    record = RECORD.match(line)
-    if record:
-        level = LEVELS[record.group(1) or record.group(2)]
-        if level < min(min_level, 3):
-            return False
-    if any(p.search(line) for p in drop):
-        return False
-    return not any(seen and p.search(line) for _, p, seen in drop_after)
-
-
-def may_be_dropped(start):
-    # Whether a line that starts so could still be dropped once complete.
-    return len(start) <= 8192 and (start[:1] in (b"I", b"W", b"E", b"F") or start[:1].isdigit())
 
 
 def emit(data):
@@ -69,6 +45,35 @@ def emit(data):
             data = data[os.write(1, data):]
         except OSError:  # the reader went away: nothing more to show
             sys.exit(0)
+
+
+try:
+    rules = json.loads(sys.argv[1])
+    min_level = min(int(rules.get("min_level", 0)), 3)  # F(atal) records are always kept
+    drop = [re.compile(p) for p in rules.get("drop", ())]
+    drop_after = [[re.compile(t), re.compile(p), False] for t, p in rules.get("drop_after", ())]
+except Exception:  # never hide stderr because a rule is broken: copy it all
+    while chunk := os.read(0, 65536):
+        emit(chunk)
+    sys.exit(0)
+
+
+def keep(raw):
+    line = raw.decode("utf-8", "replace")
+    for rule in drop_after:
+        if rule[0].search(line):
+            rule[2] = True
+    record = RECORD.match(line)
+    if record and LEVELS[record.group(1) or record.group(2)] < min_level:
+        return False
+    if any(p.search(line) for p in drop):
+        return False
+    return not any(seen and p.search(line) for _, p, seen in drop_after)
+
+
+def may_be_dropped(start):
+    # Whether a line that starts so could still be dropped once complete.
+    return len(start) <= 8192 and (start[:1] in (b"I", b"W", b"E", b"F") or start[:1].isdigit())
 
 
 pending, passthrough = b"", False
@@ -110,7 +115,9 @@ class StderrFilter:
         return self._child is not None
 
     def start(self):
-        if self.active or not sys.executable:
+        # POSIX only: the child waits on the pipe with select(), which works
+        # on pipes only there.
+        if self.active or not sys.executable or os.name != "posix":
             return self
         _flush()
         saved = os.dup(2)
