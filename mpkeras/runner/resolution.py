@@ -49,7 +49,6 @@ def check_config(experiment, config):
     """What the config's types cannot say: names that must exist, and the
     experiment's own checks (a dataset it cannot use, ...)."""
     check_datasets(config)
-    check_optimizers(config)
     # The experiment's own checks: a dataset it cannot train on, ...
     try:
         experiment.validate(config)
@@ -83,33 +82,3 @@ def check_datasets(config):
                 registry.resolve(value)
             except ValueError as error:
                 raise specs.SpecError(f"Invalid value for {key!r}: {error}") from None
-
-
-def check_optimizers(config):
-    """Every config field called ``optimizer`` must name an optimizer Keras can build.
-
-    ``keras.optimizers.get`` would say so only when the model is compiled,
-    after the run directory exists. Asked here, it builds the optimizer in a
-    throwaway graph: an eager build would create its ``iterations`` variable
-    and so initialise TensorFlow's runtime, which a multi-worker strategy
-    must configure first.
-    """
-    for key, value in _fields_named(config, "optimizer"):
-        if isinstance(value, str):
-            reason = _optimizer_error(value)
-            if reason is not None:
-                raise specs.SpecError(f"Invalid value for {key!r}: {reason}")
-
-
-def _optimizer_error(name):
-    """Why ``keras.optimizers.get(name)`` fails, or None if it builds an optimizer."""
-    import keras
-    import tensorflow as tf
-
-    with tf.Graph().as_default():
-        try:
-            keras.optimizers.get(name)
-        except Exception as error:  # noqa: BLE001 - Keras raises ValueError or KeyError
-            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            return f"keras.optimizers.get({name!r}) fails: {type(error).__name__}: {first}"
-    return None
