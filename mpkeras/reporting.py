@@ -267,6 +267,28 @@ def expectations_markdown(rows, quick):
     return "\n".join(lines) + "\n"
 
 
+def expectation_table(rows, title=None):
+    """Expectation rows as a fixed-width text table (what ``mpkeras run`` prints)."""
+    header = ("claim", "metric", "expected", "measured", "margin", "holds")
+    body = [
+        (
+            row.get("claim", ""),
+            row.get("metric", ""),
+            row.get("expected", ""),
+            format_measured(row.get("measured")),
+            format_margin(row.get("margin")),
+            format_holds(row.get("holds")),
+        )
+        for row in rows
+    ]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *body)]
+    lines = [title] if title else []
+    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
+    return "\n".join(lines)
+
+
 def format_measured(value):
     if value is None:
         return "missing"
@@ -286,6 +308,12 @@ def format_margin(margin):
 # -- the README section -----------------------------------------------------------
 
 
+def check_readme(readme):
+    """Raise :class:`ReportError` unless ``readme`` has the claims section's markers."""
+    readme = Path(readme)
+    _marked_section(readme.read_text(), "claims", readme)
+
+
 def update_readme(report_dir, readme, figures_dir=None):
     """Rewrite the README's claims section from the reproduce run in ``report_dir``.
 
@@ -296,7 +324,7 @@ def update_readme(report_dir, readme, figures_dir=None):
     """
     summary = load(report_dir)
     readme = Path(readme)
-    _marked_section(readme.read_text(), "claims", readme)  # missing markers fail before any figure is copied
+    check_readme(readme)  # missing markers fail before any figure is copied
     figures_dir = Path(figures_dir) if figures_dir else readme.parent / "docs" / "figures"
     copied = _copy_figures(Path(report_dir), summary, figures_dir)
     base = readme.parent.resolve()

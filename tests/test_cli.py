@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from mpkeras.cli import main
-from mpkeras.experiments import Results, register
+from mpkeras_experiments import Results, register
 
 
 def invoke(*args):
@@ -94,7 +94,7 @@ def raise_inside(config, context):
     """Fails the way a bug would: a ValueError from inside Keras, or a violated premise."""
     import keras
 
-    from mpkeras.experiments import premise
+    from mpkeras_experiments import premise
 
     if config.kind == "premise":
         premise(1 > 2, "one is more than two")

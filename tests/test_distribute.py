@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from mpkeras.cli import main
-from mpkeras.experiments import Results, register
+from mpkeras_experiments import Results, register
 
 
 @dataclasses.dataclass
@@ -253,7 +253,7 @@ _WORKER = textwrap.dedent(
     """
     import dataclasses, json, sys
     from mpkeras import runner
-    from mpkeras.experiments import Results, register
+    from mpkeras_experiments import Results, register
 
     @dataclasses.dataclass
     class Config:

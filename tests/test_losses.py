@@ -174,13 +174,32 @@ def test_losses_work_in_graph_mode_and_float64():
     ],
 )
 def test_bad_reduction_raises(loss, args):
-    with pytest.raises(ValueError, match="Received: reduction='avg'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Received an invalid value for `reduction`, expected one of \('mean', 'sum', "
+        r"'none'\)\. Received: reduction='avg'",
+    ):
         loss(*args, reduction="avg")
 
 
+@pytest.mark.parametrize("loss, args", [(bernoulli_nll, (Y01, P)), (gaussian_kl, (MU, Y))])
+def test_bad_axis_of_a_function_raises(loss, args):
+    # Used to reach ops.sum with the characters of the string as axes.
+    with pytest.raises(ValueError, match=r"`axis`, expected None, an integer or a tuple of "
+                                         r"integers\. Received: axis='last'"):
+        loss(*args, axis="last")
+
+
 def test_bad_scale_arguments_raise():
-    with pytest.raises(ValueError, match="Received: sigma=0"):
+    with pytest.raises(ValueError, match=r"`sigma`, expected a positive number\. Received: "
+                                         r"sigma=0"):
         gaussian_nll(Y, MU, sigma=0)
+    # NumPy scalars are numbers too (a float32 zero used to give inf/NaN losses).
+    for bad in (np.float32(0.0), np.float64(-1.0), float("nan")):
+        with pytest.raises(ValueError, match=r"`sigma`, expected a positive number"):
+            gaussian_nll(Y, MU, sigma=bad)
+        with pytest.raises(ValueError, match=r"`scale`, expected a positive number"):
+            laplace_nll(Y, MU, scale=bad)
     with pytest.raises(ValueError, match="either `sigma` or `log_var`"):
         gaussian_nll(Y, MU, sigma=2.0, log_var=np.zeros_like(Y))
     with pytest.raises(ValueError, match="Received: scale=-1"):
@@ -300,13 +319,16 @@ def test_every_loss_function_is_registered(function):
 
 
 def test_loss_classes_reject_bad_arguments():
-    with pytest.raises(ValueError, match="Received: sigma=0"):
+    with pytest.raises(ValueError, match=r"`sigma`, expected a positive number\. Received: "
+                                         r"sigma=0"):
         GaussianNLL(sigma=0)
     with pytest.raises(ValueError, match="Received: sigma='1'"):
         GaussianNLL(sigma="1")
-    with pytest.raises(ValueError, match="Received: scale=-1"):
+    with pytest.raises(ValueError, match=r"`scale`, expected a positive number\. Received: "
+                                         r"scale=-1"):
         LaplaceNLL(scale=-1)
-    with pytest.raises(ValueError, match="Received: axis='last'"):
+    with pytest.raises(ValueError, match=r"`axis`, expected None, .* Received: axis='last'"):
         BernoulliNLL(axis="last")
     with pytest.raises(ValueError, match="reduction"):
         BernoulliNLL(reduction="avg")
+    assert GaussianNLL(sigma=np.float32(0.5)).sigma == 0.5

@@ -108,6 +108,19 @@ def test_same_seed_gives_identical_metrics(xor_run, tmp_path):
     assert first == second
 
 
+def assert_no_tensorflow_noise(stderr):
+    """What `mpkeras run` prints on stderr holds none of TensorFlow 2.21's C++ noise
+    (issue 18 §5): no INFO/WARNING records although TF writes some before it reads
+    TF_CPP_MIN_LOG_LEVEL, no absl banner, no harmless use_unbounded_threadpool error."""
+    import ctypes.util
+    import re
+
+    assert not re.search(r"^[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]", stderr, re.M), stderr
+    assert "absl::InitializeLog" not in stderr and "use_unbounded_threadpool" not in stderr
+    if ctypes.util.find_library("cuda") is None:  # no CUDA driver: its cuInit failure is noise
+        assert "failed call to cuInit" not in stderr, stderr
+
+
 def _kill_resume_and_compare(tmp_path, name, options, tag, kill_at, epochs):
     """Run ``name`` whole; run it again, kill -9 it once checkpoint ``tag``
     reaches epoch ``kill_at``, resume it; return (whole, resumed) metrics."""
@@ -117,6 +130,7 @@ def _kill_resume_and_compare(tmp_path, name, options, tag, kill_at, epochs):
     whole = subprocess.run(command + ["--run-dir", str(tmp_path / "whole")], env=env,
                            capture_output=True, text=True, timeout=300)
     assert whole.returncode in (0, 1), whole.stderr[-2000:]
+    assert_no_tensorflow_noise(whole.stderr)
 
     killed_dir = tmp_path / "killed"
     metadata = killed_dir / "checkpoints" / tag / "training_metadata.json"

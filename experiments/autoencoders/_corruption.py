@@ -19,6 +19,16 @@ def _mean_score(metric, clean, images, weights):
     return float(metric.result())
 
 
+# Every metric restore_experiment reports: the overcomplete model's unprefixed,
+# the undercomplete model's with "undercomplete_".
+RESTORATION_METRICS = (
+    "latent_dim", "undercomplete_latent_dim", "input_features", "fraction_changed", "input_psnr",
+    "input_ssim", "overcomplete_minus_undercomplete_psnr",
+    *(f"{prefix}{metric}" for prefix in ("", "undercomplete_")
+      for metric in ("output_psnr", "output_ssim", "psnr_gain", "test_mse")),
+)
+
+
 def restore_experiment(config, context, task, load_options, corruption):
     """Train an overcomplete and an undercomplete conv AE on (corrupted x, x).
 

@@ -3,7 +3,10 @@
 import dataclasses
 from typing import Literal
 
-from mpkeras_experiments.autoencoders._corruption import restore_experiment
+from mpkeras_experiments.autoencoders._corruption import (
+    RESTORATION_METRICS,
+    restore_experiment,
+)
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import TrainConfig, require_positive
@@ -58,7 +61,8 @@ class DenoisingAEConfig:
             raise ValueError(f"`hidden` must hold positive filter counts, got {self.hidden}")
 
 
-@register("denoising_ae", DenoisingAEConfig)
+@register(DenoisingAEConfig, metrics=RESTORATION_METRICS,
+          datasets=("digits", "mnist", "fashion_mnist"))
 def denoising_ae(config, context):
     """A3: an overcomplete autoencoder trained on (x + noise, x) removes the noise.
 

@@ -2,7 +2,10 @@
 
 import dataclasses
 
-from mpkeras_experiments.autoencoders._corruption import restore_experiment
+from mpkeras_experiments.autoencoders._corruption import (
+    RESTORATION_METRICS,
+    restore_experiment,
+)
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import TrainConfig, require_positive
@@ -55,7 +58,8 @@ class InpaintingAEConfig:
             raise ValueError(f"`hidden` must hold positive filter counts, got {self.hidden}")
 
 
-@register("inpainting_ae", InpaintingAEConfig)
+@register(InpaintingAEConfig, metrics=RESTORATION_METRICS,
+          datasets=("digits", "mnist", "fashion_mnist"))
 def inpainting_ae(config, context):
     """A3: an overcomplete autoencoder trained on (x with a hole, x) fills the hole.
 

@@ -48,7 +48,13 @@ def _flat(x):
     return x.reshape(len(x), -1).astype(np.float64)
 
 
-@register("linear_ae_pca", LinearAEPCAConfig)
+@register(
+    LinearAEPCAConfig,
+    metrics=("latent_dims", "max_angle_deg", "max_mse_ratio",
+             *(f"{metric}_k{{k}}" for metric in ("max_angle_deg", "angles_deg", "pca_mse", "ae_mse", "mse_ratio",
+                                                 "pca_test_mse", "ae_test_mse", "test_mse_ratio"))),
+    datasets=("digits", "mnist", "fashion_mnist"),
+)
 def linear_ae_pca(config, context):
     """A1: the linear autoencoder's subspace and error are PCA's.
 

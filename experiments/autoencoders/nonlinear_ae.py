@@ -54,7 +54,12 @@ class NonlinearAEConfig:
             raise ValueError(f"`hidden` must hold positive filter counts, got {self.hidden}")
 
 
-@register("nonlinear_ae", NonlinearAEConfig)
+@register(
+    NonlinearAEConfig,
+    metrics=("latent_dim", "pca_test_mse", "linear_test_mse", "conv_test_mse", "conv_train_mse",
+             "conv_over_linear_test_mse", "conv_over_pca_test_mse", "conv_params", "linear_params"),
+    datasets=("digits", "mnist", "fashion_mnist"),
+)
 def nonlinear_ae(config, context):
     """A2: with the same latent size k, a conv autoencoder reconstructs better than a linear one.
 

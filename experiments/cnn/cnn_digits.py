@@ -84,7 +84,11 @@ def misclassified_figure(images, y_true, y_pred, max_images, columns=8):
     return fig
 
 
-@register("cnn_digits", CnnDigitsConfig)
+@register(
+    CnnDigitsConfig,
+    metrics=("test_accuracy", "test_loss", "train_accuracy", "misclassified", "test_examples", "conv_params",
+             "params"),
+)
 def cnn_digits(config, context):
     """C7: conv + pool blocks extract features, a dense layer classifies.
 

@@ -65,7 +65,12 @@ def _gradients(model, x, y):
     return [g.numpy() for g in tape.gradient(loss, model.trainable_weights)]
 
 
-@register("explicit_vs_autodiff", ExplicitVsAutodiffConfig)
+@register(
+    ExplicitVsAutodiffConfig,
+    metrics=("max_abs_loss_difference", "max_abs_weight_difference", "max_rel_gradient_difference",
+             "weight_scale", "final_loss_keras", "final_loss_explicit", "test_accuracy_keras",
+             "test_accuracy_explicit", "steps"),
+)
 def explicit_vs_autodiff(config, context):
     """C4: delta^(l-1) = delta^(l) correlated (full) with Rot180(W) and
     dL/dW = delta^(l) correlated with Z^(l-1) give autodiff's gradients.

@@ -49,7 +49,10 @@ class UnetShapesConfig:
         require_positive(self, ("figure_examples",))
 
 
-@register("unet_shapes", UnetShapesConfig)
+@register(
+    UnetShapesConfig,
+    metrics=("test_mean_iou", "test_per_class_iou", "parameters", "test_iou_{class}"),
+)
 def unet_shapes(config, context):
     """F3: downsample-then-upsample with copied encoder features segments images.
 

@@ -85,7 +85,11 @@ class _StepTimer:
         return 1e3 * float(np.median(self.times)) if self.times else float("nan")
 
 
-@register("upsampling_compare", UpsamplingCompareConfig)
+@register(
+    UpsamplingCompareConfig,
+    # {variant}: each method of `methods`, and no_skips.
+    metrics=("{variant}_mean_iou", "{variant}_parameters", "{variant}_step_ms", "skip_gain"),
+)
 def upsampling_compare(config, context):
     """F1, F3: nearest, bed of nails, max unpooling and transposed convolution compared.
 

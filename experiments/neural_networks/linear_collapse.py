@@ -48,7 +48,12 @@ class LinearCollapseConfig:
         require_positive(self, ("train_size", "test_size", "hidden"))
 
 
-@register("linear_collapse", LinearCollapseConfig)
+@register(
+    LinearCollapseConfig,
+    metrics=("collapse_relative_error", "least_squares_mse", "deep_linear_mse", "nonlinear_mse",
+             "deep_linear_over_least_squares", "nonlinear_over_least_squares", "least_squares_test_mse",
+             "deep_linear_test_mse", "nonlinear_test_mse"),
+)
 def linear_collapse(config, context):
     """N6: an MLP without non-linearities collapses to one affine map.
 

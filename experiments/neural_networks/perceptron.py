@@ -75,7 +75,12 @@ def _perceptron_figure(model, x, y, u, gamma, title):
     return fig
 
 
-@register("perceptron", PerceptronConfig)
+@register(
+    PerceptronConfig,
+    metrics=("train_accuracy", "test_accuracy", "updates", "radius", "margin", "data_separator_margin",
+             "novikoff_bound", "updates_over_bound", "learned_margin"),
+    datasets=("toy2d/blobs",),
+)
 def perceptron(config, context):
     """N1: Rosenblatt's rule converges on separable data within (R / gamma)^2 updates.
 

@@ -148,7 +148,12 @@ def _fits_figure(model, x_plot, widths, shown, title):
     return fig
 
 
-@register("universal_approximation", UniversalApproximationConfig)
+@register(
+    UniversalApproximationConfig,
+    metrics=("widths", "least_squares_max_error_m{m}", "max_error_m{m}", "spearman_m{m}", "error_ratio_m{m}",
+             "shallow_params", "deep_params", "shallow_max_error", "deep_max_error",
+             "deep_over_shallow_max_error", "shallow_rms_error", "deep_rms_error"),
+)
 def universal_approximation(config, context):
     """N7: one hidden sigmoid layer approximates continuous f on [0, 1]^m; deeper beats wider.
 

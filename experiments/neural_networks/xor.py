@@ -44,7 +44,12 @@ def updates_per_epoch(history):
     return np.diff(totals, prepend=0)
 
 
-@register("xor", XorConfig)
+@register(
+    XorConfig,
+    metrics=("perceptron_accuracy", "perceptron_min_updates_per_epoch", "perceptron_updates",
+             "mlp_accuracy", "mlp_loss"),
+    datasets=("toy2d/xor",),
+)
 def xor(config, context):
     """N2: the perceptron cannot solve XOR; an MLP with one hidden layer can.
 

@@ -70,7 +70,13 @@ def _predict(model, x):
     return np.asarray(model.predict(x, batch_size=1000, verbose=0))
 
 
-@register("adding_problem", AddingProblemConfig)
+@register(
+    AddingProblemConfig,
+    metrics=("mean_predictor_mse_t{length}", "{cell}_mse_t{length}", "shortest_length", "longest_length",
+             "baseline_mse", "{cell}_mse_shortest", "{cell}_mse_longest", "elman_to_lstm_mse_longest",
+             "copy_length", "copy_guess_accuracy", "copy_baseline_loss", "{cell}_copy_accuracy",
+             "{cell}_copy_loss"),
+)
 def adding_problem(config, context):
     """R4: Elman vs LSTM on the adding problem over sequence lengths.
 

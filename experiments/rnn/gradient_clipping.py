@@ -69,7 +69,13 @@ def _gradient_norm(model, x, y):
     return float(tf.linalg.global_norm(grads))
 
 
-@register("gradient_clipping", GradientClippingConfig)
+@register(
+    GradientClippingConfig,
+    metrics=("mean_predictor_mse", "initial_gradient_norm", "unclipped_stalled", "unclipped_diverged",
+             *(f"{run}_{metric}" for run in ("unclipped", "clipped")
+               for metric in ("nan", "epochs_completed", "test_mse", "test_mse_ratio"))),
+    datasets=("adding/t*",),
+)
 def gradient_clipping(config, context):
     """R5: the same exploding network, trained without and with clipping by global norm.
 

@@ -51,7 +51,11 @@ class SentimentConfig:
             raise ValueError(f"`vocabulary_size` must be at least 3 (padding, OOV, a word), got {self.vocabulary_size}")
 
 
-@register("sentiment", SentimentConfig)
+@register(
+    SentimentConfig,
+    metrics=("test_accuracy", "test_loss", "majority_accuracy", "accuracy_over_majority", "vocabulary_size"),
+    datasets=("imdb_reviews",),
+)
 def sentiment(config, context):
     """Many to one on text: h_t = LSTM(h_{t-1}, embed(w_t)), p(positive) = sigmoid(W_y h_T + b_y).
 

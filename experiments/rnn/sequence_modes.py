@@ -64,7 +64,14 @@ def _constant_mse(y_train, y_test):
     return float(np.mean((y_test - y_train.mean(axis=0)) ** 2))
 
 
-@register("sequence_modes", SequenceModesConfig)
+@register(
+    SequenceModesConfig,
+    metrics=("many_to_one_baseline_accuracy", "many_to_one_accuracy", "many_to_one_parameters",
+             "stacked_many_to_one_accuracy", "stacked_many_to_one_parameters", "stacked_minus_single_accuracy",
+             *(f"{mode}_{metric}" for mode in ("one_to_many", "one_to_one", "encoder_decoder")
+               for metric in ("mse", "baseline_mse", "mse_ratio"))),
+    datasets={"digits": ("digits",), "adding": ("adding/t*",)},
+)
 def sequence_modes(config, context):
     """R2: one model per sequence mode, each against a stated trivial baseline; R6: depth.
 

@@ -56,7 +56,11 @@ def radius_key(radius):
     return f"r{int(round(100 * radius)):03d}"
 
 
-@register("vanishing_exploding", VanishingExplodingConfig)
+@register(
+    VanishingExplodingConfig,
+    metrics=("slope_{activation}_r{radius}", "log_norm_farthest_{activation}_r{radius}",
+             "{activation}_max_slope_below_threshold", "{activation}_min_slope_above_threshold"),
+)
 def vanishing_exploding(config, context):
     """R3: measured ||dh_T/dh_k|| against T - k for several spectral radii of W_h.
 

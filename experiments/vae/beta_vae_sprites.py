@@ -89,7 +89,11 @@ def _tag(beta):
     return f"beta{beta:g}".replace(".", "_")
 
 
-@register("beta_vae_sprites", BetaVaeSpritesConfig)
+@register(
+    BetaVaeSpritesConfig,
+    metrics=("mig_beta{beta}", "betavae_score_beta{beta}", "kl_beta{beta}", "reconstruction_beta{beta}"),
+    datasets=("sprites/small", "sprites/full", "dsprites"),
+)
 def beta_vae_sprites(config, context):
     """A6: the same VAE trained with beta = 1 and beta = 4; disentanglement per beta.
 

@@ -73,7 +73,12 @@ def _trajectory_figure(trajectories, deltas, steps_per_epoch):
     return fig
 
 
-@register("constrained_beta_vae", ConstrainedBetaVaeConfig)
+@register(
+    ConstrainedBetaVaeConfig,
+    metrics=tuple(f"{metric}_delta{{delta}}" for metric in (
+        "final_kl", "kl_relative_error", "final_beta", "test_kl", "test_reconstruction", "test_elbo")),
+    datasets=("digits", "binarized_mnist"),
+)
 def constrained_beta_vae(config, context):
     """A6: min reconstruction s.t. KL <= delta, via the Lagrangian and dual ascent.
 

@@ -61,7 +61,13 @@ def _interpolation_pairs(n, rng, count):
     return first[keep], second[keep]
 
 
-@register("vae_digits", VaeDigitsConfig)
+@register(
+    VaeDigitsConfig,
+    metrics=("test_elbo", "test_reconstruction", "test_kl", "test_elbo_k1", "test_log_likelihood",
+             "log_likelihood_gap", "sample_distance_ratio", "interpolation_distance_ratio",
+             "noise_distance_ratio", "interpolation_max_step_ratio"),
+    datasets=("digits", "binarized_mnist"),
+)
 def vae_digits(config, context):
     """A4, A5: train a VAE on the ELBO, measure log p(x), look at its latent space.
 

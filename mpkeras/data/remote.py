@@ -109,6 +109,9 @@ def ensure_prepared(builder, name, data_dir):
             builder.download_and_prepare()
         return
     hosts = DOWNLOAD_HOSTS.get(name.split("/", 1)[0], ("storage.googleapis.com",))
-    if not any(host_reachable(h) for h in hosts):
+    reachable = [h for h in hosts if host_reachable(h)]
+    if not reachable:
         raise DatasetUnavailableError(unavailable_message(name, data_dir))
+    # TFDS's own download banner and progress bars follow: a real download.
+    print(f"Preparing {name} (downloading from {reachable[0]})", flush=True)
     builder.download_and_prepare()

@@ -17,7 +17,12 @@ _EXPORTS = {
     "build_vae": "vae_builders",
     "build_vae_encoder": "vae_builders",
     "build_vae_decoder": "vae_builders",
-    # The RNN builders live in mpkeras.models.rnn (one per sequence mode).
+    # The RNN builders, one per sequence mode of the notes (section 4).
+    "build_one_to_one": "rnn",
+    "build_one_to_many": "rnn",
+    "build_many_to_one": "rnn",
+    "build_many_to_many": "rnn",
+    "build_sequence_model": "rnn",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

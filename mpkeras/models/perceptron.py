@@ -5,6 +5,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from mpkeras import validation
+
 _LABEL_MESSAGE = (
     "Perceptron labels must be 0 or 1 (the step activation 1{w^T x + b > 0} "
     "outputs 0/1, and the rule theta <- theta + eta (y - yhat) x assumes it). "
@@ -112,16 +114,7 @@ class Perceptron(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(learning_rate, bool) or not (
-            isinstance(learning_rate, (int, float, np.number))
-            and np.isfinite(learning_rate)
-            and learning_rate > 0
-        ):
-            raise ValueError(
-                "Received an invalid value for `learning_rate`, expected a "
-                f"positive number. Received: learning_rate={learning_rate}"
-            )
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = validation.positive_number(learning_rate, "learning_rate")
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)

@@ -7,7 +7,7 @@ _EXPORTS = {
     # the conv layer's backward formulas (C4).
     "correlate2d": "convolution",
     "convolve2d": "convolution",
-    "conv_matrix": "convolution",
+    "conv_matrix": "toeplitz",
     "conv2d_input_gradient": "convolution",
     "conv2d_kernel_gradient": "convolution",
     # Chapter 2: max pooling's backward pass routes the gradient to the argmax (C5).

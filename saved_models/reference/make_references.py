@@ -440,6 +440,17 @@ def ref_unet(seed):
     return Reference(model, _rng(seed).normal(size=(2, 6, 6, 1)).astype("float32"))
 
 
+def ref_unet_unknown_size(seed):
+    from mpkeras.models import build_unet
+
+    # Height and width unknown: PadToMultiple2D pads 9x6 to 12x8 at run time
+    # and CropToMatch2D cuts the scores back to 9x6.
+    model = build_unet(
+        (None, None, 1), 2, depth=2, base_filters=2, batch_norm=False, name="unet_unknown_size"
+    )
+    return Reference(model, _rng(seed).normal(size=(2, 9, 6, 1)).astype("float32"))
+
+
 def ref_unet_bed_of_nails(seed):
     from mpkeras.models import build_unet
 
@@ -453,7 +464,8 @@ def ref_unet_bed_of_nails(seed):
 def ref_rnn_seq2seq(seed):
     import keras
 
-    from mpkeras.models.rnn import SummedOverSteps, build_many_to_many
+    from mpkeras.losses import SummedOverSteps
+    from mpkeras.models import build_many_to_many
 
     # Encoder-decoder: the decoder Elman layers start from the encoder's
     # final states (initial_state in the functional graph).
@@ -487,7 +499,8 @@ def ref_rnn_tokens(seed):
 def ref_rnn_tokens_summed_loss(seed):
     import keras
 
-    from mpkeras.models.rnn import SummedOverSteps, build_one_to_one
+    from mpkeras.losses import SummedOverSteps
+    from mpkeras.models import build_one_to_one
 
     # SummedOverSteps on outputs that carry the Embedding's mask: the padded
     # steps are left out of each sequence's sum (evaluate checks the value).
@@ -510,7 +523,7 @@ def ref_losses_and_metrics(seed):
 
     from mpkeras.losses import BernoulliNLL, GaussianNLL, LaplaceNLL
     from mpkeras.metrics import PSNR, SSIM
-    from mpkeras.models.rnn import SummedOverSteps
+    from mpkeras.losses import SummedOverSteps
 
     inputs = keras.Input((8, 8, 1), name="image")
     image = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="image_out")(inputs)

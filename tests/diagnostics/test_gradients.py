@@ -120,12 +120,14 @@ def test_bad_input():
     cell = built_cell()
     with pytest.raises(ValueError, match="`inputs`"):
         hidden_state_gradient_norms(cell, np.zeros((3, 2)))
-    with pytest.raises(ValueError, match="`norm`"):
+    with pytest.raises(ValueError, match=r"`norm`, expected one of \('spectral', 'fro'\)\. "
+                                         r"Received: norm='max'"):
         hidden_state_gradient_norms(cell, inputs(), norm="max")
     with pytest.raises(ValueError, match="`cell`"):
         hidden_state_gradient_norms(keras.layers.Dense(2), inputs())
-    with pytest.raises(ValueError, match="`radius`"):
-        set_spectral_radius(cell, 0.0)
+    for bad in (0.0, float("inf"), True):
+        with pytest.raises(ValueError, match=r"`radius`, expected a positive number\. Received"):
+            set_spectral_radius(cell, bad)
     lstm = keras.layers.LSTMCell(3)
     lstm.build((None, 2))
     with pytest.raises(ValueError, match="square"):

@@ -14,7 +14,10 @@ a few seconds. It then asks for
   that run an experiment with other overrides (remote data under mock data,
   another corruption, a bad config). It runs quietly, with the run and its
   models under ``root``. It does not prepend ``TINY[name]``: callers that
-  want the tiny budget pass ``[*TINY[name], ...]``.
+  want the tiny budget pass ``[*TINY[name], ...]``. Every run it makes (the
+  tiny runs too) fails the test if its Results hold a metric the experiment
+  does not declare (``@register(..., metrics=...)``), so the declaration that
+  specs are checked against cannot go stale.
 - ``finite`` (session scope): ``finite(value)`` is True when ``value`` (a
   number or a list of numbers) holds only finite ints/floats.
 
@@ -30,11 +33,18 @@ import math
 import pytest
 
 from mpkeras import runner, specs
+from mpkeras_experiments import registry
 
 
 def _run_quick(name, root, overrides=(), quick=True):
-    return runner.run(name, quick=quick, overrides=list(overrides), run_dir=root / "run",
-                      models_dir=root / "models", verbose=0, report=lambda line: None)
+    outcome = runner.run(name, quick=quick, overrides=list(overrides), run_dir=root / "run",
+                         models_dir=root / "models", verbose=0, report=lambda line: None)
+    experiment = registry.get(specs.load(name).experiment)
+    undeclared = experiment.undeclared(outcome.results["metrics"])
+    if undeclared:
+        pytest.fail(f"experiment {name!r} reported metric(s) {undeclared} that its @register(..., metrics=...) "
+                    f"does not declare ({', '.join(experiment.metrics)})", pytrace=False)
+    return outcome
 
 
 def _finite(value):

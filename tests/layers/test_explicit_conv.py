@@ -157,9 +157,14 @@ def test_trains_like_conv2d_from_the_same_weights_C4():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(data_format="channels_first"), "data_format"),
-        (dict(dilation_rate=2), "dilation_rate"),
-        (dict(groups=2), "groups"),
+        (dict(data_format="channels_first"),
+         r"Received an invalid value for `data_format`, expected 'channels_last' .*"
+         r"Received: data_format='channels_first'"),
+        (dict(dilation_rate=2),
+         r"Received an invalid value for `dilation_rate`, expected 1 .* Received: dilation_rate=2"),
+        (dict(groups=2), r"Received an invalid value for `groups`, expected 1 .* Received: "
+                         r"groups=2"),
+        # Keras's own Conv2D checks these, in its wording.
         (dict(padding="full"), "padding"),
         (dict(strides=0), "strides"),
         (dict(filters=0), "filters"),

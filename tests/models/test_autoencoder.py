@@ -153,28 +153,36 @@ def test_A1_linear_equals_its_affine_maps():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="latent_dim"):
+    def raises(match):
+        return pytest.raises(ValueError, match=r"Received an invalid value for " + match)
+
+    with raises(r"`latent_dim`, expected a positive integer\. Received: latent_dim=0"):
         build_autoencoder((8, 8, 1), 0)
-    with pytest.raises(ValueError, match="latent_dim"):
+    with raises(r"`latent_dim`, expected a positive integer\. Received: latent_dim=-3"):
         build_autoencoder((8, 8, 1), -3, kind="conv")
-    with pytest.raises(ValueError, match="latent_dim"):
+    with raises(r"`latent_dim`, expected at most the 64 input features for kind='linear'"):
         build_autoencoder((8, 8, 1), 65, kind="linear")
-    with pytest.raises(ValueError, match="kind"):
+    with raises(r"`kind`, expected one of \('linear', 'mlp', 'conv'\)\. Received: "
+                r"kind='transformer'"):
         build_autoencoder((8, 8, 1), 2, kind="transformer")
-    with pytest.raises(ValueError, match="kind"):
+    with raises(r"`kind`, expected one of .* Received: kind='rnn'"):
         build_encoder((8, 8, 1), 2, kind="rnn")
-    with pytest.raises(ValueError, match="output_dim"):
+    with raises(r"`output_dim`, expected a positive integer\. Received: output_dim=0"):
         build_encoder((8, 8, 1), 0)
-    with pytest.raises(ValueError, match="input_shape"):
+    with raises(r"`input_shape`, expected .*\(height, width, channels\).* for kind='conv'\. "
+                r"Received: input_shape=\(64,\)"):
         build_encoder((64,), 2, kind="conv")
-    with pytest.raises(ValueError, match="output_shape"):
+    with raises(r"`output_shape`, expected .*\(features,\).* Received: output_shape=\(8, 8\)"):
         build_decoder(2, (8, 8), kind="mlp")
-    with pytest.raises(ValueError, match="hidden"):
+    with raises(r"`hidden`, expected None: kind='linear' has no hidden layers"):
         build_autoencoder((8, 8, 1), 2, kind="linear", hidden=(4,))
-    with pytest.raises(ValueError, match="hidden"):
+    with raises(r"`hidden`, expected .*at least one\)\. Received: hidden=\(\)"):
         build_encoder((8, 8, 1), 2, kind="conv", hidden=())
-    with pytest.raises(ValueError, match="hidden"):
+    with raises(r"`hidden`, expected positive integers \(layer widths for 'mlp'\)\. "
+                r"Received: hidden=\(4, 0\)"):
         build_decoder(2, (8, 8, 1), kind="mlp", hidden=(4, 0))
+    with raises(r"`kernel_size`, expected a positive integer\. Received: kernel_size=0"):
+        build_encoder((8, 8, 1), 2, kind="conv", kernel_size=0)
     encoder = build_encoder((8, 8, 1), 3, kind="linear")
     with pytest.raises(ValueError, match="codes"):
         Autoencoder(encoder, build_decoder(4, (8, 8, 1), kind="linear"))

@@ -143,17 +143,24 @@ def test_explicit_cnn_keras_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(input_shape=(7, 8, 1)), "input_shape"),
-        (dict(input_shape=(28, 28)), "input_shape"),
-        (dict(num_classes=1), "num_classes"),
-        (dict(filters=()), "filters"),
-        (dict(filters=(8, 0)), "filters"),
-        (dict(kernel_size=0), "kernel_size"),
-        (dict(pool_size=(2, 2, 2)), "pool_size"),
-        (dict(padding="full"), "padding"),
-        (dict(conv="torch"), "conv"),
-        (dict(dropout=1.0), "dropout"),
-        (dict(input_shape=(8, 8, 1), filters=(4, 8, 16)), "filters"),
+        (dict(input_shape=(7, 8, 1)),
+         r"`input_shape`, expected an image of at least 8x8\. Received: input_shape=\(7, 8, 1\)"),
+        (dict(input_shape=(28, 28)),
+         r"`input_shape`, expected \(height, width, channels\)\. Received: input_shape=\(28, 28\)"),
+        (dict(num_classes=1), r"`num_classes`, expected an integer >= 2\. Received: num_classes=1"),
+        (dict(filters=()), r"`filters`, expected positive integers\. Received: filters=\(\)"),
+        (dict(filters=(8, 0)), r"`filters`, expected positive integers\. Received: filters=\(8, "
+                               r"0\)"),
+        (dict(kernel_size=0),
+         r"`kernel_size`, expected a positive integer or tuple of 2\. Received: kernel_size=0"),
+        (dict(pool_size=(2, 2, 2)), r"`pool_size`, expected a positive integer or tuple of 2"),
+        (dict(padding="full"), r"`padding`, expected one of \('valid', 'same'\)\. Received: "
+                               r"padding='full'"),
+        (dict(conv="torch"), r"`conv`, expected one of \('keras', 'explicit'\)\. Received: "
+                             r"conv='torch'"),
+        (dict(dropout=1.0), r"`dropout`, expected a float in \[0, 1\)\. Received: dropout=1\.0"),
+        (dict(input_shape=(8, 8, 1), filters=(4, 8, 16)),
+         r"block 2 does not fit its 1x1 input .* fewer `filters` blocks"),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_argument(kwargs, match):

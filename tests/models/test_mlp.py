@@ -68,14 +68,18 @@ def test_fit_one_step_and_keras_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"hidden": [4, 0]}, r"expected positive integers. Received: hidden=\[4, 0\]"),
+        ({"hidden": [4, 0]}, r"`hidden`, expected positive integers\. Received: hidden=\[4, 0\]"),
         ({"hidden": (4, -1)}, r"Received: hidden=\(4, -1\)"),
         ({"hidden": (2.5,)}, r"Received: hidden=\(2.5,\)"),
         ({"hidden": "4"}, r"Received: hidden='4'"),
-        ({"output": "tanh"}, r"Received: output='tanh'"),
-        ({"output_units": 0}, r"Received: output_units=0"),
+        ({"output": "tanh"},
+         r"`output`, expected one of \('sigmoid', 'softmax', 'linear'\)\. Received: output='tanh'"),
+        ({"output_units": 0}, r"`output_units`, expected a positive integer\. Received: "
+                              r"output_units=0"),
         ({"output": "softmax", "output_units": 1}, r"softmax over one unit"),
-        ({"input_shape": (0,)}, r"Received: input_shape=\(0,\)"),
+        ({"input_shape": (0,)}, r"`input_shape`, expected a shape of .* Received: "
+                                r"input_shape=\(0,\)"),
+        ({"input_shape": (4, None)}, r"Received: input_shape=\(4, None\)"),
         ({"activation": "not_an_activation"}, r"not_an_activation"),
     ],
 )

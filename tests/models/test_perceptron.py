@@ -266,8 +266,11 @@ def test_wrong_width_raises_value_error():
 
 
 def test_bad_constructor_and_compile_arguments():
-    with pytest.raises(ValueError, match="Received: learning_rate=0"):
-        Perceptron(learning_rate=0)
+    for bad in (0, -1.0, float("inf"), True, "1"):
+        with pytest.raises(ValueError, match=r"Received an invalid value for `learning_rate`, "
+                                             r"expected a positive number\. Received: "
+                                             r"learning_rate="):
+            Perceptron(learning_rate=bad)
     with pytest.raises(ValueError, match="expects inputs of shape"):
         Perceptron().build((None, 2, 2))
     with pytest.raises(ValueError, match="no optimizer and no loss"):

@@ -8,9 +8,9 @@ import keras
 import tensorflow as tf
 
 from mpkeras.layers import Elman
+from mpkeras.losses import SummedOverSteps
 from mpkeras.models.rnn import (
     CELLS,
-    SummedOverSteps,
     build_many_to_many,
     build_many_to_one,
     build_one_to_many,
@@ -209,25 +209,50 @@ def test_keras_round_trip_and_fit_one_step(tmp_path, mode):
 @pytest.mark.parametrize(
     "kwargs, argument",
     [
-        ({"units": 0}, "`units`"),
-        ({"units": ()}, "`units`"),
-        ({"units": (4, -1)}, "`units`"),
-        ({"cell": "rnn"}, "`cell`"),
-        ({"input_shape": (5,)}, "`input_shape`"),
-        ({"input_shape": (5, 3, 1)}, "`input_shape`"),
-        ({"output_units": 0}, "`output_units`"),
-        ({"output_length": 0}, "`output_length`"),
+        ({"units": 0}, r"`units`, expected a positive integer or a non-empty sequence"),
+        ({"units": ()}, r"`units`, expected .*\(one per stacked layer\)\. Received: units=\(\)"),
+        ({"units": (4, -1)}, r"`units`.* Received: units=\(4, -1\)"),
+        ({"cell": "rnn"}, r"`cell`, expected one of \('elman', 'lstm', 'gru'\)\. Received: "
+                          r"cell='rnn'"),
+        ({"input_shape": (5,)}, r"`input_shape`, expected \(timesteps, features\) without"),
+        ({"input_shape": (5, 3, 1)}, r"`input_shape`.* Received: input_shape=\(5, 3, 1\)"),
+        ({"input_shape": (5, None)}, r"`input_shape`.*\(timesteps may be None\)"),
+        ({"output_units": 0}, r"`output_units`, expected a positive integer\. Received: "
+                              r"output_units=0"),
+        ({"output_length": 0}, r"`output_length`, expected a positive integer"),
     ],
 )
 def test_bad_arguments(kwargs, argument):
     arguments = {"input_shape": (5, 3), "units": 4, "output_units": 2, "output_length": 3}
     arguments.update(kwargs)
-    with pytest.raises(ValueError, match=argument):
+    with pytest.raises(ValueError, match=r"Received an invalid value for " + argument):
         build_many_to_many(**arguments)
 
 
-def test_bad_mode_and_one_to_many_shape():
-    with pytest.raises(ValueError, match="`mode`"):
+def test_bad_mode_token_shape_and_one_to_many_shape():
+    with pytest.raises(ValueError, match=r"Received an invalid value for `mode`, expected one of"):
         build_sequence_model("two_to_one", (5, 3), 4, 2)
-    with pytest.raises(ValueError, match="`input_shape`"):
+    with pytest.raises(ValueError, match=r"`input_shape`, expected \(features,\) of the single"):
         build_one_to_many((5, 3), 4, 4, 2)
+    with pytest.raises(ValueError, match=r"`input_shape`, expected \(timesteps,\) of token ids"):
+        build_one_to_one((5, 3), 4, 2, vocabulary_size=10)
+    with pytest.raises(ValueError, match=r"`vocabulary_size`, expected a positive integer"):
+        build_one_to_one((5,), 4, 2, vocabulary_size=0)
+    with pytest.raises(ValueError, match=r"`loss`, expected a per-step Keras loss"):
+        SummedOverSteps(None)
+
+
+def test_builders_are_exported_and_the_loss_lives_in_losses():
+    import mpkeras.losses
+    import mpkeras.models
+    import mpkeras.models.rnn
+
+    for name in ("build_one_to_one", "build_one_to_many", "build_many_to_one",
+                 "build_many_to_many", "build_sequence_model"):
+        assert name in mpkeras.models.__all__
+        assert getattr(mpkeras.models, name) is getattr(mpkeras.models.rnn, name)
+    # One class, under its old registered name; still importable from
+    # mpkeras.models.rnn, which older .keras files name as its module.
+    assert mpkeras.models.rnn.SummedOverSteps is mpkeras.losses.SummedOverSteps
+    assert SummedOverSteps.__module__ == "mpkeras.losses"
+    assert keras.saving.get_registered_name(SummedOverSteps) == "mpkeras>SummedOverSteps"

@@ -1,0 +1,90 @@
+"""Run an experiment spec: resolve, seed, lay out the run directory, train, check, save.
+
+A run directory holds::
+
+    config.json     the fully resolved config, seed and overrides
+    logs/           TensorBoard event files (scalars per epoch, images, figures)
+    checkpoints/    keras BackupAndRestore state, so a killed run can --resume
+    figures/*.png   the experiment's figures
+    results.json    metrics, expectations (expected / measured / holds),
+                    wall time, peak memory, library versions, seed
+
+and the trained model goes to ``saved_models/<name>.keras``, written atomically.
+
+Modules, in the order a run meets them:
+
+- ``resolution``: spec -> experiment + typed config, every check (no work);
+- ``execution``: strategy, mixed precision, XLA, seeding;
+- ``rundir``: run directories (fresh, resumed) and their JSON files;
+- ``single_run``: ``plan`` (every check) -> ``execute`` (train, record, save);
+- ``context``: :class:`RunContext`, what an experiment may use of its run;
+- ``reproduction``: every spec, one point each, and the report;
+- ``evaluation``: a saved model on a dataset split.
+
+Importing this package imports no TensorFlow.
+"""
+
+from mpkeras.runner.context import RunContext
+from mpkeras.runner.errors import RunError, RunFailed
+from mpkeras.runner.evaluation import check_data_options, evaluate
+from mpkeras.runner.execution import (
+    PRECISION_POLICIES,
+    STRATEGIES,
+    ExecutionConfig,
+    execution_scope,
+    make_strategy,
+    seed_everything,
+)
+from mpkeras.runner.reproduction import (
+    QUICK_BUDGET_S,
+    PointResult,
+    key_figures,
+    output_to,
+    reproduce,
+    run_point,
+)
+from mpkeras.runner.resolution import resolve
+from mpkeras.runner.rundir import DEFAULT_RUNS_DIR, default_run_dir
+from mpkeras.runner.single_run import (
+    DEFAULT_MODELS_DIR,
+    RunOutcome,
+    RunPlan,
+    execute,
+    peak_memory_mb,
+    plan,
+    plan_resume,
+    run,
+    run_plan,
+)
+
+__all__ = [
+    "DEFAULT_MODELS_DIR",
+    "DEFAULT_RUNS_DIR",
+    "PRECISION_POLICIES",
+    "QUICK_BUDGET_S",
+    "STRATEGIES",
+    "ExecutionConfig",
+    "PointResult",
+    "RunContext",
+    "RunError",
+    "RunFailed",
+    "RunOutcome",
+    "RunPlan",
+    "check_data_options",
+    "default_run_dir",
+    "evaluate",
+    "execute",
+    "execution_scope",
+    "key_figures",
+    "make_strategy",
+    "output_to",
+    "peak_memory_mb",
+    "plan",
+    "plan_resume",
+    "reproduce",
+    "resolve",
+    "run",
+    "run_plan",
+    "run_point",
+    "seed_everything",
+]
