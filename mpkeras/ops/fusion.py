@@ -1,0 +1,51 @@
+"""XLA-compile small elementwise kernels on large static shapes (a speed workaround).
+
+Workaround of a TensorFlow limitation (checked on TensorFlow 2.21, CPU): run op
+by op, a graph of compares, selects and reshapes writes one full-size
+intermediate tensor per op; TensorFlow fuses them only under XLA
+(``tf.function(jit_compile=True)``), and it does not auto-cluster them on CPU.
+The pooling kernels (argmax pooling, unpooling, their gradients) are such
+graphs, and compiled they run in about one pass over memory, 2-4x faster than
+unfused (benchmarks/bench_pool.py). XLA compiles once per shape, so a kernel
+is compiled only when every tensor has a static shape and the largest holds
+at least ``XLA_MIN_ELEMENTS`` elements; smaller or dynamically shaped tensors
+run the same ops unfused. Inside a function that is already XLA-compiled the
+nested compiled function is simply inlined.
+
+Every use goes through :func:`run`, so this one module holds the policy.
+"""
+
+import functools
+
+import tensorflow as tf
+
+from mpkeras.ops.padding import is_static
+
+XLA_MIN_ELEMENTS = 1 << 18
+USE_XLA = True
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(kernel, static):
+    return tf.function(lambda *tensors: kernel(*tensors, *static), jit_compile=True)
+
+
+def _hashable_static(static):
+    return all(is_static(*v) if isinstance(v, tuple) else True for v in static)
+
+
+def run(kernel, tensors, static):
+    """``kernel(*tensors, *static)``, XLA-compiled for large static shapes.
+
+    ``static`` holds the kernel's Python arguments (ints, tuples of ints,
+    strings); they key the compiled function, so they must be hashable.
+    """
+    big = (
+        USE_XLA
+        and all(t.shape.is_fully_defined() for t in tensors)
+        and max(t.shape.num_elements() for t in tensors) >= XLA_MIN_ELEMENTS
+        and _hashable_static(static)
+    )
+    if big:
+        return _compiled(kernel, tuple(static))(*tensors)
+    return kernel(*tensors, *static)
