@@ -34,6 +34,7 @@ from mpkeras.ops.padding import is_static, pooling_arguments, window_padding
 INT32_LIMIT = 2**31 - 1
 
 
+@tf.autograph.experimental.do_not_convert  # plain Python control flow only
 def max_pool_with_argmax(inputs, pool_size, strides=None, padding="valid"):
     """Max pooling of a channels-last tensor of rank 3, 4 or 5, with argmax indices.
 
@@ -92,6 +93,7 @@ def spatial_rank(tensor, name):
     return ndim - 2
 
 
+@tf.autograph.experimental.do_not_convert  # plain Python control flow only
 def pool(inputs, k, s, padding):
     """`max_pool_with_argmax` for checked arguments (tuples of ints, a mode)."""
     rank = len(k)

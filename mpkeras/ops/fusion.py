@@ -27,7 +27,9 @@ USE_XLA = True
 
 @functools.lru_cache(maxsize=256)
 def _compiled(kernel, static):
-    return tf.function(lambda *tensors: kernel(*tensors, *static), jit_compile=True)
+    return tf.function(
+        lambda *tensors: kernel(*tensors, *static), jit_compile=True, autograph=False
+    )
 
 
 def _hashable_static(static):

@@ -46,6 +46,7 @@ from mpkeras.ops.padding import (
 )
 
 
+@tf.autograph.experimental.do_not_convert  # plain Python control flow only
 def max_unpool(values, indices, pool_size, strides=None, padding="valid", output_size=None):
     """Max unpooling: values placed at their argmax indices in zeros of the pre-pooling size.
 
@@ -201,6 +202,7 @@ def _shape_vector(output_size, rank):
     return [tensor[d] for d in range(tensor.shape[0])]
 
 
+@tf.autograph.experimental.do_not_convert  # plain Python control flow only
 def unpool(values, indices, k, s, padding, output_size=None):
     """`max_unpool` for checked pool arguments (tuples of ints, a mode)."""
     rank = len(k)
@@ -333,17 +335,20 @@ def _checked_scatter(values, indices, size, k, s, padding, fits):
                 f"Received: indices in [{int(low)}, {int(high)}]"
             )
         return scatter.take_one(values, indices, size, rank)
-    check = tf.debugging.Assert(
-        ok,
-        [
-            "MaxUnpooling: `indices` must lie in [0, prod(output_size) * C) and "
-            f"output_size must pool to the values' size with {where}; {advice}. "
-            "Received: output_size, limit, indices in [low, high] =",
-            tf.stack([tf.cast(v, tf.int64) for v in size]), limit, low, high,
-        ],
-        summarize=8,
-    )
-    with tf.control_dependencies([check]):
+    sizes = tf.stack([tf.cast(v, tf.int64) for v in size])
+    checks = [
+        tf.debugging.Assert(fits, [
+            f"MaxUnpooling: `output_size` does not pool to the values' spatial size with "
+            f"{where}; {advice}. Received: output_size =", sizes,
+        ]),
+        tf.debugging.Assert(in_range, [
+            "MaxUnpooling: `indices` must lie in [0, prod(output_size) * C) ((position * C + c) "
+            f"within each image, include_batch_in_index=False); {advice}. Received: "
+            "output_size, prod(output_size) * C, smallest and largest index =",
+            sizes, limit, low, high,
+        ]),
+    ]
+    with tf.control_dependencies(checks):
         placed = scatter.take_one(values, tf.identity(indices), size, rank)
     if values.dtype.is_floating:
         # XLA drops Assert: a NaN output is what shows the error there.
