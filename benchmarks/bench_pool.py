@@ -46,8 +46,13 @@ SHAPE_3D = (4, 32, 32, 32, 64)
 # ---------------------------------------------------------------------------
 
 
-def fwd_bwd(fn):
-    """A tf.function returning (fn(inputs, *extra), d fn / d inputs) for the upstream g."""
+def fwd_bwd(fn, differentiated=lambda out: out):
+    """A tf.function returning (fn(inputs, *extra), gradient w.r.t. inputs for upstream g).
+
+    The gradient is that of ``differentiated(out)`` (e.g. the values of a
+    pooling that also returns indices); every output is returned, so that
+    none is pruned from the graph and its cost is counted.
+    """
     import tensorflow as tf
 
     @tf.function
@@ -55,7 +60,7 @@ def fwd_bwd(fn):
         with tf.GradientTape() as tape:
             tape.watch(inputs)
             out = fn(inputs, *extra)
-        return out, tape.gradient(out, inputs, output_gradients=g)
+        return out, tape.gradient(differentiated(out), inputs, output_gradients=g)
 
     return step
 
@@ -185,9 +190,10 @@ def _pool_steps(shape, seed=0):
     keras_pool = getattr(keras.layers, f"MaxPooling{rank}D")(2)
     ours = getattr(layers, f"MaxPoolingWithArgmax{rank}D")(2)
     g = tf.constant(rng.normal(size=keras_pool.compute_output_shape(shape)).astype("float32"))
-    fns = {"keras": fwd_bwd(keras_pool), "ours": fwd_bwd(lambda t: ours(t)[0])}
+    first = lambda out: out[0]  # noqa: E731 - values carry the gradient, indices none
+    fns = {"keras": fwd_bwd(keras_pool), "ours": fwd_bwd(ours, first)}
     if rank == 2:
-        fns["tf_argmax"] = fwd_bwd(lambda t: tf.nn.max_pool_with_argmax(t, 2, 2, "VALID")[0])
+        fns["tf_argmax"] = fwd_bwd(lambda t: tf.nn.max_pool_with_argmax(t, 2, 2, "VALID"), first)
         _, indices = ours(x)
         _, expected = tf.nn.max_pool_with_argmax(x, 2, 2, "VALID", include_batch_in_index=False)
         np.testing.assert_array_equal(indices.numpy(), expected.numpy())

@@ -31,9 +31,6 @@ import tensorflow as tf
 from mpkeras.ops import blocks, fusion, scatter
 from mpkeras.ops.padding import is_static, pooling_arguments, window_padding
 
-INT32_LIMIT = 2**31 - 1
-
-
 @tf.autograph.experimental.do_not_convert  # plain Python control flow only
 def max_pool_with_argmax(inputs, pool_size, strides=None, padding="valid"):
     """Max pooling of a channels-last tensor of rank 3, 4 or 5, with argmax indices.
@@ -110,16 +107,12 @@ def pool(inputs, k, s, padding):
 
     @tf.custom_gradient
     def forward(x):
-        outputs = fusion.run(_kernel, (x,), (k, s, padding))
-        values, indices = outputs[0], outputs[1]
+        values, indices = fusion.run(_kernel, (x,), (k, s, padding))
 
         def grad(d_values, d_indices=None):
             size = blocks.dims(x, rank)[1:-1]
             if non_overlapping:
-                geometry = _geometry(size, k, s, padding)
-                return fusion.run(
-                    _place_kernel, (d_values, outputs[2]), (s, tuple(geometry[0]), tuple(size))
-                )
+                return fusion.run(_place_kernel, (d_values, indices), (k, s, padding, tuple(size)))
             return scatter.add(d_values, indices, size, rank)
 
         return (values, indices), grad
@@ -133,26 +126,36 @@ def _geometry(spatial, k, s, padding):
     return [p[0] for p in pads], [p[2] for p in pads]
 
 
-def _place_kernel(d_values, cells, s, before, size):
+def _place_kernel(d_values, indices, k, s, padding, size):
+    """The max-pool backward for non-overlapping windows: d_values placed at the argmax.
+
+    Each index is compared with the flat offsets of its own block's cells (no
+    scatter, no division): the key of index j is indices[j] minus the flat
+    index of its window's first cell.
+    """
     rank = len(s)
-    out = blocks.dims(d_values, rank)[1:-1]
-    return blocks.place(d_values, cells, out, s, list(before), list(size), rank)
+    shape = blocks.dims(d_values, rank)
+    out, channels = shape[1:-1], shape[-1]
+    before, _ = _geometry(size, k, s, padding)
+    keys, steps = blocks.keys(
+        indices, size, channels, out, s, before, blocks.index_dtype(size, channels)
+    )
+    return blocks.place(d_values, keys, steps, out, s, before, list(size), rank)
 
 
 def _kernel(x, k, s, padding):
-    """(values, int64 indices[, cell numbers]) by a running compare-and-select over window cells."""
+    """(values, int64 indices) by a running compare-and-select over the window cells.
+
+    Under XLA on a CPU the two outputs become two loops over the input (XLA
+    does not fuse sibling outputs there); nothing else is written.
+    """
     rank = len(k)
     shape = blocks.dims(x, rank)
     spatial, channels = shape[1:-1], shape[-1]
     before, out = _geometry(spatial, k, s, padding)
     non_overlapping = all(s[d] >= k[d] for d in range(rank))
-    static = is_static(*spatial, channels)
-    dtype = tf.int32 if static and int(np.prod(spatial)) * channels <= INT32_LIMIT else tf.int64
-    # Row-major strides of the image, times C: the flat offset of a cell.
-    flat = [channels] * rank
-    for d in range(rank - 2, -1, -1):
-        flat[d] = flat[d + 1] * spatial[d + 1]
-
+    dtype = blocks.index_dtype(spatial, channels)
+    steps, base = blocks.flat_geometry(spatial, channels, out, s, before, dtype)
     origins = [tf.range(out[d]) * s[d] - before[d] for d in range(rank)]
 
     def axis_mask(d, o):
@@ -184,13 +187,9 @@ def _kernel(x, k, s, padding):
     best = taken = None
     for cell, view in views:
         valid = cell_mask(cell)
-        offset = tf.cast(sum(cell[d] * flat[d] for d in range(rank)), dtype)
-        number = (
-            tf.constant(blocks.cell_number(cell, s), blocks.cell_dtype(s))
-            if non_overlapping else None
-        )
+        offset = tf.cast(sum(cell[d] * steps[d] for d in range(rank)), dtype)
         if best is None:
-            best, code, cells, taken = view, offset, number, valid
+            best, code, taken = view, offset, valid
             continue
         better = view > best
         if floating:  # the first NaN wins, so that it shows
@@ -201,23 +200,12 @@ def _kernel(x, k, s, padding):
             better = better & valid
         best = tf.where(better, view, best)
         code = tf.where(better, offset, code)
-        if non_overlapping:
-            cells = tf.where(better, number, cells)
         if taken is not None:
             taken = None if valid is None else taken | valid
 
-    base = tf.reshape(tf.range(channels, dtype=dtype), [1] * (rank + 1) + [-1])
-    for d in range(rank):
-        layout = [1] * (rank + 2)
-        layout[d + 1] = -1
-        base = base + tf.reshape(tf.cast(origins[d], dtype) * tf.cast(flat[d], dtype), layout)
     if code.shape.rank == 0:  # a single-cell window: nothing was compared
         code = tf.fill(tf.shape(best), code)
-        cells = None if cells is None else tf.fill(tf.shape(best), cells)
-    indices = tf.cast(base + code, tf.int64)
-    if not non_overlapping:
-        return best, indices
-    return best, indices, cells
+    return best, tf.cast(base + code, tf.int64)
 
 
 def _strided_views(x, out, k, s, before, rank):

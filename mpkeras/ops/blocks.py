@@ -8,11 +8,13 @@ axis (``before`` positions added at the start), a free reshape turns it into
 
     (batch, out_0, s_0, out_1, s_1, ..., out_last, s_last * C)
 
-so the cells of every block are plain slices. A position inside its block is
-named by its *cell number* ``sum_d o_d * prod_{e > d} s_e`` (o_d in [0, s_d)).
-Placing a value in its cell is then one broadcast comparison of cell numbers
-and one select per output element; reading it back is one select per cell.
-No scatter, exact, deterministic.
+so the cells of every block are plain slices. An index names a cell of its own
+block by its *key*, the index minus the flat index of the block's first cell:
+cell (o_0, ..., o_last), o_d in [0, s_d), has key sum_d o_d * step_d with
+step_d = C * prod_{e > d} size_e. Placing a value in its cell is then one
+broadcast comparison of keys and one select per output element; reading it
+back is one select per cell; checking that every index lies in its own block
+is a comparison per cell. No scatter, no division, exact, deterministic.
 """
 
 import numpy as np
@@ -32,14 +34,78 @@ def dims(x, rank):
     return [static[i] if static[i] is not None else dynamic[i] for i in range(rank + 2)]
 
 
-def cell_number(cell, s):
-    """The number of a block cell (o_0, ..., o_last): row-major within the block."""
-    return int(np.ravel_multi_index(cell, s))
+INT32_LIMIT = 2**31 - 1
 
 
-def cell_dtype(s):
-    """The smallest integer dtype that holds every cell number of a block."""
-    return tf.int8 if int(np.prod(s)) <= 127 else tf.int32
+def index_dtype(spatial, channels):
+    """int32 where every flat index of the image fits (static sizes), else int64."""
+    if is_static(*spatial, channels) and int(np.prod(spatial)) * channels <= INT32_LIMIT:
+        return tf.int32
+    return tf.int64
+
+
+def flat_geometry(spatial, channels, out, s, before, dtype):
+    """(steps, base): the flat-index step along each axis, and each window's first flat index.
+
+    The flat index of position (y_0, ..., y_last), channel c, is
+    sum_d y_d * step_d + c with step_d = C * prod_{e > d} size_e; window i
+    starts at y_d = i_d * s_d - before_d, so base[i, c] = sum_d (i_d * s_d -
+    before_d) * step_d + c, shaped to broadcast against (batch, *out, C).
+    """
+    rank = len(s)
+    steps = [channels] * rank
+    for d in range(rank - 2, -1, -1):
+        steps[d] = steps[d + 1] * spatial[d + 1]
+    base = tf.reshape(tf.range(channels, dtype=dtype), [1] * (rank + 1) + [-1])
+    for d in range(rank):
+        origin = tf.range(out[d], dtype=dtype) * s[d] - tf.cast(before[d], dtype)
+        base = base + _along(origin * tf.cast(steps[d], dtype), d, rank)
+    return steps, base
+
+
+def _along(vector, d, rank):
+    """A 1-D tensor reshaped to broadcast along spatial axis d of (batch, *out, C)."""
+    layout = [1] * (rank + 2)
+    layout[d + 1] = -1
+    return tf.reshape(vector, layout)
+
+
+def keys(indices, spatial, channels, out, s, before, index_dtype):
+    """(keys, steps): each index minus its window's first flat index, and the steps.
+
+    Computed in int64 when the indices are int64, so that no large index wraps
+    around into a valid key.
+    """
+    dtype = tf.int64 if indices.dtype == tf.int64 else index_dtype
+    steps, base = flat_geometry(spatial, channels, out, s, before, dtype)
+    return tf.cast(indices, dtype) - base, steps
+
+
+def inside(keys, steps, out, s, before, size, rank):
+    """True when every key names a cell of its own block that lies in the image.
+
+    Then ``place`` puts every value where its index says. A key naming a
+    cell outside the image (padding), another block, another channel or
+    nothing at all makes it False.
+    """
+    hit = None
+    for cell in np.ndindex(*s):
+        match = keys == tf.cast(sum(cell[d] * steps[d] for d in range(rank)), keys.dtype)
+        for d in range(rank):
+            valid = _cell_in_image(d, cell[d], out, s, before, size, rank)
+            if valid is not None:
+                match = match & valid
+        hit = match if hit is None else hit | match
+    return tf.reduce_all(hit)
+
+
+def _cell_in_image(d, o, out, s, before, size, rank):
+    """Windows along axis d whose block cell o is inside the image; None if all are (static)."""
+    if is_static(out[d], before[d], size[d]):
+        if o >= before[d] and (out[d] - 1) * s[d] - before[d] + o < size[d]:
+            return None
+    coordinate = tf.range(out[d]) * s[d] - before[d] + o
+    return _along((coordinate >= 0) & (coordinate < size[d]), d, rank)
 
 
 def _is_zero(*values):
@@ -73,15 +139,17 @@ def block_view(blocks, cell, channels, rank):
     return blocks[tuple(index)]
 
 
-def place(values, cells, out, s, before, size, rank):
-    """Zeros of spatial size `size`, with values[j] in cell cells[j] of block j.
+def place(values, keys, steps, out, s, before, size, rank):
+    """Zeros of spatial size `size`, with values[j] in the cell of block j that keys[j] names.
 
-    `cells` holds cell numbers (any integer dtype); a number outside
-    [0, prod(s)) places nothing. Exact: values are selected, never multiplied.
+    Block cell (o_0, ..., o_last) has the key sum_d o_d * steps[d]. A key that
+    names no cell places nothing; where two cells share a key, one of them
+    lies outside the image and is cropped. Exact: values are selected, never
+    multiplied.
     """
     shape = dims(values, rank)
     batch, channels = shape[0], shape[-1]
-    cells = tf.cast(cells, tf.int32)
+    dtype = keys.dtype
     zero = tf.zeros([], values.dtype)
 
     def expanded(tensor, lead, axes):
@@ -91,30 +159,29 @@ def place(values, cells, out, s, before, size, rank):
         return tf.reshape(tensor, layout + [channels])
 
     def table(axes, first=0):
-        # Cell numbers of the block cells along `axes`, shaped to broadcast
-        # against expanded(): (1, 1, s_a, 1, s_b, ..., 1).
-        numbers = np.zeros([s[d] for d in axes], np.int32)
-        for cell in np.ndindex(*numbers.shape):
-            numbers[cell] = cell_number((first,) * (rank - len(axes)) + cell, s)
-        layout = [1]
-        for d in axes:
-            layout += [1, s[d]]
-        return tf.constant(numbers.reshape(layout + [1]))
+        # The keys of the block cells along `axes` (plus `first` cells along
+        # the others), shaped to broadcast against expanded(): (1, 1, s_a, 1, ..., 1).
+        key = tf.cast(first, dtype)
+        for j, d in enumerate(axes):
+            layout = [1] * (2 * len(axes) + 2)
+            layout[2 + 2 * j] = s[d]
+            key = key + tf.reshape(tf.range(s[d], dtype=dtype) * tf.cast(steps[d], dtype), layout)
+        return key
 
     if 2 * rank + 2 <= _MAX_BROADCAST_RANK:
         axes = range(rank)
         blocks = tf.where(
-            expanded(cells, batch, axes) == table(axes), expanded(values, batch, axes), zero
+            expanded(keys, batch, axes) == table(axes), expanded(values, batch, axes), zero
         )
     else:
         # Axis 0 one cell at a time: each slab is (batch, out_0, rest), stacked
         # between out_0 and the rest, which is where axis 0's cells belong.
         axes = range(1, rank)
         lead = batch * out[0]
-        keys, vals = expanded(cells, lead, axes), expanded(values, lead, axes)
+        k, v = expanded(keys, lead, axes), expanded(values, lead, axes)
         slab = [batch, out[0]] + [out[d] * s[d] for d in axes] + [channels]
         blocks = tf.stack(
-            [tf.reshape(tf.where(keys == table(axes, o0), vals, zero), slab)
+            [tf.reshape(tf.where(k == table(axes, o0 * steps[0]), v, zero), slab)
              for o0 in range(s[0])],
             axis=2,
         )
@@ -138,51 +205,13 @@ def crop_to(placed, out, s, before, size, rank):
     )
 
 
-def read(upstream, cells, out, s, before, rank):
-    """upstream at cell cells[j] of block j (zero where the number names no cell)."""
+def read(upstream, keys, steps, out, s, before, rank):
+    """upstream at the cell of block j that keys[j] names (zero where it names none)."""
     channels = dims(upstream, rank)[-1]
-    blocks = to_blocks(upstream, out, s, before, rank, fill=0)
-    cells = tf.cast(cells, tf.int32)
+    grid = to_blocks(upstream, out, s, before, rank, fill=0)
     result = None
     for cell in np.ndindex(*s):
-        view = block_view(blocks, cell, channels, rank)
-        hit = cells == cell_number(cell, s)
+        view = block_view(grid, cell, channels, rank)
+        hit = keys == tf.cast(sum(cell[d] * steps[d] for d in range(rank)), keys.dtype)
         result = tf.where(hit, view, tf.zeros([], view.dtype) if result is None else result)
     return result
-
-
-def own_cells(indices, out, s, before, size, rank):
-    """(cell numbers, all_inside): where each flat index lies in its own block.
-
-    An index p = (sum_d y_d * S_d) * C + c (S_d the row-major strides of
-    `size`) of pooled entry (i, c) lies in its own block when its channel is
-    c and every coordinate y_d is in [0, size_d) and in [i_d*s_d - before_d,
-    (i_d + 1)*s_d - before_d). `all_inside` is a scalar bool: True when every
-    index does, which is when `place` puts every value where its index says.
-    Computed in the indices' own integer width, so no large index wraps.
-    """
-    shape = dims(indices, rank)
-    channels = shape[-1]
-    dtype = tf.int64 if indices.dtype == tf.int64 else tf.int32
-    flat = tf.cast(indices, dtype)
-    channel = tf.reshape(tf.range(channels, dtype=dtype), [1] * (rank + 1) + [-1])
-    position = flat // tf.cast(channels, dtype)
-    inside = (flat >= 0) & (flat - position * tf.cast(channels, dtype) == channel)
-    cells = tf.zeros([], dtype)
-    weight = 1
-    for d in reversed(range(rank)):
-        n = tf.cast(size[d], dtype)
-        if d > 0:
-            coordinate = position % n
-            position = position // n
-        else:
-            coordinate = position
-            inside = inside & (coordinate < n)
-        origin = tf.range(out[d], dtype=dtype) * s[d] - tf.cast(before[d], dtype)
-        layout = [1] * (rank + 2)
-        layout[d + 1] = -1
-        local = coordinate - tf.reshape(origin, layout)
-        inside = inside & (local >= 0) & (local < s[d])
-        cells = cells + local * weight
-        weight *= s[d]
-    return cells, tf.reduce_all(inside)

@@ -289,18 +289,30 @@ def _unpool(values, indices, size, k, s, padding, given):
     return place(values)
 
 
-def _block_kernel(values, indices, s, before, size):
+def _keys(indices, s, before, size):
     rank = len(s)
-    out = blocks.dims(values, rank)[1:-1]
-    cells, inside = blocks.own_cells(indices, out, s, before, size, rank)
-    return blocks.place(values, cells, out, s, list(before), list(size), rank), inside
+    shape = blocks.dims(indices, rank)
+    out, channels = shape[1:-1], shape[-1]
+    keys, steps = blocks.keys(
+        indices, list(size), channels, out, s, list(before), blocks.index_dtype(size, channels)
+    )
+    return keys, steps, out
+
+
+def _block_kernel(values, indices, s, before, size):
+    """(placed, every index in its own block): the scatter-free placement and its check."""
+    keys, steps, out = _keys(indices, s, before, size)
+    rank = len(s)
+    return (
+        blocks.place(values, keys, steps, out, s, list(before), list(size), rank),
+        blocks.inside(keys, steps, out, s, list(before), list(size), rank),
+    )
 
 
 def _read_kernel(upstream, indices, s, before, size):
-    rank = len(s)
-    out = blocks.dims(indices, rank)[1:-1]
-    cells, _ = blocks.own_cells(indices, out, s, before, size, rank)
-    return blocks.read(upstream, cells, out, s, list(before), rank)
+    """The gradient of the block placement: upstream read back at each index."""
+    keys, steps, out = _keys(indices, s, before, size)
+    return blocks.read(upstream, keys, steps, out, s, list(before), len(s))
 
 
 def _checked_scatter(values, indices, size, k, s, padding, fits):

@@ -179,6 +179,20 @@ def test_bad_inputs():
         max_unpool(values[0, 0, 0], indices[0, 0, 0], 2)
 
 
+def test_an_index_naming_a_padded_cell_of_its_block_goes_where_it_names():
+    # 4x4 pooled 3x3 "same": one padded row and column before. The block of
+    # window (1, 0) starts at (row 2, column -1), whose flat index 7 is (1, 3),
+    # a position of window (0, 1)'s block: the value goes to (1, 3).
+    values = np.array([1, 2, 3, 4], "float32").reshape(1, 2, 2, 1)
+    indices = np.array([0, 2, 7, 15]).reshape(1, 2, 2, 1)
+    out = max_unpool(values, indices, 3, padding="same", output_size=(4, 4))
+    np.testing.assert_array_equal(out, scatter_first(values, indices, (4, 4)))
+    # In 1D the padded cell's flat index is -1: out of range, not dropped.
+    with pytest.raises(ValueError, match="must lie in"):
+        max_unpool(np.ones((1, 2, 1), "float32"), np.array([-1, 3]).reshape(1, 2, 1), 3,
+                   padding="same", output_size=(4,))
+
+
 def _out_of_range():
     values = np.ones((1, 2, 2, 1), "float32")
     return values, np.array([0, 1, 4, 16]).reshape(1, 2, 2, 1)  # 16 is past a 4x4 image
