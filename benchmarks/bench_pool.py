@@ -73,13 +73,14 @@ def _finish(out):
 
 
 def time_call(call, calls):
-    """Median wall time of `calls` calls, in seconds."""
-    times = []
+    """(median wall time, median process CPU time) of `calls` calls, in seconds."""
+    wall, cpu = [], []
     for _ in range(calls):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         _finish(call())
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return float(np.median(wall)), float(np.median(cpu))
 
 
 def _rss_kib(field):
@@ -110,22 +111,34 @@ def peak_mib(call):
 
 
 def interleaved(steps, repeats, calls):
-    """{name: [round medians]} over `repeats` rounds, the op order rotated each round."""
+    """{name: [round medians of wall time]} over `repeats` rounds, the order rotated each round.
+
+    The CPU times are under the key ``(name, "cpu")``.
+    """
     for call in steps.values():
         call()  # trace
         _finish(call())  # warm up
     names = list(steps)
     rounds = {name: [] for name in names}
+    rounds.update({(name, "cpu"): [] for name in names})
     for r in range(repeats):
         for name in names[r % len(names):] + names[: r % len(names)]:
-            rounds[name].append(time_call(steps[name], calls))
+            wall, cpu = time_call(steps[name], calls)
+            rounds[name].append(wall)
+            rounds[(name, "cpu")].append(cpu)
     return rounds
 
 
 def ratio_row(benchmark, rounds, ours, baseline, target, holds, memory=None):
-    """One table row: median per-round ratio, spread, times (and peak memory) with units."""
+    """One table row: median per-round wall-time ratio, spread, times (and peak memory).
+
+    The label also gives the median ratio of process CPU time, which other
+    processes' load disturbs less than wall time (as bench_conv does).
+    """
     ratios = np.array(rounds[ours]) / np.array(rounds[baseline])
     ratio = float(np.median(ratios))
+    cpu = float(np.median(np.array(rounds[(ours, "cpu")]) / np.array(rounds[(baseline, "cpu")])))
+    benchmark = f"{benchmark} (CPU-time ratio {cpu:.2f})"
 
     def cell(name):
         text = f"{1e3 * float(np.median(rounds[name])):.1f} ms"

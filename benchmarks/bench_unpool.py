@@ -63,10 +63,12 @@ def addons_unpool(updates, mask, output_shape):
 
 def _unchecked(values, indices, size):
     """The block placement alone: no range check, no own-window check, no fallback."""
+    import tensorflow as tf
+
     from mpkeras.ops import blocks
 
     out = values.shape[1:3]
-    keys, steps = blocks.keys(indices, size, values.shape[-1], out, (2, 2), (0, 0), "int32")
+    keys, steps = blocks.keys(indices, size, values.shape[-1], out, (2, 2), (0, 0), tf.int32)
     return blocks.place(values, keys, steps, out, (2, 2), (0, 0), size, 2)
 
 

@@ -81,22 +81,30 @@ def keys(indices, spatial, channels, out, s, before, index_dtype):
     return tf.cast(indices, dtype) - base, steps
 
 
-def inside(keys, steps, out, s, before, size, rank):
-    """True when every key names a cell of its own block that lies in the image.
+def cell_steps(s):
+    """The steps of cell numbers: cell (o_0, ..., o_last) is number sum_d o_d * prod_{e > d} s_e."""
+    return [int(np.prod(s[d + 1:], dtype=np.int64)) for d in range(len(s))]
 
-    Then ``place`` puts every value where its index says. A key naming a
-    cell outside the image (padding), another block, another channel or
-    nothing at all makes it False.
+
+def own_cells(keys, steps, out, s, before, size, rank):
+    """The number of the cell of its own block that each key names, or -1.
+
+    -1 where the key names no cell of its own block inside the image (a
+    padded cell, another block, another channel, nothing at all). int8 (2
+    bytes per 16 of int64 indices) when a block has at most 127 cells: the
+    placement and its gradient then read this instead of the indices.
     """
-    hit = None
+    dtype = tf.int8 if int(np.prod(s)) <= 127 else tf.int32
+    cells = tf.constant(-1, dtype)
     for cell in np.ndindex(*s):
         match = keys == tf.cast(sum(cell[d] * steps[d] for d in range(rank)), keys.dtype)
         for d in range(rank):
             valid = _cell_in_image(d, cell[d], out, s, before, size, rank)
             if valid is not None:
                 match = match & valid
-        hit = match if hit is None else hit | match
-    return tf.reduce_all(hit)
+        number = sum(cell[d] * step for d, step in enumerate(cell_steps(s)))
+        cells = tf.where(match, tf.constant(number, dtype), cells)
+    return cells
 
 
 def _cell_in_image(d, o, out, s, before, size, rank):
@@ -149,7 +157,8 @@ def place(values, keys, steps, out, s, before, size, rank):
     """
     shape = dims(values, rank)
     batch, channels = shape[0], shape[-1]
-    dtype = keys.dtype
+    dtype = tf.int64 if keys.dtype == tf.int64 else tf.int32
+    keys = tf.cast(keys, dtype)
     zero = tf.zeros([], values.dtype)
 
     def expanded(tensor, lead, axes):

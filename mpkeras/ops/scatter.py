@@ -39,30 +39,44 @@ def _output_shape(values, size, rank):
 
 
 def _winners(ids, num_segments):
-    """For every output position, the order of the first entry naming it (or a huge number)."""
-    order = tf.range(tf.size(ids, out_type=tf.int64), dtype=tf.int64)
+    """(order, winner): each entry's row-major order, and per position the first naming it.
+
+    Positions nobody names get the order dtype's largest value.
+    """
+    count = tf.size(ids, out_type=tf.int64)
+    small = ids.shape.num_elements() is not None and ids.shape.num_elements() < 2**31
+    order = tf.range(count, dtype=tf.int32 if small else tf.int64)
     return order, tf.math.unsorted_segment_min(order, ids, num_segments)
 
 
 def take_one(values, indices, size, rank):
-    """out[b, p] = values[b, j] for the first j with indices[b, j] = p, zero where none does."""
+    """(out, kept): out[b, p] = values[b, j] for the first j with indices[b, j] = p, else 0.
+
+    `kept` marks the entries that were written (the gradient's mask).
+    """
     ids, num_segments = segments(indices, size, rank)
     order, winner = _winners(ids, num_segments)
     flat = tf.reshape(values, [-1])
-    count = tf.size(flat, out_type=tf.int64)
-    named = winner < count
+    count = tf.cast(tf.size(flat), order.dtype)
     picked = tf.gather(flat, tf.minimum(winner, tf.maximum(count - 1, 0)))
-    out = tf.where(named, picked, tf.zeros([], values.dtype))
-    return tf.reshape(out, _output_shape(values, size, rank))
+    out = tf.where(winner < count, picked, tf.zeros([], values.dtype))
+    kept = tf.reshape(tf.gather(winner, ids) == order, tf.shape(indices))
+    return tf.reshape(out, _output_shape(values, size, rank)), kept
+
+
+def read(upstream, indices, kept, size, rank):
+    """The gradient of `take_one` w.r.t. values: upstream at each kept index, zero elsewhere."""
+    ids, _ = segments(indices, size, rank)
+    picked = tf.reshape(tf.gather(tf.reshape(upstream, [-1]), ids), tf.shape(indices))
+    return tf.where(kept, picked, tf.zeros([], upstream.dtype))
 
 
 def take_one_gradient(upstream, indices, size, rank):
-    """The gradient of `take_one` w.r.t. values: upstream at each index, zero where ignored."""
+    """`read` with the mask recomputed (where the forward's was not kept)."""
     ids, num_segments = segments(indices, size, rank)
     order, winner = _winners(ids, num_segments)
-    kept = tf.gather(winner, ids) == order
-    read = tf.gather(tf.reshape(upstream, [-1]), ids)
-    return tf.reshape(tf.where(kept, read, tf.zeros([], upstream.dtype)), tf.shape(indices))
+    kept = tf.reshape(tf.gather(winner, ids) == order, tf.shape(indices))
+    return read(upstream, indices, kept, size, rank)
 
 
 def add(values, indices, size, rank):

@@ -260,22 +260,26 @@ def _unpool(values, indices, size, k, s, padding, given):
     @tf.custom_gradient
     def place(v):
         if not blockwise:
-            return _checked_scatter(v, indices, size, k, s, padding, fits), lambda up: (
-                scatter.take_one_gradient(up, indices, size, rank)
-            )
-        placed, inside = fusion.run(_block_kernel, (v, indices), static)
-        ok = inside & fits
+            placed, kept = _checked_scatter(v, indices, size, k, s, padding, fits)
+            return placed, lambda up: scatter.read(up, indices, kept, size, rank)
+        # Two compiled passes, not one: the cell numbers (int8) are written once
+        # and read by the placement, its check and its gradient, instead of
+        # each reading the int64 indices (XLA does not share the loop on CPU).
+        cells = fusion.run(_cells_kernel, (indices,), static)
+        placed = fusion.run(_place_kernel, (v, cells), static)
+        ok = fusion.all_non_negative(cells) & fits
         if eager:
             ok = bool(ok)
-            result = placed if ok else _checked_scatter(v, indices, size, k, s, padding, fits)
+            result = placed if ok else _checked_scatter(v, indices, size, k, s, padding, fits)[0]
         else:
             result = tf.cond(
-                ok, lambda: placed, lambda: _checked_scatter(v, indices, size, k, s, padding, fits)
+                ok, lambda: placed,
+                lambda: _checked_scatter(v, indices, size, k, s, padding, fits)[0],
             )
 
         def grad(up):
             def by_blocks():
-                return fusion.run(_read_kernel, (up, indices), static)
+                return fusion.run(_read_kernel, (up, cells), static[:2])
 
             def by_gather():
                 return scatter.take_one_gradient(up, indices, size, rank)
@@ -289,34 +293,33 @@ def _unpool(values, indices, size, k, s, padding, given):
     return place(values)
 
 
-def _keys(indices, s, before, size):
+def _cells_kernel(indices, s, before, size):
+    """Each index's cell number in its own block, -1 where it is not in it (one pass)."""
     rank = len(s)
     shape = blocks.dims(indices, rank)
     out, channels = shape[1:-1], shape[-1]
     keys, steps = blocks.keys(
         indices, list(size), channels, out, s, list(before), blocks.index_dtype(size, channels)
     )
-    return keys, steps, out
+    return blocks.own_cells(keys, steps, out, s, list(before), list(size), rank)
 
 
-def _block_kernel(values, indices, s, before, size):
-    """(placed, every index in its own block): the scatter-free placement and its check."""
-    keys, steps, out = _keys(indices, s, before, size)
+def _place_kernel(values, cells, s, before, size):
+    """The scatter-free placement by cell numbers (a -1 places nothing)."""
     rank = len(s)
-    return (
-        blocks.place(values, keys, steps, out, s, list(before), list(size), rank),
-        blocks.inside(keys, steps, out, s, list(before), list(size), rank),
-    )
+    out = blocks.dims(values, rank)[1:-1]
+    return blocks.place(values, cells, blocks.cell_steps(s), out, s, list(before), list(size), rank)
 
 
-def _read_kernel(upstream, indices, s, before, size):
+def _read_kernel(upstream, cells, s, before):
     """The gradient of the block placement: upstream read back at each index."""
-    keys, steps, out = _keys(indices, s, before, size)
-    return blocks.read(upstream, keys, steps, out, s, list(before), len(s))
+    rank = len(s)
+    out = blocks.dims(cells, rank)[1:-1]
+    return blocks.read(upstream, cells, blocks.cell_steps(s), out, s, list(before), rank)
 
 
 def _checked_scatter(values, indices, size, k, s, padding, fits):
-    """The general placement, after checking every index and the geometry."""
+    """(placed, kept): the general placement, after checking every index and the geometry."""
     rank = len(k)
     channels = blocks.dims(values, rank)[-1]
     limit = tf.cast(channels, tf.int64)
@@ -361,8 +364,8 @@ def _checked_scatter(values, indices, size, k, s, padding, fits):
         ]),
     ]
     with tf.control_dependencies(checks):
-        placed = scatter.take_one(values, tf.identity(indices), size, rank)
+        placed, kept = scatter.take_one(values, tf.identity(indices), size, rank)
     if values.dtype.is_floating:
         # XLA drops Assert: a NaN output is what shows the error there.
         placed = tf.where(ok, placed, tf.constant(np.nan, values.dtype))
-    return placed
+    return placed, kept
