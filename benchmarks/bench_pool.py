@@ -17,9 +17,10 @@ The indices are checked to equal ``tf.nn.max_pool_with_argmax``'s first.
 Protocol (shared with bench_unpool): each op is a ``tf.function`` (no XLA
 around it), traced and warmed up; then ``--repeats`` interleaved rounds, the
 order rotated every round, each op timed as the median of ``--calls`` calls; a
-ratio is the median over rounds of the per-round ratio, ``spread`` its
-min/max. Peak memory: the growth of the process's peak resident set during
-one call (Linux /proc; the GPU's peak allocation on a GPU), in MiB.
+ratio is the median over rounds of the per-round wall-time ratio (the label
+also gives the CPU-time ratio), ``spread`` its min/max. Peak memory: what one
+call adds to the allocator's peak, in MiB (on a CPU measured in a subprocess
+with TensorFlow's BFC allocator, see ``peak_memory``).
 
 Usage::
 
@@ -27,9 +28,12 @@ Usage::
 """
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -83,31 +87,47 @@ def time_call(call, calls):
     return float(np.median(wall)), float(np.median(cpu))
 
 
-def _rss_kib(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field):
-                return int(line.split()[1])
-    return None
+def _extra_mib(device, call):
+    """Peak allocator memory one call adds on `device` ("CPU:0" needs the BFC allocator)."""
+    import tensorflow as tf
+
+    _finish(call())  # warm: no tracing or first-call buffers counted
+    tf.config.experimental.reset_memory_stats(device)
+    before = tf.config.experimental.get_memory_info(device)["current"]
+    _finish(call())
+    return (tf.config.experimental.get_memory_info(device)["peak"] - before) / 2**20
 
 
-def peak_mib(call):
-    """Peak memory one call adds, in MiB: GPU peak allocation, else peak RSS growth."""
+def peak_memory(module, configs):
+    """{label: {op: MiB}}: the peak memory one call of each op adds, per config.
+
+    On a GPU, measured in this process. On a CPU, TensorFlow's default
+    allocator keeps no statistics, so `module` is run again in a subprocess
+    with ``TF_CPU_ALLOCATOR_USE_BFC=true`` (which does) and
+    ``--peak-memory-only``; that allocator would change this process's
+    timings. {} if that fails.
+    """
     import tensorflow as tf
 
     if tf.config.list_logical_devices("GPU"):
-        tf.config.experimental.reset_memory_stats("GPU:0")
-        before = tf.config.experimental.get_memory_info("GPU:0")["current"]
-        _finish(call())
-        return (tf.config.experimental.get_memory_info("GPU:0")["peak"] - before) / 2**20
+        return {label: {name: _extra_mib("GPU:0", call) for name, call in build().items()}
+                for label, build in configs}
+    env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": "true"}
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", f"benchmarks.{module}", "--peak-memory-only"]
     try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")  # resets the peak resident set (VmHWM) to the current one
-    except OSError:
-        return None
-    before = _rss_kib("VmRSS:")
-    _finish(call())
-    return (_rss_kib("VmHWM:") - before) / 1024
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
+                              timeout=600)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if done.returncode == 0 and lines else {}
+
+
+def print_peak_memory(configs):
+    """The --peak-memory-only mode: one JSON line {label: {op: MiB}} (CPU, BFC allocator)."""
+    print(json.dumps({label: {name: _extra_mib("CPU:0", call) for name, call in build().items()}
+                      for label, build in configs}))
 
 
 def interleaved(steps, repeats, calls):
@@ -217,42 +237,44 @@ def _label(shape):
     return "x".join(str(n) for n in shape)
 
 
+def configs():
+    """[(label, build steps)]: every configuration the rows time."""
+    return [(_label(shape), lambda shape=shape: _pool_steps(shape))
+            for shape in (*SIZES_2D, SHAPE_1D, SHAPE_3D)]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--calls", type=int, default=3)
+    parser.add_argument("--peak-memory-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.peak_memory_only:
+        return print_peak_memory(configs())
 
+    memory = peak_memory("bench_pool", configs())
     rows, elements, ours_times, base_times = [], [], [], []
-    for shape in SIZES_2D:
-        steps = _pool_steps(shape)
-        rounds = interleaved(steps, args.repeats, args.calls)
-        memory = {name: peak_mib(call) for name, call in steps.items()}
+    for label, build in configs():
+        rank = label.count("x") - 1
+        rounds = interleaved(build(), args.repeats, args.calls)
         rows.append(ratio_row(
-            f"MaxPoolingWithArgmax2D / MaxPooling2D, fwd+bwd, {_label(shape)}",
-            rounds, "ours", "keras", "<= 2.0", lambda r: r <= 2.0, memory,
+            f"MaxPoolingWithArgmax{rank}D / MaxPooling{rank}D, fwd+bwd, {label}",
+            rounds, "ours", "keras", "<= 2.0", lambda r: r <= 2.0, memory.get(label),
         ))
-        elements.append(np.prod(shape))
-        ours_times.append(np.median(rounds["ours"]))
-        base_times.append(np.median(rounds["keras"]))
-        if shape == SIZES_2D[-1]:
+        if rank == 2:
+            elements.append(np.prod([int(n) for n in label.split("x")]))
+            ours_times.append(np.median(rounds["ours"]))
+            base_times.append(np.median(rounds["keras"]))
+        if label == _label(SIZES_2D[-1]):
             reference = ratio_row(
-                f"tf.nn.max_pool_with_argmax / MaxPooling2D (reference), {_label(shape)}",
-                rounds, "tf_argmax", "keras", "reported", lambda r: None, memory,
+                f"tf.nn.max_pool_with_argmax / MaxPooling2D (reference), {label}",
+                rounds, "tf_argmax", "keras", "reported", lambda r: None, memory.get(label),
             )
-    rows.append(exponent_row(
-        f"MaxPoolingWithArgmax2D time ~ elements^a ({len(SIZES_2D)} sizes; baseline Keras)",
-        elements, ours_times, base_times,
-    ))
-    for shape in (SHAPE_1D, SHAPE_3D):
-        rank = len(shape) - 2
-        steps = _pool_steps(shape)
-        rounds = interleaved(steps, args.repeats, args.calls)
-        memory = {name: peak_mib(call) for name, call in steps.items()}
-        rows.append(ratio_row(
-            f"MaxPoolingWithArgmax{rank}D / MaxPooling{rank}D, fwd+bwd, {_label(shape)}",
-            rounds, "ours", "keras", "<= 2.0", lambda r: r <= 2.0, memory,
-        ))
+        if len(elements) == len(SIZES_2D) and rank == 2:
+            rows.append(exponent_row(
+                f"MaxPoolingWithArgmax2D time ~ elements^a ({len(SIZES_2D)} sizes; baseline "
+                "Keras)", elements, ours_times, base_times,
+            ))
     rows.append(reference)
     print_rows(
         f"forward + backward, float32, pool 2 stride 2; median of {args.repeats} interleaved "

@@ -33,10 +33,12 @@ import numpy as np  # noqa: E402
 
 try:
     from benchmarks.bench_pool import (
-        exponent_row, fwd_bwd, interleaved, peak_mib, print_rows, ratio_row,
+        exponent_row, fwd_bwd, interleaved, peak_memory, print_peak_memory, print_rows, ratio_row,
     )
 except ImportError:  # run as a script from benchmarks/
-    from bench_pool import exponent_row, fwd_bwd, interleaved, peak_mib, print_rows, ratio_row
+    from bench_pool import (
+        exponent_row, fwd_bwd, interleaved, peak_memory, print_peak_memory, print_rows, ratio_row,
+    )
 
 SIZES = ((8, 32, 32, 64), (8, 64, 64, 64), (8, 128, 128, 64))
 
@@ -118,48 +120,63 @@ def _label(shape):
     return "x".join(str(n) for n in shape)
 
 
+OVERLAPPING = "3x3 stride 2"
+
+
+def configs():
+    """[(label, build steps)]: every configuration the rows time."""
+    return [(_label(shape), lambda shape=shape: _steps(shape)) for shape in SIZES] + [
+        (OVERLAPPING, lambda: _steps(SIZES[-1], pool_size=3, strides=2, variants=False))
+    ]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--calls", type=int, default=3)
+    parser.add_argument("--peak-memory-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.peak_memory_only:
+        return print_peak_memory(configs())
 
+    memory = peak_memory("bench_unpool", configs())
     rows, elements, ours_times, base_times = [], [], [], []
-    for shape in SIZES:
-        steps = _steps(shape)
-        rounds = interleaved(steps, args.repeats, args.calls)
-        memory = {name: peak_mib(call) for name, call in steps.items()}
+    largest = _label(SIZES[-1])
+    for label, build in configs():
+        rounds = interleaved(build(), args.repeats, args.calls)
+        mem = memory.get(label)
+        if label == OVERLAPPING:
+            rows.append(ratio_row(
+                f"MaxUnpooling2D(3, 2) / scatter_nd (Addons), overlapping windows, take-one vs "
+                f"sum, fwd+bwd, {largest}", rounds, "unpool", "addons", "reported",
+                lambda r: None, mem,
+            ))
+            continue
         rows.append(ratio_row(
-            f"MaxUnpooling2D / MaxPooling2D, fwd+bwd, {_label(shape)}",
-            rounds, "unpool", "keras_pool", "<= 1.3", lambda r: r <= 1.3, memory,
+            f"MaxUnpooling2D / MaxPooling2D, fwd+bwd, {label}",
+            rounds, "unpool", "keras_pool", "<= 1.3", lambda r: r <= 1.3, mem,
         ))
-        elements.append(np.prod(shape))
+        elements.append(np.prod([int(n) for n in label.split("x")]))
         ours_times.append(np.median(rounds["unpool"]))
         base_times.append(np.median(rounds["keras_pool"]))
-    rows.append(exponent_row(
-        f"MaxUnpooling2D time ~ elements^a ({len(SIZES)} sizes; baseline MaxPooling2D)",
-        elements, ours_times, base_times,
-    ))
-    shape = SIZES[-1]
-    rows.append(ratio_row(
-        f"MaxUnpooling2D / scatter_nd (Addons), 2x2, fwd+bwd, {_label(shape)}",
-        rounds, "unpool", "addons", "< 1", lambda r: r < 1, memory,
-    ))
-    rows.append(ratio_row(
-        f"MaxUnpooling2D checks: checked / unchecked placement, fwd, {_label(shape)}",
-        rounds, "checked", "unchecked", "reported", lambda r: None, memory,
-    ))
-    rows.append(ratio_row(
-        f"scatter_nd (Addons) / MaxPooling2D (reference), {_label(shape)}",
-        rounds, "addons", "keras_pool", "reported", lambda r: None, memory,
-    ))
-    steps = _steps(shape, pool_size=3, strides=2, variants=False)
-    rounds = interleaved(steps, args.repeats, args.calls)
-    memory = {name: peak_mib(call) for name, call in steps.items()}
-    rows.append(ratio_row(
-        f"MaxUnpooling2D(3, 2) / scatter_nd (Addons), overlapping, fwd+bwd, {_label(shape)}",
-        rounds, "unpool", "addons", "< 1", lambda r: r < 1, memory,
-    ))
+        if label != largest:
+            continue
+        rows.append(exponent_row(
+            f"MaxUnpooling2D time ~ elements^a ({len(SIZES)} sizes; baseline MaxPooling2D)",
+            elements, ours_times, base_times,
+        ))
+        rows.append(ratio_row(
+            f"MaxUnpooling2D / scatter_nd (Addons), 2x2, fwd+bwd, {label}",
+            rounds, "unpool", "addons", "< 1", lambda r: r < 1, mem,
+        ))
+        rows.append(ratio_row(
+            f"MaxUnpooling2D checks: checked / unchecked placement, fwd, {label}",
+            rounds, "checked", "unchecked", "reported", lambda r: None, mem,
+        ))
+        rows.append(ratio_row(
+            f"scatter_nd (Addons) / MaxPooling2D (reference), {label}",
+            rounds, "addons", "keras_pool", "reported", lambda r: None, mem,
+        ))
     print_rows(
         f"forward + backward, float32; median of {args.repeats} interleaved rounds (each the "
         f"median of {args.calls} calls); time, peak memory of one call",

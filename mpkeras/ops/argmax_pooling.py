@@ -112,7 +112,11 @@ def pool(inputs, k, s, padding):
         def grad(d_values, d_indices=None):
             size = blocks.dims(x, rank)[1:-1]
             if non_overlapping:
-                return fusion.run(_place_kernel, (d_values, indices), (k, s, padding, tuple(size)))
+                # The work is the gradient's size, the input's (an unknown batch as 1).
+                work = int(np.prod([n or 1 for n in x.shape]))
+                return fusion.run(
+                    _place_kernel, (d_values, indices), (k, s, padding, tuple(size)), work
+                )
             return scatter.add(d_values, indices, size, rank)
 
         return (values, indices), grad

@@ -7,9 +7,10 @@ intermediate tensor per op; TensorFlow fuses them only under XLA
 The pooling kernels (argmax pooling, unpooling, their gradients) are such
 graphs, and compiled they run in about one pass over memory, 2-4x faster than
 unfused (benchmarks/bench_pool.py). XLA compiles once per shape, so a kernel
-is compiled only when every tensor has a static shape and the largest holds
-at least ``XLA_MIN_ELEMENTS`` elements; smaller or dynamically shaped tensors
-run the same ops unfused. Inside a function that is already XLA-compiled the
+is compiled only when every dimension but the batch is known and the work
+(by default the largest tensor) has at least ``XLA_MIN_ELEMENTS`` elements;
+smaller tensors, and tensors of unknown spatial size, run the same ops
+unfused (correct, several times slower). Inside a function that is already XLA-compiled the
 nested compiled function is simply inlined.
 
 A second workaround, same versions: XLA:CPU reduces a tensor to a scalar in
@@ -22,6 +23,7 @@ Every use goes through this module, so it holds the policy.
 
 import functools
 
+import numpy as np
 import tensorflow as tf
 
 from mpkeras.ops.padding import is_static
@@ -46,18 +48,20 @@ def all_non_negative(tensor):
     return tf.reduce_min(tensor) >= 0
 
 
-def run(kernel, tensors, static):
-    """``kernel(*tensors, *static)``, XLA-compiled for large static shapes.
+def run(kernel, tensors, static, elements=None):
+    """``kernel(*tensors, *static)``, XLA-compiled for large tensors of known shape.
 
     ``static`` holds the kernel's Python arguments (ints, tuples of ints,
     strings); they key the compiled function, so they must be hashable.
+    Every dimension but the batch must be known (XLA then compiles once per
+    batch size met at run time). ``elements`` is the size of the work, by
+    default that of the largest tensor (an unknown batch counting as 1).
     """
-    big = (
-        USE_XLA
-        and all(t.shape.is_fully_defined() for t in tensors)
-        and max(t.shape.num_elements() for t in tensors) >= XLA_MIN_ELEMENTS
-        and _hashable_static(static)
+    known = all(
+        t.shape.rank is not None and all(n is not None for n in t.shape[1:]) for t in tensors
     )
-    if big:
+    if elements is None and known:
+        elements = max(int(np.prod([n or 1 for n in t.shape])) for t in tensors)
+    if USE_XLA and known and elements >= XLA_MIN_ELEMENTS and _hashable_static(static):
         return _compiled(kernel, tuple(static))(*tensors)
     return kernel(*tensors, *static)

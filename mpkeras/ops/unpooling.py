@@ -265,8 +265,9 @@ def _unpool(values, indices, size, k, s, padding, given):
         # Two compiled passes, not one: the cell numbers (int8) are written once
         # and read by the placement, its check and its gradient, instead of
         # each reading the int64 indices (XLA does not share the loop on CPU).
-        cells = fusion.run(_cells_kernel, (indices,), static)
-        placed = fusion.run(_place_kernel, (v, cells), static)
+        work = _output_elements(v, size)
+        cells = fusion.run(_cells_kernel, (indices,), static, work)
+        placed = fusion.run(_place_kernel, (v, cells), static, work)
         ok = fusion.all_non_negative(cells) & fits
         if eager:
             ok = bool(ok)
@@ -279,7 +280,7 @@ def _unpool(values, indices, size, k, s, padding, given):
 
         def grad(up):
             def by_blocks():
-                return fusion.run(_read_kernel, (up, cells), static[:2])
+                return fusion.run(_read_kernel, (up, cells), static[:2], work)
 
             def by_gather():
                 return scatter.take_one_gradient(up, indices, size, rank)
@@ -291,6 +292,13 @@ def _unpool(values, indices, size, k, s, padding, given):
         return result, grad
 
     return place(values)
+
+
+def _output_elements(values, size):
+    """The size of the unpooled output (an unknown batch counting as 1), or None."""
+    if not is_static(*size) or values.shape[-1] is None:
+        return None
+    return int(np.prod(size)) * values.shape[-1] * (values.shape[0] or 1)
 
 
 def _cells_kernel(indices, s, before, size):

@@ -266,3 +266,25 @@ def test_docstring_example():
     for test in finder.find(unpooling.max_unpool, "max_unpool", globs=globs):
         runner.run(test)
     assert runner.failures == 0 and runner.tries > 0
+
+
+def test_fused_kernels_with_an_unknown_batch_match_eager(monkeypatch):
+    # Large tensors of known spatial size are XLA-compiled even when the batch
+    # is unknown (compiled per batch size at run time): forward and gradients.
+    x = tf.constant(np.random.default_rng(5).normal(size=(3, 9, 7, 2)).astype("float32"))
+
+    def round_trip(t):
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            values, indices = max_pool_with_argmax(t, 2, padding="same")
+            out = max_unpool(values * 2, indices, 2, padding="same", output_size=t)
+        return out, tape.gradient(out, t, output_gradients=t)
+
+    expected = round_trip(x)
+    monkeypatch.setattr(fusion, "XLA_MIN_ELEMENTS", 1)
+    graph = tf.function(round_trip, input_signature=[tf.TensorSpec([None, 9, 7, 2])])
+    for batch in (x, x[:1]):
+        for a, b in zip(graph(batch), round_trip(batch)):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(graph(x), expected):
+        np.testing.assert_array_equal(a, b)
