@@ -5,10 +5,10 @@ the input, for a fixed upstream gradient) of ``MaxPoolingWithArgmax{1,2,3}D``
 and of ``keras.layers.MaxPooling{1,2,3}D`` on the same float32 tensor, 2-wide
 windows with stride 2:
 
-* 2D at three sizes (batch 8, 64 channels, 32x32 / 64x64 / 128x128): the ratio
-  at each (target <= 2.0 -- the issue's goal; 1.5 is the moonshot) and the
-  fitted exponent a of time ~ elements^a for both (target a <= 1.2: cost grows
-  like the data it moves);
+* 2D at three sizes (batch 8, 64 channels, 64x64 / 128x128 / 256x256): the
+  ratio at each (target <= 2.0 -- the issue's goal; 1.5 is the moonshot) and
+  the fitted exponent a of CPU time ~ elements^a for both (target: ours at
+  most the baseline's + 0.2, i.e. cost grows like the data it moves);
 * 1D (batch 8, 16384 steps, 64 channels) and 3D (batch 4, 32x32x32, 64
   channels) at one size (target <= 2.0);
 * ``tf.nn.max_pool_with_argmax`` / MaxPooling2D for reference (no target).
@@ -40,7 +40,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-SIZES_2D = ((8, 32, 32, 64), (8, 64, 64, 64), (8, 128, 128, 64))
+SIZES_2D = ((8, 64, 64, 64), (8, 128, 128, 64), (8, 256, 256, 64))
 SHAPE_1D = (8, 16384, 64)
 SHAPE_3D = (4, 32, 32, 32, 64)
 
@@ -182,16 +182,22 @@ def exponent(elements, times):
     return float(np.polyfit(np.log(elements), np.log(times), 1)[0])
 
 
-def exponent_row(benchmark, elements, ours_times, base_times, limit=1.2):
-    """A row with both fitted exponents; holds when ours grows no faster than `limit`."""
+def exponent_row(benchmark, elements, ours_times, base_times, margin=0.2):
+    """A row with both fitted exponents; holds when ours grows no faster than the baseline's + margin.
+
+    The baseline's own exponent says what the machine makes of the sizes
+    (caches, memory bandwidth): both move data, so both should be near 1.
+    Fitted to process CPU time, which other processes' load disturbs less
+    than wall time.
+    """
     a_ours, a_base = exponent(elements, ours_times), exponent(elements, base_times)
     return {
         "benchmark": benchmark,
         "ours": f"a={a_ours:.2f}",
         "baseline": f"a={a_base:.2f}",
         "ratio": a_ours,
-        "target": f"a <= {limit}",
-        "holds": a_ours <= limit,
+        "target": f"a <= {a_base + margin:.2f} (baseline + {margin})",
+        "holds": a_ours <= a_base + margin,
         "spread": None,
     }
 
@@ -204,6 +210,7 @@ def print_rows(title, rows):
         spread = "" if r["spread"] is None else f"{r['spread'][0]:.2f}-{r['spread'][1]:.2f}"
         print(f"{r['benchmark']:<62} {r['ours']:>18} {r['baseline']:>18} {r['ratio']:6.2f} "
               f"{r['target']:>9} {str(r['holds']):>6}  {spread}")
+    print()
 
 
 # ---------------------------------------------------------------------------
@@ -263,8 +270,8 @@ def main(argv=None):
         ))
         if rank == 2:
             elements.append(np.prod([int(n) for n in label.split("x")]))
-            ours_times.append(np.median(rounds["ours"]))
-            base_times.append(np.median(rounds["keras"]))
+            ours_times.append(np.median(rounds[("ours", "cpu")]))
+            base_times.append(np.median(rounds[("keras", "cpu")]))
         if label == _label(SIZES_2D[-1]):
             reference = ratio_row(
                 f"tf.nn.max_pool_with_argmax / MaxPooling2D (reference), {label}",
@@ -272,7 +279,7 @@ def main(argv=None):
             )
         if len(elements) == len(SIZES_2D) and rank == 2:
             rows.append(exponent_row(
-                f"MaxPoolingWithArgmax2D time ~ elements^a ({len(SIZES_2D)} sizes; baseline "
+                f"MaxPoolingWithArgmax2D CPU time ~ elements^a ({len(SIZES_2D)} sizes; baseline "
                 "Keras)", elements, ours_times, base_times,
             ))
     rows.append(reference)
