@@ -47,7 +47,9 @@ def _decoder(latent=2, shape=SHAPE):
 
 
 def _vae(**kwargs):
+    """The test VAE: `_decoder` outputs logits, so from_logits=True."""
     kwargs.setdefault("seed", 0)
+    kwargs.setdefault("from_logits", True)
     return VAE(_encoder(log_var_bias=kwargs.pop("log_var_bias", None)), _decoder(), **kwargs)
 
 
@@ -81,7 +83,7 @@ def test_contract_fit_evaluate_predict_metrics_config():
 
 
 def test_single_output_encoder_is_split_and_data_tuples_work():
-    vae = VAE(_encoder(single=True), _decoder(), seed=0)
+    vae = VAE(_encoder(single=True), _decoder(), from_logits=True, seed=0)
     vae.compile(optimizer="adam")
     # (x, y) pairs as mpkeras.data.load yields; labels of another shape are ignored.
     vae.fit(X, np.zeros((len(X), 5)), epochs=1, batch_size=16, verbose=0)
@@ -293,12 +295,13 @@ def test_bad_input():
     with pytest.raises(ValueError, match="not both"):
         _vae(capacity=5.0, kl_threshold=5.0)
     with pytest.raises(ValueError, match="encoder.*latent size"):
-        VAE(_encoder(latent=3), _decoder(latent=2))
+        VAE(_encoder(latent=3), _decoder(latent=2), from_logits=True)
     with pytest.raises(ValueError, match="encoder.*even"):
         x = keras.Input(SHAPE)
-        VAE(keras.Model(x, keras.layers.Dense(5)(keras.layers.Flatten()(x))), _decoder())
+        VAE(keras.Model(x, keras.layers.Dense(5)(keras.layers.Flatten()(x))), _decoder(),
+            from_logits=True)
     with pytest.raises(ValueError, match="encoder"):
-        VAE("not a model", _decoder())
+        VAE("not a model", _decoder(), from_logits=True)
     with pytest.raises(ValueError, match="latent_dim"):
         build_vae((8, 8, 1), 0)
     with pytest.raises(ValueError, match="num_samples"):
