@@ -112,25 +112,39 @@ def check_halves_fit(encoder, decoder):
 def output_activation(model):
     """(layer name, activation name) that produces a model's output, or None.
 
-    Read from the layers of a Sequential or functional model, through
-    value-preserving layers (Reshape, Flatten, ...) and nested models;
-    None where the layers do not tell (a subclassed model, a Lambda, ...).
+    Read from the layers of a Sequential or functional model (its config
+    says which layer feeds which), through value-preserving layers
+    (Reshape, Flatten, ...) and nested models; None where the layers do not
+    tell (a subclassed model, a Lambda, a custom activation, ...).
     """
     try:
         return _output_activation(model)
-    except (AttributeError, ValueError, IndexError, TypeError):
+    except Exception:  # noqa: BLE001 - a best-effort reading; None = unknown
         return None
 
 
 def _output_activation(model):
-    outputs = getattr(model, "outputs", None)
-    if not outputs or len(outputs) != 1:
+    if isinstance(model, keras.Sequential):
+        chain = iter(reversed(model.layers))
+        next_layer = lambda layer: next(chain, None)  # noqa: E731
+        layer = next_layer(None)
+    elif getattr(model, "outputs", None):
+        config = model.get_config()
+        inbound = {entry["name"]: entry["inbound_nodes"] for entry in config["layers"]}
+        output = config["output_layers"]
+        if isinstance(output[0], list):
+            if len(output) != 1:
+                return None
+            output = output[0]
+
+        def next_layer(layer):
+            history = inbound[layer.name][0]["args"][0]["config"]["keras_history"]
+            return model.get_layer(history[0])
+
+        layer = model.get_layer(output[0])
+    else:
         return None
-    tensor = outputs[0]
-    while True:
-        layer = next((l for l in reversed(model.layers) if l.output is tensor), None)
-        if layer is None or isinstance(layer, keras.layers.InputLayer):
-            return None
+    while layer is not None and not isinstance(layer, keras.layers.InputLayer):
         if isinstance(layer, keras.Model):
             return _output_activation(layer)
         activation = getattr(layer, "activation", None)
@@ -139,7 +153,8 @@ def _output_activation(model):
             return (layer.name, name) if _is_builtin(name, activation) else None
         if not isinstance(layer, _VALUE_PRESERVING):
             return None
-        tensor = layer.input
+        layer = next_layer(layer)
+    return None
 
 
 def _is_builtin(name, activation):

@@ -13,9 +13,10 @@ axes (every axis but the batch axis), in nats per example:
   fixed sigma, -log p(x | z) = sum (x - mean)^2 / (2 sigma^2)
   + 0.5 log(2 pi sigma^2).
 
-A Bernoulli decoder ending in a sigmoid is read through its logits (the
-sigmoid's input) wherever the graph shows them, as Keras's own binary
-cross-entropy does, so saturated probabilities never give log(0).
+A Bernoulli decoder ending in a sigmoid (then maybe a Reshape) is read
+through its logits, the sigmoid's input, wherever the graph shows them (in
+`fit`/`evaluate` unless `run_eagerly`), as Keras's own binary cross-entropy
+does, so saturated probabilities never give log(0) or a zero gradient.
 
 Checks that need the data run in the graph (`tf.debugging.Assert`, an
 `InvalidArgumentError` naming the fix): Bernoulli targets outside [0, 1]
@@ -34,19 +35,29 @@ from mpkeras.losses import bernoulli_nll, gaussian_nll
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
-def logits_behind_sigmoid(tensor):
-    """The input of the sigmoid op that produced `tensor` in a graph, else None.
+# Ops that keep the order of the elements: a sigmoid's output reshaped (an
+# MLP decoder's Dense(sigmoid) + Reshape) still has its logits behind it.
+_ORDER_PRESERVING_OPS = ("Reshape", "Identity", "Squeeze", "ExpandDims")
 
-    Keras's binary cross-entropy looks for the same op (eager tensors have no
-    op: there the Keras op recovers the logits itself).
+
+def logits_behind_sigmoid(tensor):
+    """The logits of the sigmoid that produced `tensor` in a graph, else None.
+
+    Keras's binary cross-entropy looks for the same op; here also through
+    reshapes. Eager tensors have no op: there the Keras op finds the logits
+    of a sigmoid's own output, not of a reshaped one.
     """
     try:
         op = tensor.op
     except AttributeError:  # eager tensors and KerasTensors
         return None
-    if op is not None and op.type == "Sigmoid" and len(op.inputs) == 1:
-        return op.inputs[0]
-    return None
+    reshaped = False
+    while op is not None and op.type in _ORDER_PRESERVING_OPS and op.inputs:
+        op, reshaped = op.inputs[0].op, True
+    if op is None or op.type != "Sigmoid" or len(op.inputs) != 1:
+        return None
+    logits = op.inputs[0]
+    return tf.reshape(logits, tf.shape(tensor)) if reshaped else logits
 
 
 def decoded_mean(params, likelihood, from_logits):
@@ -123,5 +134,5 @@ def _assert_in_unit_interval(values, message):
     low, high = ops.min(values), ops.max(values)
     tf.debugging.Assert(
         ops.logical_and(low >= 0, high <= 1),
-        [message, "Received values in [", low, ",", high, "]"],
+        [message, "Received: min and max", low, high],
     )
