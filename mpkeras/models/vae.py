@@ -19,6 +19,7 @@ from mpkeras.models import vae_contract
 from mpkeras.models.vae_likelihoods import LIKELIHOODS, decoded_mean, reconstruction_loss
 from mpkeras.models.vae_objectives import make_objective
 
+
 def _global_sum(value):
     """Sum of `value` over the replicas (identity outside tf.distribute)."""
     context = tf.distribute.get_replica_context()
@@ -46,15 +47,14 @@ class VAE(keras.Model):
     averaging over pixels (as `keras.losses` do) would silently multiply
     beta by the number of pixels.
 
-    Objectives (claim A6, `vae_objectives`): `beta=1` is the VAE (`loss` is
-    the negative ELBO); `beta != 1` the beta-VAE, loss = rec + beta kl;
-    `kl_threshold=delta` the constrained form min rec s.t. kl <= delta, by
-    its Lagrangian rec + beta (kl - delta) with beta updated by dual ascent
-    after every batch, beta <- max(0, beta + beta_learning_rate (kl - delta));
-    `capacity=C_max, capacity_steps=T` the capacity schedule, loss =
-    rec + beta |kl - C(t)| with C(t) = C_max min(1, t / T). beta and the
-    step counter t are non-trainable weights: `.keras` files and
-    `BackupAndRestore` carry them.
+    Objectives (claim A6, one class each in `vae_objectives`): `beta=1`,
+    the VAE (`loss` is the negative ELBO); `beta != 1`, the beta-VAE, loss =
+    rec + beta kl; `kl_threshold=delta`, min rec s.t. kl <= delta by its
+    Lagrangian rec + beta (kl - delta) and dual ascent after every batch,
+    beta <- max(0, beta + beta_learning_rate (kl - delta)); `capacity=C_max`,
+    loss = rec + beta |kl - C(t)|, C(t) = C_max min(1, t / capacity_steps).
+    beta and the step counter t are non-trainable weights, saved and
+    restored by `.keras` files and `BackupAndRestore`.
 
     Encoder/decoder contract (checked when the VAE is built):
     - encoder: x -> [mean, log_var], each (batch, latent_dim), or one
@@ -81,15 +81,13 @@ class VAE(keras.Model):
     training forward pass, as Keras's training metrics see dropout), in
     `evaluate`/validation the output of `predict` (z = mu(x)).
 
-    Logs (train and validation): `loss` (the objective), `reconstruction`,
-    `kl`, `beta` (the weight used in the step), `elbo` = -(reconstruction +
-    kl), all in nats per example, then any compiled metrics. Under
-    `tf.distribute` each replica divides its sums by the GLOBAL batch size,
-    so a multi-replica step equals the one-device step on the whole batch.
-
-    XLA: `jit_compile="auto"` resolves to no XLA on a CPU-only machine;
-    measure before turning it on (benchmarks/bench_vae.py has the row).
-    XLA drops the in-graph data checks.
+    Logs: `loss` (the objective), `reconstruction`, `kl`, `beta` (the
+    weight used in the step), `elbo` = -(reconstruction + kl), in nats per
+    example, then compiled metrics. Under `tf.distribute` each replica
+    divides its sums by the GLOBAL batch size: a multi-replica step is the
+    one-device step on the whole batch. XLA (`jit_compile=True`; "auto"
+    means none on a CPU-only machine) drops the in-graph data checks;
+    measure before turning it on (benchmarks/bench_vae.py).
 
     Args:
         encoder: a Keras model x -> [mean, log_var] or x -> [mean | log_var].
@@ -206,9 +204,6 @@ class VAE(keras.Model):
         # Keras skips a custom `compile` when loading unless this is overridden.
         self.compile(**keras.saving.deserialize_keras_object(config))
 
-    # ------------------------------------------------------------------
-    # Pieces
-
     def encode(self, x, training=False):
         """The mean and log-variance of q(z | x)."""
         outputs = self.encoder(x, training=training)
@@ -218,6 +213,8 @@ class VAE(keras.Model):
         else:
             vae_contract.check_encoder_outputs([tuple(outputs.shape)], self.latent_dim)
             mean, log_var = ops.split(outputs, 2, axis=-1)
+        if self.latent_dim is None:  # Subclassed halves: known once data went through.
+            self.latent_dim = mean.shape[-1]
         return mean, log_var
 
     def decode(self, z, training=False):
@@ -254,9 +251,6 @@ class VAE(keras.Model):
         """Compiled metrics of (the reconstruction target, the reconstruction)."""
         _, target = vae_contract.split_data((x, y))
         return super().compute_metrics(x, target, y_pred, sample_weight)
-
-    # ------------------------------------------------------------------
-    # Training
 
     def _terms(self, x, target, training):
         """The gradient loss (a replica's share), the global KL and the local logs."""
@@ -317,18 +311,12 @@ class VAE(keras.Model):
         y_pred = self.decode(mean) if self._reconstruction_metrics else None
         return self._report(logs, local_n, x, target, y_pred)
 
-    # ------------------------------------------------------------------
-    # Using a trained model
-
-    def _latent_dim_or_raise(self):
-        if self.latent_dim is None:
-            raise ValueError("The latent size is unknown: call the model on data first.")
-        return self.latent_dim
-
     def sample(self, n, seed=None):
         """n draws of the mean of p(x | z) with z ~ N(0, I) from the prior (A5)."""
         n = validation.positive_int(n, "n")
-        z = keras.random.normal((n, self._latent_dim_or_raise()), seed=seed)
+        if self.latent_dim is None:
+            raise ValueError("The latent size is unknown: call the model on data first.")
+        z = keras.random.normal((n, self.latent_dim), seed=seed)
         return ops.convert_to_numpy(self.decode(z))
 
     def reconstruct(self, x):
@@ -379,9 +367,6 @@ class VAE(keras.Model):
             self, x, num_samples=num_samples, batch_size=batch_size,
             max_decoded=max_decoded, seed=seed,
         )
-
-    # ------------------------------------------------------------------
-    # Serialisation
 
     def get_config(self):
         base = super().get_config()

@@ -148,10 +148,11 @@ def _output_activation(model):
         if isinstance(layer, keras.Model):
             return _output_activation(layer)
         activation = getattr(layer, "activation", None)
-        if activation is not None:
-            name = getattr(activation, "__name__", None)
+        name = getattr(activation, "__name__", None)
+        linear_activation_layer = isinstance(layer, keras.layers.Activation) and name == "linear"
+        if activation is not None and not linear_activation_layer:
             return (layer.name, name) if _is_builtin(name, activation) else None
-        if not isinstance(layer, _VALUE_PRESERVING):
+        if activation is None and not isinstance(layer, _VALUE_PRESERVING):
             return None
         layer = next_layer(layer)
     return None

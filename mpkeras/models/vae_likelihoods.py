@@ -36,8 +36,9 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 # Ops that keep the order of the elements: a sigmoid's output reshaped (an
-# MLP decoder's Dense(sigmoid) + Reshape) still has its logits behind it.
-_ORDER_PRESERVING_OPS = ("Reshape", "Identity", "Squeeze", "ExpandDims")
+# MLP decoder's Dense(sigmoid) + Reshape) or cast (a float32 output layer
+# under mixed precision) still has its logits behind it.
+_ORDER_PRESERVING_OPS = ("Reshape", "Identity", "Squeeze", "ExpandDims", "Cast")
 
 
 def logits_behind_sigmoid(tensor):

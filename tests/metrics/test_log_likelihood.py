@@ -55,7 +55,9 @@ def test_A4_importance_weighting_tightens_the_bound():
     assert l1000.mean() <= log_px.mean() + 0.02
     assert np.abs(l1000 - log_px).mean() < 0.2 * np.abs(l1 - log_px).mean()
     # Stateless sampling: same seed, same estimate.
-    np.testing.assert_array_equal(vae.log_likelihood(x, 5, seed=2), vae.log_likelihood(x, 5, seed=2))
+    np.testing.assert_array_equal(
+        vae.log_likelihood(x, 5, seed=2), vae.log_likelihood(x, 5, seed=2)
+    )
 
 
 

@@ -189,7 +189,8 @@ def test_keras_round_trip_of_a_trained_constrained_vae(tmp_path):
     np.testing.assert_allclose(loaded.predict(X, verbose=0), vae.predict(X, verbose=0), atol=1e-6)
     # The test ELBO on a fixed batch with a fixed seed, two ways.
     np.testing.assert_array_equal(
-        loaded.log_likelihood(X, num_samples=1, seed=4), vae.log_likelihood(X, num_samples=1, seed=4)
+        loaded.log_likelihood(X, num_samples=1, seed=4),
+        vae.log_likelihood(X, num_samples=1, seed=4),
     )
     a = vae.evaluate(X, batch_size=32, verbose=0, return_dict=True)
     b = loaded.evaluate(X, batch_size=32, verbose=0, return_dict=True)
@@ -224,7 +225,8 @@ def test_A6_killed_constrained_run_resumes_with_the_same_beta(tmp_path):
 
 
 def test_builders_sizes():
-    for shape, kind in (((8, 8, 1), "conv"), ((28, 28, 1), "conv"), ((64, 64, 1), "conv"), ((8, 8, 1), "mlp")):
+    cases = (((8, 8, 1), "conv"), ((28, 28, 1), "conv"), ((64, 64, 1), "conv"), ((8, 8, 1), "mlp"))
+    for shape, kind in cases:
         encoder = build_vae_encoder(shape, 3, kind=kind)
         decoder = build_vae_decoder(3, shape, kind=kind)
         assert encoder.output_shape == (None, 6)

@@ -92,8 +92,9 @@ def test_a_visible_contradiction_raises_when_the_vae_is_built(activation, from_l
 def test_output_activation_reads_through_reshape_and_nested_models():
     inner = _decoder("sigmoid")
     z = keras.Input((2,))
-    outer = keras.Model(z, keras.layers.Identity()(inner(z)))
-    assert output_activation(outer) == ("out", "sigmoid")
+    # A float32 output layer under mixed precision: a linear Activation.
+    output = keras.layers.Activation("linear", dtype="float32")(keras.layers.Identity()(inner(z)))
+    assert output_activation(keras.Model(z, output)) == ("out", "sigmoid")
     assert output_activation(SubclassedDecoder(True)) is None
     custom = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, activation=lambda t: t)])
     assert output_activation(custom) is None
