@@ -113,7 +113,7 @@ def beta_vae_sprites(config, context):
     for beta in config.betas:
         tag = _tag(beta)
         vae = build_vae(shape, config.latent_dim, kind=config.kind, hidden=config.hidden or None,
-                        beta=beta, seed=context.seed, name=f"vae_{tag}")
+                        beta=beta, from_logits=True, seed=context.seed, name=f"vae_{tag}")
         vae.compile(optimizer=config.train.make_optimizer())
         logger = LatentImageLogger(context.log_dir(tag), shown, every=max(1, config.train.epochs // 5),
                                    max_dims=config.traversal_dims, seed=context.seed)

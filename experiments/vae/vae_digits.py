@@ -91,7 +91,7 @@ def vae_digits(config, context):
     premise(set(np.unique(x_test)) <= {0.0, 1.0}, "the test images are binary (a true Bernoulli likelihood)")
 
     vae = build_vae(shape, config.latent_dim, kind=config.kind, hidden=config.hidden or None,
-                    likelihood="bernoulli", seed=context.seed, name="vae")
+                    likelihood="bernoulli", from_logits=True, seed=context.seed, name="vae")
     vae.compile(optimizer=config.train.make_optimizer())
     logger = LatentImageLogger(context.log_dir("vae"), x_test[: config.figure_examples],
                                every=max(1, config.train.epochs // 10), seed=context.seed)
