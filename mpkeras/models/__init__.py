@@ -1,6 +1,6 @@
 """Model builders and `keras.Model` subclasses, one concept per module."""
 
-from mpkeras._lazy import lazy_exports
+from mpkeras._lazy import import_modules, lazy_exports
 
 _EXPORTS = {
     "Perceptron": "perceptron",
@@ -26,3 +26,6 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+# Importing the package registers every class it exports for Keras serialisation,
+# so plain keras.saving.load_model works after `import mpkeras.<package>`.
+import_modules(__name__, _EXPORTS)
