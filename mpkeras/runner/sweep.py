@@ -133,7 +133,8 @@ def summary_markdown(summary):
     then the expectations per point."""
     keys = summary["settings"]
     points = summary["points"]
-    lines = [f"# Sweep of {summary['spec']}: {summary['title']}", ""]
+    title = f": {summary['title']}" if summary.get("title") else ""
+    lines = [f"# Sweep of {summary['spec']}{title}", ""]
     seeds = sorted({len(entry["seeds"]) for entry in points})
     lines += [f"{len(points)} settings points, seeds per point: "
               f"{', '.join(map(str, seeds))}.", ""]
