@@ -232,7 +232,7 @@ class RunContext:
         """
         import keras
 
-        from mpkeras import callbacks
+        from mpkeras import callbacks, progress
 
         result = [
             callbacks.ShuffleEpoch(),
@@ -248,6 +248,7 @@ class RunContext:
         ]
         if figure is not None:
             result.append(callbacks.FigureLogger(self.log_dir(tag), figure, name=tag, every=figure_every))
+        result += progress.fit_callbacks(tag)  # the experiment's progress line, if one is drawn
         return result
 
     def save_figure(self, name, figure):
@@ -264,6 +265,13 @@ class RunContext:
             tf.summary.image(name, figure_to_image(figure), step=0)
         writer.close()
         return path
+
+    def log_embedding(self, name, codes, metadata=None, images=None):
+        """Write ``codes`` (N, D) for TensorBoard's Projector under ``logs/<name>/projector``,
+        with ``metadata`` (N labels, or a dict of columns) and ``images`` (N, the sprite)."""
+        from mpkeras.callbacks.projector import write_embedding
+
+        return write_embedding(self.log_dir(name) / "projector", codes, metadata, images)
 
 
 def _is_multi_worker(strategy):
@@ -602,6 +610,9 @@ def run(
         "versions": _versions(),
     }
     _write_json(run_dir / "results.json", payload)
+    from mpkeras.callbacks.hparams import log_run_hparams  # the run in TensorBoard's HParams tab
+
+    log_run_hparams(run_dir)
     return RunOutcome(run_dir=run_dir, results=payload, models=models, model_paths=model_paths)
 
 
