@@ -122,7 +122,7 @@ class ExperimentLine:
             # smoothing=0: the estimate is the mean time per epoch of this fit.
             self._bar = tqdm(total=epochs, desc=description, file=self.stream, leave=False,
                              smoothing=0, mininterval=0, bar_format=BAR_FORMAT,
-                             dynamic_ncols=True, disable=not self.terminal)
+                             disable=not self.terminal)
         else:
             self._bar.set_description_str(description, refresh=False)
             self._bar.reset(total=epochs)
@@ -218,7 +218,7 @@ def _tracked(iterable, total, desc, unit, stream):
     started = time.perf_counter()
     count = 0
     with tqdm(iterable, total=total, desc=desc, unit=f" {unit}", file=stream,
-              disable=not terminal, dynamic_ncols=True, mininterval=0.5) as bar:
+              disable=not terminal, mininterval=0.5) as bar:
         for item in bar:
             count += 1
             yield item
