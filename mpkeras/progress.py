@@ -50,6 +50,16 @@ def _terminal_stream(stream):
     return os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, closefd=True), True
 
 
+def _size(stream):
+    """``{"ncols", "nrows"}`` of the terminal for tqdm; 80 x 24 where it reports none
+    (a pseudo-terminal without a size reports 0 x 0, and tqdm then draws nothing)."""
+    try:
+        columns, lines = os.get_terminal_size(stream.fileno())
+    except (AttributeError, ValueError, OSError):
+        columns = lines = 0
+    return {"ncols": columns if columns > 0 else 80, "nrows": lines if lines > 0 else 24}
+
+
 def _is_terminal(stream):
     try:
         return stream.isatty()
@@ -122,7 +132,7 @@ class ExperimentLine:
             # smoothing=0: the estimate is the mean time per epoch of this fit.
             self._bar = tqdm(total=epochs, desc=description, file=self.stream, leave=False,
                              smoothing=0, mininterval=0, bar_format=BAR_FORMAT,
-                             disable=not self.terminal)
+                             disable=not self.terminal, **_size(self.stream))
         else:
             self._bar.set_description_str(description, refresh=False)
             self._bar.reset(total=epochs)
@@ -218,7 +228,7 @@ def _tracked(iterable, total, desc, unit, stream):
     started = time.perf_counter()
     count = 0
     with tqdm(iterable, total=total, desc=desc, unit=f" {unit}", file=stream,
-              disable=not terminal, mininterval=0.5) as bar:
+              disable=not terminal, mininterval=0.5, **_size(stream)) as bar:
         for item in bar:
             count += 1
             yield item

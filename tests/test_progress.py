@@ -157,15 +157,18 @@ def test_track_counts_the_items_and_reports_once_outside_a_terminal():
         progress.track([], -1, "x")
 
 
-def test_track_draws_a_bar_with_the_total_in_a_terminal():
+def test_track_draws_a_bar_on_stderr_in_a_terminal_without_a_size():
+    """A fresh pseudo-terminal reports 0 x 0: the bar still draws (at 80 columns)."""
+    script = "from mpkeras import progress; assert list(progress.track(range(3), 3, 'sprites/full')) == [0, 1, 2]"
     master, slave = pty.openpty()
-    with os.fdopen(slave, "w") as stream:
-        assert list(progress.track(range(3), 3, "sprites/full", stream=stream)) == [0, 1, 2]
-    output = b""
-    while select.select([master], [], [], 0.1)[0]:
-        try:
-            output += os.read(master, 4096)
-        except OSError:
-            break
-    os.close(master)
-    assert "sprites/full: 100%" in output.decode() and "3/3" in output.decode()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=slave, stderr=slave,
+                               stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    try:
+        output = _read_all(master, process)
+    finally:
+        os.close(master)
+    assert process.returncode == 0, output
+    assert "sprites/full: 100%" in output and "3/3" in output, output
+    assert "examples in" not in output  # The one-line summary is for logs, not terminals.

@@ -10,14 +10,10 @@ the Scalars, Images, HParams and Projector pages, and each test checks what
 the page shows by its text (through shadow roots and the Projector's
 iframe), saving a screenshot under the test's tmp dir.
 
-With ``MPKERAS_DOCS_FIGURES=<dir>`` the HParams table is also saved as
-``<dir>/tensorboard_hparams.png`` (the README's figure).
-
 Skipped, with the reason, where selenium, chromium or chromium-driver is not
 installed (``.ci/run`` installs them).
 """
 
-import os
 import shlex
 import shutil
 import socket
@@ -26,11 +22,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from mpkeras import runner
+from mpkeras import data, runner
 from mpkeras.callbacks.hparams import log_sweep_hparams
 
 pytestmark = pytest.mark.slow
@@ -42,8 +37,7 @@ if CHROMIUM is None or CHROMEDRIVER is None:
                 "chromium-driver)", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install selenium)")
 
-LATENT_DIMS = (3, 4, 8)  # 3 or more: the Projector's 3-D PCA view needs three components.
-TEST_POINTS = 360  # The digits test split.
+LATENT_DIMS = (3, 4, 8)  # The Projector shows the first run's codes: 3 dimensions.
 READY_DEADLINE_S = 180
 PAGE_DEADLINE_S = 90
 
@@ -249,8 +243,6 @@ def test_hparams_page_compares_the_runs_settings_and_metrics(browser, tensorboar
     needles += [f"{dim:.4f}" for dim in LATENT_DIMS]  # The table's format of the latent sizes.
     open_page(browser, tensorboard, "hparams", needles, shots)
     browser.save_screenshot(str(shots / "hparams_table.png"))
-    if os.environ.get("MPKERAS_DOCS_FIGURES"):
-        browser.save_screenshot(str(Path(os.environ["MPKERAS_DOCS_FIGURES"]) / "tensorboard_hparams.png"))
     assert browser.execute_script(CLICK, "Parallel Coordinates View"), "no Parallel Coordinates tab"
     deadline = time.monotonic() + PAGE_DEADLINE_S
     while "Linear Logarithmic Quantile" not in browser.execute_script(PAGE_TEXT):
@@ -261,9 +253,12 @@ def test_hparams_page_compares_the_runs_settings_and_metrics(browser, tensorboar
 
 def test_projector_page_shows_the_codes_with_their_labels(browser, tensorboard, sweep, shots):
     _, runs, _ = sweep
+    _, labels = data.load_arrays("digits", split="test", task="classification")
+    points = len(labels)
     needles = [f"{len(runs)} runs found", *[f"{run.name}/logs/vae/projector" for run in runs],
-               f"{TEST_POINTS}x{LATENT_DIMS[0]}", f"Points: {TEST_POINTS}", f"Dimension: {LATENT_DIMS[0]}",
-               "Label by label", "metadata.tsv"]
+               f"{points}x{LATENT_DIMS[0]}", f"Points: {points}", f"Dimension: {LATENT_DIMS[0]}",
+               # The metadata column, and the Projector's count of its distinct values.
+               "Label by label", f"label {len(set(labels.tolist()))} colors", "metadata.tsv"]
     open_page(browser, tensorboard, "projector", needles, shots)
     assert browser.execute_script(ELEMENTS, "CANVAS", False) > 0  # The 3-D view.
     browser.save_screenshot(str(shots / "projector.png"))

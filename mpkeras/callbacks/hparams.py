@@ -82,7 +82,7 @@ def _setting(name, value):
 
 
 def scalar_metrics(metrics):
-    """The metrics HParams can show: ``{name: float}`` of the numeric scalars.
+    """The metrics HParams can show: ``{name: float}`` of the numeric scalars, in order.
 
     Lists (per-step curves, per-class values), strings and None are left out:
     an HParams metric is one number per run. Bools become 0.0 / 1.0.
@@ -95,7 +95,7 @@ def scalar_metrics(metrics):
             value = value.item()
         if isinstance(value, numbers.Real):
             result[str(name)] = float(value)
-    return dict(sorted(result.items()))
+    return result
 
 
 STATUSES = ("success", "failure", "running", "unknown")
@@ -163,7 +163,8 @@ def write_hparams_config(logdir, hparams, metric_names, description=""):
         hparams: setting name -> the values it takes (a list; numbers, bools
             or strings as :func:`flatten_config` gives them). Values of mixed
             kinds give a string setting.
-        metric_names: the metrics' tags, as the sessions write them.
+        metric_names: the metrics' tags, as the sessions write them, in the
+            order of the dashboard's columns.
         description: Markdown shown with the experiment.
 
     Returns:
@@ -177,8 +178,9 @@ def write_hparams_config(logdir, hparams, metric_names, description=""):
     if isinstance(metric_names, str) or not all(isinstance(m, str) for m in metric_names):
         raise validation.invalid("metric_names", "a list of metric names (strings)", metric_names)
     infos = [_hparam_info(name, values) for name, values in sorted(hparams.items())]
+    # In the order given (the dashboard's columns): an experiment's main metrics first.
     metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(group="", tag=name))
-               for name in sorted(set(metric_names))]
+               for name in dict.fromkeys(metric_names)]
     experiment = summary.experiment_pb(infos, metrics, description=description)
     logdir = Path(logdir)
     logdir.mkdir(parents=True, exist_ok=True)
@@ -285,10 +287,10 @@ def log_sweep_hparams(root, run_dirs):
     Returns:
         The path of the event file written.
     """
-    domains, metric_names = {}, set()
+    domains, metric_names = {}, {}
     for run_dir in run_dirs:
         settings, metrics = run_hparams(run_dir)
         for name, value in settings.items():
             domains.setdefault(name, []).append(value)
-        metric_names.update(metrics)
-    return write_hparams_config(root, domains, sorted(metric_names))
+        metric_names.update(dict.fromkeys(metrics))  # In the experiment's order.
+    return write_hparams_config(root, domains, list(metric_names))

@@ -36,6 +36,10 @@ MAX_SPRITE_SIDE = 8192
 MIN_THUMBNAIL_SIDE = 32
 """Smaller images (8x8 digits) are enlarged (nearest neighbour) to about this side."""
 
+MIN_DIMENSIONS = 3
+"""The Projector's default view is a 3-D PCA, which shows nothing (NaN variance) for
+fewer dimensions: smaller codes get zero columns up to this many."""
+
 
 def write_embedding(logdir, codes, metadata=None, images=None, description=""):
     """Write ``codes`` for the Embedding Projector into ``logdir``.
@@ -45,7 +49,9 @@ def write_embedding(logdir, codes, metadata=None, images=None, description=""):
             ``logs/<name>/projector``); files written there before by this
             function are replaced.
         codes: array (N, D) of finite numbers, one row per point (e.g. the
-            posterior means of the test images).
+            posterior means of the test images). Codes of 1 or 2 dimensions
+            are stored with zero columns up to 3 (:data:`MIN_DIMENSIONS`),
+            as the Projector's PCA view draws nothing for fewer.
         metadata: None; a sequence of N values (one column, no header, as
             the projector wants for a single column); or a dict of column
             name -> N values (a header row, tab-separated). Values are
@@ -67,6 +73,9 @@ def write_embedding(logdir, codes, metadata=None, images=None, description=""):
     from tensorboard.plugins import projector
 
     codes = _codes(codes)
+    dims = codes.shape[1]
+    if dims < MIN_DIMENSIONS:
+        codes = np.pad(codes, ((0, 0), (0, MIN_DIMENSIONS - dims)))
     rows = _metadata_rows(metadata, len(codes))
     sprite = None if images is None else sprite_image(images, expected=len(codes))
     logdir = Path(logdir)
@@ -91,7 +100,9 @@ def write_embedding(logdir, codes, metadata=None, images=None, description=""):
     checkpoint.save(str(logdir / "embedding.ckpt"))
     projector.visualize_embeddings(str(logdir), config)
 
-    text = description or f"{len(codes)} points of {codes.shape[1]} dimensions"
+    text = description or f"{len(codes)} points of {dims} dimensions"
+    if dims < codes.shape[1]:
+        text += f" (stored with {codes.shape[1] - dims} zero columns for the 3-D view)"
     writer = tf.summary.create_file_writer(str(logdir))
     with writer.as_default():
         tf.summary.text("embedding", f"{text} (Projector tab)", step=0)

@@ -186,7 +186,7 @@ def test_experiment_config_lists_the_domains_and_replaces_the_old_one(tmp_path):
     assert infos["kind"]["domainDiscrete"] == ["mlp"] and not infos["kind"]["differs"]
     assert infos["bn"]["type"] == "DATA_TYPE_BOOL" and infos["bn"]["domainDiscrete"] == [False, True]
     assert infos["mixed"]["type"] == "DATA_TYPE_STRING"
-    assert [m["name"]["tag"] for m in experiment["metricInfos"]] == ["elbo", "kl"]
+    assert [m["name"]["tag"] for m in experiment["metricInfos"]] == ["kl", "elbo"]  # As given.
 
 
 @pytest.mark.parametrize("arguments, match", [
@@ -210,7 +210,7 @@ def test_a_sweep_root_shows_every_point_with_its_values(tmp_path):
     infos = {info["name"]: info for info in experiment["hparamInfos"]}
     assert infos["beta"]["domainDiscrete"] == [1.0, 4.0, 16.0] and infos["beta"]["differs"]
     assert not infos["train.epochs"]["differs"]
-    assert {m["name"]["tag"] for m in experiment["metricInfos"]} == {"kl", "wall_time_s"}
+    assert [m["name"]["tag"] for m in experiment["metricInfos"]] == ["kl", "wall_time_s"]
     groups = server.session_groups()
     by_beta = {group["hparams"]["beta"]: group for group in groups}
     assert sorted(by_beta) == [1.0, 4.0, 16.0]

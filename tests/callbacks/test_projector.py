@@ -81,6 +81,15 @@ def test_files_are_as_the_plugin_documents(tmp_path):
     assert lines[0] == "label\tk" and lines[1:3] == ["a\t0", "b\t1"] and len(lines) == 11
 
 
+@pytest.mark.parametrize("dims", [1, 2])
+def test_small_codes_get_zero_columns_for_the_3d_view(tmp_path, dims):
+    write_embedding(tmp_path, CODES[:, :dims])
+    stored = tf.train.load_checkpoint(str(tmp_path)).get_tensor(NAME)
+    assert stored.shape == (10, projector.MIN_DIMENSIONS)
+    np.testing.assert_array_equal(stored[:, :dims], CODES[:, :dims])
+    np.testing.assert_array_equal(stored[:, dims:], 0.0)
+
+
 def test_sprite_places_each_image_row_major(tmp_path):
     images = np.zeros((5, 8, 8), np.uint8)
     for index in range(5):
@@ -144,12 +153,12 @@ def test_latent_means_of_a_vae_and_an_autoencoder():
 
 
 def test_embedding_logger_writes_the_codes_after_fit(tmp_path):
-    autoencoder = build_autoencoder((8, 8, 1), 2, kind="mlp", hidden=(8,))
+    autoencoder = build_autoencoder((8, 8, 1), 4, kind="mlp", hidden=(8,))
     autoencoder.compile(optimizer="adam", loss="mse")
     logger = EmbeddingLogger(tmp_path / "conv" / "projector", IMAGES, metadata=range(10), images=IMAGES)
     autoencoder.fit(IMAGES, IMAGES, epochs=1, verbose=0, callbacks=[logger])
     (info,) = ProjectorServer(tmp_path).get("/info", run="conv/projector").json["embeddings"]
-    assert info["tensorShape"] == [10, 2]
+    assert info["tensorShape"] == [10, 4]
     stored = tf.train.load_checkpoint(str(tmp_path / "conv" / "projector")).get_tensor(NAME)
     np.testing.assert_allclose(stored, autoencoder.encoder(IMAGES), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="10 values"):
