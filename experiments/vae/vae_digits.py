@@ -6,6 +6,7 @@ from typing import Literal
 import numpy as np
 
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure
+from mpkeras_experiments.embeddings import log_test_codes
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig, require_positive
@@ -127,6 +128,7 @@ def vae_digits(config, context):
     shown = min(8, len(lines))
     context.save_figure("interpolation", grid_figure(
         lines[:shown], title="Straight lines between posterior means, decoded"))
+    log_test_codes(context, "vae", vae, config.dataset, x_test)  # A5 in the Projector, by label
 
     return Results(
         metrics={

@@ -65,7 +65,9 @@ def sweep(name, sets=(), seeds=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_D
         root.mkdir(parents=True)
         rundir.write_json(root / "sweep.json", record)
 
-    by_settings, failed = {}, []
+    from mpkeras.callbacks.hparams import log_sweep_hparams
+
+    by_settings, failed, finished = {}, [], []
     for index, point, result, metrics, resumed in grid.run_points(
             points, root, resume=resume is not None,
             log_for=None if verbose else (lambda p: root / "logs" / f"{p.name}.log"),
@@ -79,6 +81,9 @@ def sweep(name, sets=(), seeds=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_D
                      result.status if result.status != "completed"
                      else f"{held}/{len(result.rows)} expectations hold"))
         report(f"[{index}/{len(points)}] {point.name:<32} {state}")
+        # The sweep's HParams config at its root, kept current after every point.
+        finished.append(root / point.name)
+        log_sweep_hparams(root, [d for d in finished if (d / "results.json").is_file()])
     summary = _summary(spec, sets, by_settings)
     markdown = summary_markdown(summary)
     rundir.write_json(root / "summary.json", summary)
