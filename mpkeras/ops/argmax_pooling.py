@@ -159,7 +159,7 @@ def _kernel(x, k, s, padding):
     before, out = _geometry(spatial, k, s, padding)
     non_overlapping = all(s[d] >= k[d] for d in range(rank))
     dtype = blocks.index_dtype(spatial, channels)
-    steps, base = blocks.flat_geometry(spatial, channels, out, s, before, dtype)
+    steps, terms = blocks.flat_geometry(spatial, channels, out, s, before, dtype)
     origins = [tf.range(out[d]) * s[d] - before[d] for d in range(rank)]
 
     def axis_mask(d, o):
@@ -209,7 +209,9 @@ def _kernel(x, k, s, padding):
 
     if code.shape.rank == 0:  # a single-cell window: nothing was compared
         code = tf.fill(tf.shape(best), code)
-    return best, tf.cast(base + code, tf.int64)
+    for term in terms:
+        code = code + term
+    return best, tf.cast(code, tf.int64)
 
 
 def _strided_views(x, out, k, s, before, rank):
