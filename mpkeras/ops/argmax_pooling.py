@@ -31,6 +31,7 @@ import tensorflow as tf
 from mpkeras.ops import blocks, fusion, scatter
 from mpkeras.ops.padding import is_static, pooling_arguments, window_padding
 
+
 @tf.autograph.experimental.do_not_convert  # plain Python control flow only
 def max_pool_with_argmax(inputs, pool_size, strides=None, padding="valid"):
     """Max pooling of a channels-last tensor of rank 3, 4 or 5, with argmax indices.

@@ -115,9 +115,10 @@ def own_cells(keys, steps, out, s, before, size, rank):
 
 def _cell_in_image(d, o, out, s, before, size, rank):
     """Windows along axis d whose block cell o is inside the image; None if all are (static)."""
-    if is_static(out[d], before[d], size[d]):
-        if o >= before[d] and (out[d] - 1) * s[d] - before[d] + o < size[d]:
-            return None
+    if is_static(out[d], before[d], size[d]) and (
+        o >= before[d] and (out[d] - 1) * s[d] - before[d] + o < size[d]
+    ):
+        return None
     coordinate = tf.range(out[d]) * s[d] - before[d] + o
     return _along((coordinate >= 0) & (coordinate < size[d]), d, rank)
 

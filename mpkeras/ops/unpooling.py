@@ -359,17 +359,18 @@ def _checked_scatter(values, indices, size, k, s, padding, fits):
             )
         return scatter.take_one(values, indices, size, rank)
     sizes = tf.stack([tf.cast(v, tf.int64) for v in size])
+    geometry_message = (
+        f"MaxUnpooling: `output_size` does not pool to the values' spatial size with "
+        f"{where}; {advice}. Received: output_size ="
+    )
+    range_message = (
+        "MaxUnpooling: `indices` must lie in [0, prod(output_size) * C) ((position * C + c) "
+        f"within each image, include_batch_in_index=False); {advice}. Received: "
+        "output_size, prod(output_size) * C, smallest and largest index ="
+    )
     checks = [
-        tf.debugging.Assert(fits, [
-            f"MaxUnpooling: `output_size` does not pool to the values' spatial size with "
-            f"{where}; {advice}. Received: output_size =", sizes,
-        ]),
-        tf.debugging.Assert(in_range, [
-            "MaxUnpooling: `indices` must lie in [0, prod(output_size) * C) ((position * C + c) "
-            f"within each image, include_batch_in_index=False); {advice}. Received: "
-            "output_size, prod(output_size) * C, smallest and largest index =",
-            sizes, limit, low, high,
-        ]),
+        tf.debugging.Assert(fits, [geometry_message, sizes]),
+        tf.debugging.Assert(in_range, [range_message, sizes, limit, low, high]),
     ]
     with tf.control_dependencies(checks):
         placed, kept = scatter.take_one(values, tf.identity(indices), size, rank)
