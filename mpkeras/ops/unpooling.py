@@ -8,7 +8,9 @@ pooled value back where its maximum was:
 p the row-major position within the image of spatial size `output_size` --
 the convention of ``tf.nn.max_pool_with_argmax`` (``include_batch_in_index=
 False``), PyTorch's ``MaxUnpool1d/2d/3d`` and TensorFlow Addons'
-``MaxUnpooling2D``, whose published test vectors hold here. Where several
+``MaxUnpooling2D``, whose published test vectors hold here (given as integers:
+float indices are refused, float32 cannot hold every index of a large image
+exactly). Where several
 entries name the same position (overlapping windows sharing a maximum) the
 first in row-major order writes it and the others are ignored, value and
 gradient (take-one: a shared maximum is one input cell, so it is written once).
@@ -21,12 +23,14 @@ static, eagerly where the indices are values, and inside graphs through
 XLA (``jit_compile=True``) TensorFlow ignores Assert, so there the output is
 NaN instead: loud, never a plausible wrong result.
 
-Speed: with non-overlapping windows (strides >= pool_size) one fused pass
-checks that every index lies in its own window's block and then places the
-values by block cell, no scatter (mpkeras/ops/blocks.py); the gradient
-selects the upstream gradient back the same way. Indices anywhere else
-(arbitrary ones, overlapping windows, a size that does not match) take the
-general path: an integer segment-min and a gather (mpkeras/ops/scatter.py).
+Speed: with non-overlapping windows (strides >= pool_size) one pass over the
+indices finds each one's cell in its own window's block (int8, -1 where it is
+not in it), a second places the values by cell, no scatter; the check is the
+minimum of the cell numbers, the gradient selects the upstream gradient back
+by cell (mpkeras/ops/blocks.py). Only if some index is not in its own block --
+arbitrary indices, a size that does not match -- and always for overlapping
+windows, the general path runs: an integer segment-min and a gather
+(mpkeras/ops/scatter.py), after the checks.
 """
 
 import keras
