@@ -117,7 +117,7 @@ def peak_memory(module, configs):
     command = [sys.executable, "-m", f"benchmarks.{module}", "--peak-memory-only"]
     try:
         done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                              timeout=600)
+                              timeout=600, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return {}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -209,7 +209,7 @@ def print_rows(title, rows):
     for r in rows:
         spread = "" if r["spread"] is None else f"{r['spread'][0]:.2f}-{r['spread'][1]:.2f}"
         print(f"{r['benchmark']:<62} {r['ours']:>18} {r['baseline']:>18} {r['ratio']:6.2f} "
-              f"{r['target']:>9} {str(r['holds']):>6}  {spread}")
+              f"{r['target']:>9} {r['holds']!s:>6}  {spread}")
     print()
 
 
@@ -230,7 +230,10 @@ def _pool_steps(shape, seed=0):
     keras_pool = getattr(keras.layers, f"MaxPooling{rank}D")(2)
     ours = getattr(layers, f"MaxPoolingWithArgmax{rank}D")(2)
     g = tf.constant(rng.normal(size=keras_pool.compute_output_shape(shape)).astype("float32"))
-    first = lambda out: out[0]  # noqa: E731 - values carry the gradient, indices none
+
+    def first(out):
+        return out[0]  # values carry the gradient, indices none
+
     fns = {"keras": fwd_bwd(keras_pool), "ours": fwd_bwd(ours, first)}
     if rank == 2:
         fns["tf_argmax"] = fwd_bwd(lambda t: tf.nn.max_pool_with_argmax(t, 2, 2, "VALID"), first)

@@ -34,11 +34,23 @@ import numpy as np  # noqa: E402
 
 try:
     from benchmarks.bench_pool import (
-        exponent_row, fwd_bwd, interleaved, peak_memory, print_peak_memory, print_rows, ratio_row,
+        exponent_row,
+        fwd_bwd,
+        interleaved,
+        peak_memory,
+        print_peak_memory,
+        print_rows,
+        ratio_row,
     )
 except ImportError:  # run as a script from benchmarks/
     from bench_pool import (
-        exponent_row, fwd_bwd, interleaved, peak_memory, print_peak_memory, print_rows, ratio_row,
+        exponent_row,
+        fwd_bwd,
+        interleaved,
+        peak_memory,
+        print_peak_memory,
+        print_rows,
+        ratio_row,
     )
 
 SIZES = ((8, 64, 64, 64), (8, 128, 128, 64), (8, 256, 256, 64))

@@ -103,9 +103,10 @@ class MaxPoolingWithArgmax1D(_MaxPoolingWithArgmax):
     z[i] = max { x[i'] : i' in [s*i, s*i + k) } (the notes' max pooling,
     Figure 7), with the index x * C + c of the maximum within its sequence
     (tf.nn.max_pool_with_argmax's convention; ties go to the first maximum).
-    `values` equal keras.layers.MaxPooling1D's. Feed both outputs to
-    `MaxUnpooling1D` with the same arguments to put the maxima back. The
-    gradient is the max-pool backward: d z[i] / d x[i'] = 1{i' = i*}.
+    `values` equal keras.layers.MaxPooling1D's (a NaN, which Keras skips, wins
+    its window here). Feed both outputs to `MaxUnpooling1D` with the same
+    arguments to put the maxima back. The gradient is the max-pool backward:
+    d z[i] / d x[i'] = 1{i' = i*}.
 
     Args:
         pool_size: int or tuple of 1, the window size k. Default 2.
@@ -145,9 +146,10 @@ class MaxPoolingWithArgmax2D(_MaxPoolingWithArgmax):
     (the notes' max pooling, Figure 7), with the index (y * W + x) * C + c of
     the maximum within its image: exactly tf.nn.max_pool_with_argmax's
     (include_batch_in_index=False), ties (the first maximum in row-major
-    window order) included. `values` equal keras.layers.MaxPooling2D's. Feed
-    both outputs to `MaxUnpooling2D` with the same arguments to put the
-    maxima back (SegNet-style decoders, claim F1). The gradient is the
+    window order) included. `values` equal keras.layers.MaxPooling2D's (a
+    NaN, which Keras skips, wins its window here). Feed both outputs to
+    `MaxUnpooling2D` with the same arguments to put the maxima back
+    (SegNet-style decoders, claim F1). The gradient is the
     max-pool backward: d z[i, j] / d x[i', j'] = 1{[i', j'] = [i*, j*]}.
 
     Args:
@@ -188,9 +190,10 @@ class MaxPoolingWithArgmax3D(_MaxPoolingWithArgmax):
     (the notes' max pooling, Figure 7, in 3D), with the index
     ((z * H + y) * W + x) * C + c of the maximum within its volume
     (tf.nn.max_pool_with_argmax's convention; ties go to the first maximum
-    in row-major window order). `values` equal keras.layers.MaxPooling3D's.
-    Feed both outputs to `MaxUnpooling3D` with the same arguments to put the
-    maxima back. The gradient is the max-pool backward: 1{i' = i*}.
+    in row-major window order). `values` equal keras.layers.MaxPooling3D's
+    (a NaN, which Keras skips, wins its window here). Feed both outputs to
+    `MaxUnpooling3D` with the same arguments to put the maxima back. The
+    gradient is the max-pool backward: 1{i' = i*}.
 
     Args:
         pool_size: int or tuple of 3, the window size k. Default 2.

@@ -9,18 +9,20 @@ gives it (``include_batch_in_index=False``): ``x * C + c`` in 1D,
 ``(y * W + x) * C + c`` in 2D, ``((z * H + y) * W + x) * C + c`` in 3D. Ties go
 to the first maximum in row-major window order, as in TensorFlow's kernel;
 padded cells never win; a NaN wins over every number (the first NaN of the
-window), so a NaN in the input is never hidden.
+window), so a NaN in the input is never hidden (``tf.nn.max_pool``, hence
+Keras's MaxPooling, skips NaNs; for inputs without NaN the values are equal).
 
-One fused pass: each of the ``prod(pool_size)`` cells of every window is one
-view of the input (free reshapes and slices when windows do not overlap,
-strided slices when they do), and a running compare-and-select keeps the
-maximum, its flat index and its cell number. XLA-compiled for large static
-shapes (mpkeras/ops/fusion.py).
+Each of the ``prod(pool_size)`` cells of every window is one view of the input
+(free reshapes and slices when windows do not overlap, strided slices when
+they do), and a running compare-and-select keeps the maximum and its flat
+index. XLA-compiled for large tensors (mpkeras/ops/fusion.py): on a CPU that
+is one loop for the values and one for the indices, nothing else written.
 
 The gradient with respect to the input is the max-pool backward of the
 notes (claim C5), d z[i] / d x[i'] = 1{i' = i*}: each upstream gradient goes to
-its window's argmax, summed where overlapping windows share one. Non-overlapping
-windows place it by cell number (mpkeras/ops/blocks.py), overlapping ones add
+its window's argmax, summed where overlapping windows share one.
+Non-overlapping windows place it by comparing each index with the flat
+offsets of its own block's cells (mpkeras/ops/blocks.py), overlapping ones add
 it with a segment sum (mpkeras/ops/scatter.py). Indices carry no gradient.
 """
 
@@ -30,6 +32,7 @@ import tensorflow as tf
 
 from mpkeras.ops import blocks, fusion, scatter
 from mpkeras.ops.padding import is_static, pooling_arguments, window_padding
+
 
 @tf.autograph.experimental.do_not_convert  # plain Python control flow only
 def max_pool_with_argmax(inputs, pool_size, strides=None, padding="valid"):
@@ -42,7 +45,8 @@ def max_pool_with_argmax(inputs, pool_size, strides=None, padding="valid"):
     equal ``keras.ops.max_pool``'s and, in 2D, both outputs equal
     ``tf.nn.max_pool_with_argmax(..., include_batch_in_index=False)``'s, ties
     (first maximum in row-major window order) included. A NaN wins its
-    window. Works with unknown batch and spatial sizes.
+    window (TensorFlow's pooling skips NaNs). Works with unknown batch and
+    spatial sizes, eagerly, in graphs, under XLA and in functional models.
 
     Args:
         inputs: (batch, *spatial, channels) with 1, 2 or 3 spatial axes.
@@ -159,7 +163,7 @@ def _kernel(x, k, s, padding):
     before, out = _geometry(spatial, k, s, padding)
     non_overlapping = all(s[d] >= k[d] for d in range(rank))
     dtype = blocks.index_dtype(spatial, channels)
-    steps, base = blocks.flat_geometry(spatial, channels, out, s, before, dtype)
+    steps, terms = blocks.flat_geometry(spatial, channels, out, s, before, dtype)
     origins = [tf.range(out[d]) * s[d] - before[d] for d in range(rank)]
 
     def axis_mask(d, o):
@@ -209,7 +213,9 @@ def _kernel(x, k, s, padding):
 
     if code.shape.rank == 0:  # a single-cell window: nothing was compared
         code = tf.fill(tf.shape(best), code)
-    return best, tf.cast(base + code, tf.int64)
+    for term in terms:
+        code = code + term
+    return best, tf.cast(code, tf.int64)
 
 
 def _strided_views(x, out, k, s, before, rank):

@@ -45,22 +45,25 @@ def index_dtype(spatial, channels):
 
 
 def flat_geometry(spatial, channels, out, s, before, dtype):
-    """(steps, base): the flat-index step along each axis, and each window's first flat index.
+    """(steps, terms): the flat-index step along each axis, and the parts of each window's start.
 
     The flat index of position (y_0, ..., y_last), channel c, is
     sum_d y_d * step_d + c with step_d = C * prod_{e > d} size_e; window i
-    starts at y_d = i_d * s_d - before_d, so base[i, c] = sum_d (i_d * s_d -
-    before_d) * step_d + c, shaped to broadcast against (batch, *out, C).
+    starts at y_d = i_d * s_d - before_d. Its first flat index (for channel
+    c) is the sum of the small broadcastable `terms`: c, and (i_d * s_d -
+    before_d) * step_d along each axis d. Add or subtract them one at a time
+    to a tensor: summed on their own, XLA would fold them into a constant of
+    the pooled size and read it for every batch entry.
     """
     rank = len(s)
     steps = [channels] * rank
     for d in range(rank - 2, -1, -1):
         steps[d] = steps[d + 1] * spatial[d + 1]
-    base = tf.reshape(tf.range(channels, dtype=dtype), [1] * (rank + 1) + [-1])
+    terms = [tf.reshape(tf.range(channels, dtype=dtype), [1] * (rank + 1) + [-1])]
     for d in range(rank):
         origin = tf.range(out[d], dtype=dtype) * s[d] - tf.cast(before[d], dtype)
-        base = base + _along(origin * tf.cast(steps[d], dtype), d, rank)
-    return steps, base
+        terms.append(_along(origin * tf.cast(steps[d], dtype), d, rank))
+    return steps, terms
 
 
 def _along(vector, d, rank):
@@ -77,8 +80,11 @@ def keys(indices, spatial, channels, out, s, before, index_dtype):
     around into a valid key.
     """
     dtype = tf.int64 if indices.dtype == tf.int64 else index_dtype
-    steps, base = flat_geometry(spatial, channels, out, s, before, dtype)
-    return tf.cast(indices, dtype) - base, steps
+    steps, terms = flat_geometry(spatial, channels, out, s, before, dtype)
+    keys = tf.cast(indices, dtype)
+    for term in terms:
+        keys = keys - term
+    return keys, steps
 
 
 def cell_steps(s):
@@ -109,9 +115,10 @@ def own_cells(keys, steps, out, s, before, size, rank):
 
 def _cell_in_image(d, o, out, s, before, size, rank):
     """Windows along axis d whose block cell o is inside the image; None if all are (static)."""
-    if is_static(out[d], before[d], size[d]):
-        if o >= before[d] and (out[d] - 1) * s[d] - before[d] + o < size[d]:
-            return None
+    if is_static(out[d], before[d], size[d]) and (
+        o >= before[d] and (out[d] - 1) * s[d] - before[d] + o < size[d]
+    ):
+        return None
     coordinate = tf.range(out[d]) * s[d] - before[d] + o
     return _along((coordinate >= 0) & (coordinate < size[d]), d, rank)
 

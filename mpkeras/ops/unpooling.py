@@ -8,7 +8,9 @@ pooled value back where its maximum was:
 p the row-major position within the image of spatial size `output_size` --
 the convention of ``tf.nn.max_pool_with_argmax`` (``include_batch_in_index=
 False``), PyTorch's ``MaxUnpool1d/2d/3d`` and TensorFlow Addons'
-``MaxUnpooling2D``, whose published test vectors hold here. Where several
+``MaxUnpooling2D``, whose published test vectors hold here (given as integers:
+float indices are refused, float32 cannot hold every index of a large image
+exactly). Where several
 entries name the same position (overlapping windows sharing a maximum) the
 first in row-major order writes it and the others are ignored, value and
 gradient (take-one: a shared maximum is one input cell, so it is written once).
@@ -21,12 +23,14 @@ static, eagerly where the indices are values, and inside graphs through
 XLA (``jit_compile=True``) TensorFlow ignores Assert, so there the output is
 NaN instead: loud, never a plausible wrong result.
 
-Speed: with non-overlapping windows (strides >= pool_size) one fused pass
-checks that every index lies in its own window's block and then places the
-values by block cell, no scatter (mpkeras/ops/blocks.py); the gradient
-selects the upstream gradient back the same way. Indices anywhere else
-(arbitrary ones, overlapping windows, a size that does not match) take the
-general path: an integer segment-min and a gather (mpkeras/ops/scatter.py).
+Speed: with non-overlapping windows (strides >= pool_size) one pass over the
+indices finds each one's cell in its own window's block (int8, -1 where it is
+not in it), a second places the values by cell, no scatter; the check is the
+minimum of the cell numbers, the gradient selects the upstream gradient back
+by cell (mpkeras/ops/blocks.py). Only if some index is not in its own block --
+arbitrary indices, a size that does not match -- and always for overlapping
+windows, the general path runs: an integer segment-min and a gather
+(mpkeras/ops/scatter.py), after the checks.
 """
 
 import keras
@@ -359,17 +363,18 @@ def _checked_scatter(values, indices, size, k, s, padding, fits):
             )
         return scatter.take_one(values, indices, size, rank)
     sizes = tf.stack([tf.cast(v, tf.int64) for v in size])
+    geometry_message = (
+        f"MaxUnpooling: `output_size` does not pool to the values' spatial size with "
+        f"{where}; {advice}. Received: output_size ="
+    )
+    range_message = (
+        "MaxUnpooling: `indices` must lie in [0, prod(output_size) * C) ((position * C + c) "
+        f"within each image, include_batch_in_index=False); {advice}. Received: "
+        "output_size, prod(output_size) * C, smallest and largest index ="
+    )
     checks = [
-        tf.debugging.Assert(fits, [
-            f"MaxUnpooling: `output_size` does not pool to the values' spatial size with "
-            f"{where}; {advice}. Received: output_size =", sizes,
-        ]),
-        tf.debugging.Assert(in_range, [
-            "MaxUnpooling: `indices` must lie in [0, prod(output_size) * C) ((position * C + c) "
-            f"within each image, include_batch_in_index=False); {advice}. Received: "
-            "output_size, prod(output_size) * C, smallest and largest index =",
-            sizes, limit, low, high,
-        ]),
+        tf.debugging.Assert(fits, [geometry_message, sizes]),
+        tf.debugging.Assert(in_range, [range_message, sizes, limit, low, high]),
     ]
     with tf.control_dependencies(checks):
         placed, kept = scatter.take_one(values, tf.identity(indices), size, rank)

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import mpkeras.layers.pooling as pooling
 from mpkeras.layers import (
     MaxPoolingWithArgmax1D,
     MaxPoolingWithArgmax2D,
@@ -23,6 +22,7 @@ from mpkeras.layers import (
     MaxUnpooling1D,
     MaxUnpooling2D,
     MaxUnpooling3D,
+    pooling,
 )
 
 POOL = {1: MaxPoolingWithArgmax1D, 2: MaxPoolingWithArgmax2D, 3: MaxPoolingWithArgmax3D}

@@ -10,19 +10,21 @@ sizes and indices do not retrace).
 
 import keras
 import numpy as np
-from hypothesis import given, settings, strategies as st
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
 from mpkeras.ops import max_pool_with_argmax, max_unpool
-import tensorflow as tf
 
-SETTINGS = settings(max_examples=25, deadline=None)
+# No example database: a test run leaves no files behind.
+SETTINGS = settings(max_examples=25, deadline=None, database=None)
 MAX_ELEMENTS = 6000  # per image: keeps every example a few milliseconds
 
 
 def np_pool(x, k, s, padding):
     """NumPy reference: (values, indices) with TensorFlow's SAME padding and tie rule."""
-    batch, *spatial, channels = x.shape
+    _, *spatial, channels = x.shape
     rank = len(spatial)
     if padding == "valid":
         out = [(n - kk) // ss + 1 for n, kk, ss in zip(spatial, k, s)]
@@ -123,8 +125,7 @@ def test_unpooling_matches_the_numpy_scatter(example, kind):
 
 # Graph modes: one traced function per geometry, shapes left unknown.
 GRAPH_GEOMETRIES = [
-    ((2,), (2,), "valid"), ((3,), (1,), "same"), ((2, 2), (2, 2), "same"),
-    ((3, 3), (2, 2), "valid"), ((2, 3), (3, 1), "same"), ((2, 2, 2), (2, 2, 2), "valid"),
+    ((3,), (1,), "same"), ((2, 2), (2, 2), "same"), ((2, 3), (3, 1), "valid"),
     ((3, 1, 2), (2, 1, 3), "same"),
 ]
 _GRAPHS = {}
@@ -147,7 +148,7 @@ def _graph(geometry):
     return _GRAPHS[geometry]
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=15, deadline=None, database=None)
 @given(st.sampled_from(GRAPH_GEOMETRIES), st.data())
 def test_graph_and_functional_model_match_the_references(geometry, data):
     k, s, padding = geometry
