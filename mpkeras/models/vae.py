@@ -85,9 +85,10 @@ class VAE(keras.Model):
     weight used in the step), `elbo` = -(reconstruction + kl), in nats per
     example, then compiled metrics. Under `tf.distribute` each replica
     divides its sums by the GLOBAL batch size: a multi-replica step is the
-    one-device step on the whole batch. XLA (`jit_compile=True`; "auto"
-    means none on a CPU-only machine) drops the in-graph data checks;
-    measure before turning it on (benchmarks/bench_vae.py).
+    one-device step on the whole batch. XLA (`jit_compile=True`, which
+    "auto" picks where there is a GPU, none on a CPU-only machine) drops
+    the in-graph data checks; measure before turning it on
+    (benchmarks/bench_vae.py).
 
     Args:
         encoder: a Keras model x -> [mean, log_var] or x -> [mean | log_var].
@@ -180,10 +181,9 @@ class VAE(keras.Model):
                 weighted_metrics=None, **kwargs):
         """`keras.Model.compile` without `loss`: the VAE trains its own objective.
 
-        `metrics` compare the reconstruction target with the decoded mean
-        (see the class docstring). Building the optimizer here, as
-        `compile_from_config` does, keeps its variables out of the first
-        trace of `fit`, which would otherwise trace the train step twice.
+        `metrics` compare the target with the decoded mean (class docstring).
+        The optimizer is built here, as `compile_from_config` does: variables
+        created in `fit`'s first trace would make it trace the step twice.
         """
         for name, value in (("loss", loss), ("loss_weights", loss_weights),
                             ("weighted_metrics", weighted_metrics)):

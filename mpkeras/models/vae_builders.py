@@ -14,6 +14,7 @@ widths (256, 128).
 from mpkeras import validation
 from mpkeras.models.autoencoder import build_decoder, build_encoder
 from mpkeras.models.vae import VAE
+from mpkeras.models.vae_likelihoods import LIKELIHOODS
 
 
 def build_vae_encoder(
@@ -98,7 +99,7 @@ def build_vae(
 
     >>> vae = build_vae((64, 64, 1), 10, kind="conv", beta=4.0, seed=0)
     """
-    likelihood = validation.one_of(likelihood, "likelihood", ("bernoulli", "gaussian"))
+    likelihood = validation.one_of(likelihood, "likelihood", LIKELIHOODS)
     probabilities = likelihood == "bernoulli" and not from_logits
     encoder = build_vae_encoder(
         input_shape, latent_dim, kind, hidden, activation, name=f"{name}_encoder"

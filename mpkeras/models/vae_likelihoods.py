@@ -22,8 +22,8 @@ Checks that need the data run in the graph (`tf.debugging.Assert`, an
 `InvalidArgumentError` naming the fix): Bernoulli targets outside [0, 1]
 (un-normalised images) and, with `from_logits=False`, decoder outputs
 outside [0, 1] that cannot be probabilities. XLA drops Assert ops, so under
-`jit_compile=True` only the trace-time checks (shapes, a visible sigmoid)
-remain.
+`jit_compile=True` (Keras's "auto" where there is a GPU) only the
+trace-time checks (shapes, a visible sigmoid) remain.
 """
 
 import keras
