@@ -922,9 +922,10 @@ def _file_name(name):
 
 
 class _LayerContract(_CallableContract):
-    def __init__(self, layer_cls, init_kwargs, wrap, imports, **kwargs):
+    def __init__(self, layer_cls, init_kwargs, wrap, imports, size_only_inputs, **kwargs):
         self.layer_cls, self.init_kwargs, self.wrap = layer_cls, dict(init_kwargs), wrap
         self._imports = imports
+        self.size_only_inputs = tuple(size_only_inputs)
         super().__init__(**kwargs)
 
     def make(self):
@@ -962,10 +963,12 @@ class _LayerContract(_CallableContract):
         # A Dense layer initialised to the identity on each positional float
         # input: the data are unchanged, and its kernel moves only if the
         # gradient reaches the input through the layer under test. (Keyword
-        # inputs, such as a tensor giving an output size, need not carry one.)
+        # inputs and `size_only_inputs`, such as a tensor that only gives a
+        # size, need not carry one.)
         probes, fed = [], []
         for i, (array, tensor) in enumerate(zip(arrays, inputs)):
-            if i < self.base.positional() and np.issubdtype(array.dtype, np.floating):
+            data = i < self.base.positional() and i not in self.size_only_inputs
+            if data and np.issubdtype(array.dtype, np.floating):
                 probe = keras.layers.Dense(
                     array.shape[-1], kernel_initializer="identity", use_bias=False
                 )
@@ -1074,6 +1077,7 @@ def run_layer_test(
     wrap=None,
     spatial_axes=None,
     reference=None,
+    size_only_inputs=(),
     skip=None,
     reloads=None,
     imports=None,
@@ -1102,6 +1106,9 @@ def run_layer_test(
             inputs of rank >= 3).
         reference: a NumPy definition of the layer: called with the call's
             arguments (arrays as NumPy), it returns the expected outputs.
+        size_only_inputs: positions, among the input arrays, of inputs the
+            outputs depend on only through their size (`CropToMatch2D`'s
+            reference): the fit step expects no gradient there.
         skip: `{aspect: reason}`; the reason must be a non-empty string.
         reloads: a `FreshProcessReloads` collecting fresh-process loads (its
             `check()` runs them); None runs one process now.
@@ -1142,7 +1149,8 @@ def run_layer_test(
     if name is None:
         name = layer_cls.__name__ if wrap is None else f"{wrap.__name__}({layer_cls.__name__})"
     contract = _LayerContract(
-        layer_cls, init_kwargs or {}, wrap, imports, name=name, base=base, resized=resized,
+        layer_cls, init_kwargs or {}, wrap, imports, size_only_inputs, name=name, base=base,
+        resized=resized,
         spatial_axes=spatial_axes, reference=reference, skip=skip, reloads=reloads,
         rtol=rtol, atol=atol,
     )

@@ -44,6 +44,7 @@ from mpkeras.losses import (
     BernoulliNLL,
     GaussianNLL,
     LaplaceNLL,
+    SummedOverSteps,
     bernoulli_nll,
     gaussian_kl,
     gaussian_nll,
@@ -51,7 +52,7 @@ from mpkeras.losses import (
 )
 from mpkeras.metrics import PSNR, SSIM
 from mpkeras.models import VAE, Autoencoder, Perceptron, build_decoder, build_encoder
-from mpkeras.models.rnn import SummedOverSteps
+from mpkeras.models.unet import CropToMatch2D, PadToMultiple2D
 from mpkeras.saving import register_all
 
 FIXED_SIZE = "its Dense encoder and decoder are built for 16x16 inputs"
@@ -254,6 +255,10 @@ CASES = {
     "mpkeras>ElmanCell": layer_case(ElmanCell, {"units": 4}, (2, 16, 3), wrap=keras.layers.RNN),
     "mpkeras>Elman": layer_case(Elman, {"units": 4, "return_sequences": True}, (2, 16, 3)),
     "mpkeras>Sampling": layer_case(Sampling, {"seed": 0}, [(2, 4), (2, 4)]),
+    "mpkeras>PadToMultiple2D": layer_case(PadToMultiple2D, {"multiple": 4}, (2, 16, 16, 3)),
+    "mpkeras>CropToMatch2D": layer_case(
+        CropToMatch2D, {}, [(2, 20, 20, 3), (2, 16, 16, 3)], size_only_inputs=(1,)
+    ),
     "mpkeras>Perceptron": perceptron_case,
     "mpkeras>Autoencoder": autoencoder_case,
     "mpkeras>VAE": vae_case,

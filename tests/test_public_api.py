@@ -33,8 +33,8 @@ PUBLIC = {
         "build_one_to_one", "build_sequence_model", "recurrent_layer",
     ],
     "mpkeras.losses": [
-        "BernoulliNLL", "GaussianNLL", "LaplaceNLL", "bernoulli_nll", "gaussian_kl",
-        "gaussian_nll", "laplace_nll",
+        "BernoulliNLL", "GaussianNLL", "LaplaceNLL", "SummedOverSteps", "bernoulli_nll",
+        "gaussian_kl", "gaussian_nll", "laplace_nll",
     ],
     "mpkeras.metrics": [
         "PSNR", "SSIM", "beta_vae_score", "evaluate_iou", "mutual_information_gap",

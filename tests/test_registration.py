@@ -27,7 +27,7 @@ import mpkeras.layers
 import mpkeras.losses
 import mpkeras.metrics
 import mpkeras.models
-from mpkeras.models.rnn import SummedOverSteps
+from mpkeras.losses import SummedOverSteps
 from mpkeras.saving import register_all
 
 SUBPACKAGES = ("mpkeras.layers", "mpkeras.losses", "mpkeras.metrics", "mpkeras.models")
@@ -116,11 +116,15 @@ def _models_models():
     sequences = rng.standard_normal((4, 5, 3)).astype("float32")
     rnn = M.rnn.build_many_to_many((5, 3), 4, 3)
     rnn.compile(loss=SummedOverSteps("mse"))
+    # Unknown sizes: the U-Net pads to a multiple of 4 and crops back.
+    unet = M.build_unet((None, None, 1), 2, depth=2, base_filters=4)
+    odd_images = rng.uniform(size=(2, 13, 11, 1)).astype("float32")
     return [
         (vae, [images], None),
         (autoencoder, [images], None),
         (perceptron, [features], None),
         (rnn, [sequences], [sequences]),
+        (unet, [odd_images], None),
     ]
 
 
@@ -140,7 +144,7 @@ def _losses_models():
     L = mpkeras.losses
     return [_compiled([
         L.BernoulliNLL(), L.GaussianNLL(sigma=0.5), L.LaplaceNLL(scale=2.0), L.bernoulli_nll,
-        L.gaussian_nll, L.laplace_nll, L.gaussian_kl,
+        L.gaussian_nll, L.laplace_nll, L.gaussian_kl, L.SummedOverSteps("mse"),
     ])]
 
 
