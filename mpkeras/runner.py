@@ -437,7 +437,7 @@ def _json_default(value):
 
 
 def _experiment_for(spec):
-    from mpkeras.experiments import registry
+    from mpkeras_experiments import registry
 
     try:
         return registry.get(spec.experiment)
@@ -617,7 +617,7 @@ def _fail(run_dir, base, error, fresh, made_parents=()):
     """
     from mpkeras.callbacks import TrainingDiverged
     from mpkeras.data.errors import DatasetUnavailableError
-    from mpkeras.experiments.results import PremiseError
+    from mpkeras_experiments.results import PremiseError
 
     if isinstance(error, DatasetUnavailableError):
         if fresh and not (run_dir / "checkpoints").exists():

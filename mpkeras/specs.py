@@ -1,11 +1,11 @@
 """Experiment specs: TOML files that state a claim of the notes and how to check it.
 
 Specs ship inside the package, beside the experiment they configure
-(``mpkeras/experiments/<chapter>/<name>.toml``). A spec names the experiment
+(``experiments/<chapter>/<name>.toml``). A spec names the experiment
 function, the claim ids it reproduces and the expected results; the settings
 are the defaults of the experiment's config dataclass::
 
-    experiment = "xor"              # a function registered in mpkeras.experiments
+    experiment = "xor"              # a function registered in mpkeras_experiments
     chapter = 1
     seed = 0                        # default for --seed
     data = "toy2d/xor"              # what it trains on, shown by `mpkeras list`
@@ -151,10 +151,10 @@ def bundled():
     """The specs shipped with mpkeras: name -> path, one per experiment.
 
     They are package data, found with importlib.resources in the chapter
-    packages of ``mpkeras.experiments``, so a regular (non-editable) install
+    packages of ``mpkeras_experiments``, so a regular (non-editable) install
     has them and the current directory never changes what a name means.
     """
-    root = importlib.resources.files("mpkeras.experiments")
+    root = importlib.resources.files("mpkeras_experiments")
     found = {}
     for chapter in root.iterdir():
         if not chapter.is_dir():

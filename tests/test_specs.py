@@ -2,6 +2,7 @@
 
 import dataclasses
 import typing
+from pathlib import Path
 
 import pytest
 
@@ -209,6 +210,9 @@ def test_a_toml_in_the_current_directory_does_not_replace_a_bundled_spec(tmp_pat
 
 
 def test_bundled_specs_are_package_data_beside_their_experiment():
+    import mpkeras_experiments
+
+    root = Path(mpkeras_experiments.__file__).parent
     for name, path in specs.bundled().items():
-        assert path.parent.parent.name == "experiments" and path.parent.parent.parent.name == "mpkeras", path
+        assert path.parent.parent == root, f"{path} is not in a chapter folder of {root}"
         assert (path.parent / f"{name}.py").is_file(), f"{name}.toml has no {name}.py beside it"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mpkeras import specs
-from mpkeras.experiments.neural_networks import universal_approximation
+from mpkeras_experiments.neural_networks import universal_approximation
 from mpkeras.saving import load_model
 
 TINY = {
@@ -90,7 +90,7 @@ def test_quick_run_meets_every_expectation(name, tmp_path, run_quick):
 def test_spec_data_names_the_configs_default_dataset():
     """`mpkeras list` shows a spec's `data` without importing the experiment;
     it must agree with the config's dataset default (the source of truth)."""
-    from mpkeras import experiments
+    import mpkeras_experiments as experiments
 
     for name in specs.available():
         spec = specs.load(name)

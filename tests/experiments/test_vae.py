@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mpkeras import runner, specs
-from mpkeras.experiments.vae.beta_vae_sprites import factor_observations
+from mpkeras_experiments.vae.beta_vae_sprites import factor_observations
 from mpkeras.saving import load_model
 
 TINY = {

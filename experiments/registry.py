@@ -4,7 +4,7 @@ An experiment is a function ``(config, context) -> Results``: ``config`` is the
 experiment's own dataclass (its defaults are the full budget), ``context`` is
 the run's :class:`mpkeras.runner.RunContext`. Experiments register themselves
 with :func:`register` when their module is imported; :func:`get` imports every
-module under ``mpkeras.experiments`` first, so a new chapter package needs no
+module under ``mpkeras_experiments`` first, so a new chapter package needs no
 list to be kept by hand.
 """
 
@@ -38,13 +38,13 @@ def register(name, config_class):
 
 
 def _discover():
-    """Import every module of every chapter package under mpkeras.experiments."""
+    """Import every module of every chapter package under mpkeras_experiments."""
     global _DISCOVERED
     if _DISCOVERED:
         return
-    import mpkeras.experiments as package
+    import mpkeras_experiments as package
 
-    for module in pkgutil.walk_packages(package.__path__, prefix="mpkeras.experiments."):
+    for module in pkgutil.walk_packages(package.__path__, prefix="mpkeras_experiments."):
         importlib.import_module(module.name)
     _DISCOVERED = True
 

@@ -10,9 +10,9 @@ import tensorflow as tf
 from mpkeras import data, plotting
 from mpkeras.callbacks import TrainingDiverged
 from mpkeras.diagnostics import set_spectral_radius
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results, premise
-from mpkeras.experiments.training import in_memory_batches, require_positive
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import in_memory_batches, require_positive
 from mpkeras.models.rnn import build_many_to_one
 
 

@@ -2,10 +2,10 @@
 
 import dataclasses
 
-from mpkeras.experiments.autoencoders._corruption import restore_experiment
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results
-from mpkeras.experiments.training import TrainConfig, require_positive
+from mpkeras_experiments.autoencoders._corruption import restore_experiment
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results
+from mpkeras_experiments.training import TrainConfig, require_positive
 
 
 @dataclasses.dataclass

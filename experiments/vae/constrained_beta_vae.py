@@ -5,10 +5,10 @@ from typing import Literal
 
 import numpy as np
 
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results
-from mpkeras.experiments.training import TrainConfig, require_positive
-from mpkeras.experiments.vae._common import BetaTrajectory, image_splits
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results
+from mpkeras_experiments.training import TrainConfig, require_positive
+from mpkeras_experiments.vae._common import BetaTrajectory, image_splits
 from mpkeras.models import build_vae
 
 

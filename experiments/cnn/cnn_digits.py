@@ -6,9 +6,9 @@ from typing import Literal
 import numpy as np
 
 from mpkeras import data, plotting
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results
-from mpkeras.experiments.training import TrainConfig, require_positive
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results
+from mpkeras_experiments.training import TrainConfig, require_positive
 from mpkeras.models import build_cnn
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import tensorflow as tf
 
 from mpkeras import data, plotting
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results
-from mpkeras.experiments.training import require_positive
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results
+from mpkeras_experiments.training import require_positive
 from mpkeras.models.rnn import build_many_to_one
 
 

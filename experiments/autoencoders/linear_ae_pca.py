@@ -6,10 +6,10 @@ import numpy as np
 
 from mpkeras import data
 from mpkeras.diagnostics.subspaces import linear_decoder_basis, subspace_angles
-from mpkeras.experiments.autoencoders._common import display_basis, rows_figure
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results, premise
-from mpkeras.experiments.training import StepBudget, require_positive
+from mpkeras_experiments.autoencoders._common import display_basis, rows_figure
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import StepBudget, require_positive
 from mpkeras.models import build_autoencoder
 
 

@@ -3,13 +3,13 @@
 import numpy as np
 
 from mpkeras import data
-from mpkeras.experiments.autoencoders._common import (
+from mpkeras_experiments.autoencoders._common import (
     ImageRowsLogger,
     cosine_adam,
     rows_figure,
     steps_per_epoch,
 )
-from mpkeras.experiments.results import premise
+from mpkeras_experiments.results import premise
 from mpkeras.metrics import PSNR, SSIM
 from mpkeras.models import build_autoencoder
 

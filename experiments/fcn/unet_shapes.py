@@ -3,10 +3,10 @@
 import dataclasses
 from typing import Literal
 
-from mpkeras.experiments.fcn import _common
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results, premise
-from mpkeras.experiments.training import TrainConfig, require_positive
+from mpkeras_experiments.fcn import _common
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import TrainConfig, require_positive
 from mpkeras.models import build_unet
 
 

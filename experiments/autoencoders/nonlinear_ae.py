@@ -5,14 +5,14 @@ import dataclasses
 import numpy as np
 
 from mpkeras import data
-from mpkeras.experiments.autoencoders._common import (
+from mpkeras_experiments.autoencoders._common import (
     cosine_adam,
     rows_figure,
     steps_per_epoch,
 )
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results
-from mpkeras.experiments.training import StepBudget, TrainConfig, require_positive
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results
+from mpkeras_experiments.training import StepBudget, TrainConfig, require_positive
 from mpkeras.models import build_autoencoder
 
 

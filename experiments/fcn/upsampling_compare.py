@@ -7,10 +7,10 @@ from typing import Literal
 import numpy as np
 
 from mpkeras import plotting
-from mpkeras.experiments.fcn import _common
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results, premise
-from mpkeras.experiments.training import TrainConfig
+from mpkeras_experiments.fcn import _common
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import TrainConfig
 from mpkeras.models import build_unet
 from mpkeras.models.unet import UPSAMPLING
 

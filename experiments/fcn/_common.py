@@ -123,7 +123,7 @@ def compile_segmentation(model, train_config, num_classes, steps):
 
 def check_config(config):
     """Shared range checks of the chapter-3 configs."""
-    from mpkeras.experiments.training import require_positive
+    from mpkeras_experiments.training import require_positive
 
     require_positive(config, ("depth", "base_filters"))
     if config.image_size and (len(config.image_size) != 2 or min(config.image_size) <= 0):

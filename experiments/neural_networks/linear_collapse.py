@@ -7,9 +7,9 @@ import numpy as np
 
 from mpkeras import plotting
 from mpkeras.diagnostics.margins import augment_with_one
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results, premise
-from mpkeras.experiments.training import StepBudget, require_positive
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import StepBudget, require_positive
 from mpkeras.models import build_mlp, compose_affine
 
 

@@ -7,9 +7,9 @@ import keras
 import numpy as np
 
 from mpkeras import data, plotting
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results, premise
-from mpkeras.experiments.training import StepBudget, require_positive
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import StepBudget, require_positive
 from mpkeras.models.rnn import (
     SummedOverSteps,
     build_many_to_many,

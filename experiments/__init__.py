@@ -4,8 +4,8 @@ Layout: one package per chapter of the notes (``neural_networks``, ``cnn``,
 ``fcn``, ``rnn``, ``autoencoders``, ``vae``), one module per experiment, and
 its spec beside it::
 
-    mpkeras/experiments/neural_networks/xor.py     the config and the function
-    mpkeras/experiments/neural_networks/xor.toml   claims, quick budget, expectations
+    experiments/neural_networks/xor.py     the config and the function
+    experiments/neural_networks/xor.toml   claims, quick budget, expectations
 
 The module holds a dataclass config whose defaults ARE the full budget (the
 only place settings are written) and the experiment function::
@@ -59,9 +59,9 @@ The spec (TOML, read without TensorFlow so ``mpkeras list`` is instant)::
 Modules are found by walking this package: nothing to register by hand.
 """
 
-from mpkeras.experiments.registry import get, names, register
-from mpkeras.experiments.results import PremiseError, Results, premise
-from mpkeras.experiments.training import StepBudget, TrainConfig, require_positive
+from mpkeras_experiments.registry import get, names, register
+from mpkeras_experiments.results import PremiseError, Results, premise
+from mpkeras_experiments.training import StepBudget, TrainConfig, require_positive
 
 __all__ = [
     "PremiseError",

@@ -7,9 +7,9 @@ import numpy as np
 
 from mpkeras import data, plotting
 from mpkeras.diagnostics.margins import augment_with_one, augmented_margin, max_margin_separator
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results, premise
-from mpkeras.experiments.training import require_positive
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import require_positive
 from mpkeras.models import Perceptron
 
 

@@ -6,10 +6,10 @@ from typing import Literal
 import numpy as np
 
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results, premise
-from mpkeras.experiments.training import TrainConfig, require_positive
-from mpkeras.experiments.vae._common import image_splits, nearest_distance
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import TrainConfig, require_positive
+from mpkeras_experiments.vae._common import image_splits, nearest_distance
 from mpkeras.models import build_vae
 
 

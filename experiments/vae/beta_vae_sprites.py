@@ -7,9 +7,9 @@ import numpy as np
 
 from mpkeras import data
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure, latent_traversals
-from mpkeras.experiments.registry import register
-from mpkeras.experiments.results import Results, premise
-from mpkeras.experiments.training import TrainConfig, require_positive
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import TrainConfig, require_positive
 from mpkeras.metrics import beta_vae_score, mutual_information_gap
 from mpkeras.models import build_vae
 
