@@ -145,19 +145,23 @@ def _check_optimizers(config, prefix):
 
 
 def _is_optimizer_name(name):
-    """Whether ``keras.optimizers.get`` resolves ``name``, without building the optimizer.
+    """Whether ``keras.optimizers.get(name)`` builds an optimizer.
 
-    Building one would create a variable, touching TensorFlow's runtime
-    before a multi-worker strategy is set up.
+    Asked inside a throwaway graph, so that no variable touches TensorFlow's
+    eager runtime before a multi-worker strategy is set up. The question must
+    go to ``keras.optimizers.get`` itself: some optimizer classes it exports
+    (``Lamb``, ``LossScaleOptimizer``, ``MultiOptimizer``) it cannot build by
+    name.
     """
     import keras
+    import tensorflow as tf
 
-    known = {
-        attribute.lower() for attribute in dir(keras.optimizers)
-        if isinstance(getattr(keras.optimizers, attribute), type)
-        and issubclass(getattr(keras.optimizers, attribute), keras.optimizers.Optimizer)
-    }
-    return name.lower() in known or keras.saving.get_registered_object(name) is not None
+    with tf.Graph().as_default():
+        try:
+            keras.optimizers.get(name)
+        except (ValueError, KeyError, TypeError):
+            return False
+    return True
 
 
 def _name_of(function, name):

@@ -105,7 +105,7 @@ def check_dataset_name(name):
         raise InputError(_one_line(error)) from None
 
 
-_TENSORFLOW_COMMANDS = ("run", "reproduce", "evaluate", "prepare", "datasets")
+_TENSORFLOW_COMMANDS = ("run", "reproduce", "sweep", "evaluate", "prepare", "datasets")
 
 
 @click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -140,6 +140,9 @@ def list_experiments():
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
 
+
+_SEEDS_HELP = ("Run on several seeds: a count N (seeds 0 to N-1) or a list such as 0,3,7 "
+               "(default: the spec's seed).")
 
 _STRATEGY_HELP = ("tf.distribute strategy: default (one device), mirrored (this machine's "
                   "devices), multiworker (the cluster in TF_CONFIG). Default: default.")
@@ -209,6 +212,7 @@ def evaluate(model_path, dataset, split, task, batch_size):
               default=str(runner.DEFAULT_RUNS_DIR), show_default=True)
 @click.option("--models-dir", type=click.Path(file_okay=False),
               default=str(runner.DEFAULT_MODELS_DIR), show_default=True)
+@click.option("--seeds", default=None, metavar="N|S1,S2,...", help=_SEEDS_HELP)
 @click.option("--verbose", is_flag=True,
               help="Show Keras's per-epoch output instead of one line per experiment.")
 @click.option("--strategy", default=None, metavar="|".join(runner.STRATEGIES),
@@ -218,19 +222,62 @@ def evaluate(model_path, dataset, split, task, batch_size):
 @click.option("--jit-compile/--no-jit-compile", default=None,
               help="Force XLA on (or off) for every run.")
 @handle_errors
-def reproduce(quick, only, runs_dir, models_dir, verbose, strategy, mixed_precision,
+def reproduce(quick, only, runs_dir, models_dir, seeds, verbose, strategy, mixed_precision,
               jit_compile):
-    """Run every experiment spec and report which claims of the notes hold."""
+    """Run every experiment spec and report which claims of the notes hold.
+
+    With --seeds every experiment runs once per seed; a claim holds only when
+    it holds on every seed, and the tables show the mean, min-max over the
+    seeds, the worst margin and holds k/N."""
     report_dir, rows = runner.reproduce(
         names=only, quick=quick, runs_dir=runs_dir, models_dir=models_dir, verbose=verbose,
         report=click.echo, strategy=strategy, mixed_precision=mixed_precision,
-        jit_compile=jit_compile,
+        jit_compile=jit_compile, seeds=runner.parse_seeds(seeds) if seeds else None,
     )
     click.echo("\n" + reporting.expectations_markdown(rows, quick))
     click.echo(f"Report (one row per claim of the notes, with figures): "
                f"{report_dir / 'REPORT.md'}")
     if reporting.failed(rows):
         raise click.ClickException("Some claims do not hold (see the table above)")
+
+
+@main.command()
+@click.argument("experiment")
+@click.option("--set", "sets", multiple=True, metavar="KEY=V1,V2,...",
+              help="A setting and the values to sweep, e.g. --set beta=1,2,4 (repeatable: "
+                   "the grid is every combination). A list value is bracketed: "
+                   "--set hidden=[4],[8].")
+@click.option("--seeds", default=None, metavar="N|S1,S2,...", help=_SEEDS_HELP)
+@click.option("--quick", is_flag=True, help="Every point at the spec's quick budget.")
+@click.option("--runs-dir", type=click.Path(file_okay=False),
+              default=str(runner.DEFAULT_RUNS_DIR), show_default=True,
+              help="The sweep goes to RUNS_DIR/EXPERIMENT/sweep-<timestamp>/.")
+@click.option("--resume", type=click.Path(exists=True, file_okay=False), default=None,
+              metavar="SWEEP_DIR",
+              help="Continue this sweep (same arguments): points already finished are skipped.")
+@click.option("--verbose", is_flag=True,
+              help="Show Keras's per-epoch output instead of one line per point.")
+@click.option("--strategy", default=None, metavar="|".join(runner.STRATEGIES),
+              help="tf.distribute strategy for every point (see `mpkeras run --help`).")
+@click.option("--mixed-precision", default=None, metavar="|".join(runner.PRECISION_POLICIES),
+              help="Keras mixed-precision policy for every point.")
+@click.option("--jit-compile/--no-jit-compile", default=None,
+              help="Force XLA on (or off) for every point.")
+@handle_errors
+def sweep(experiment, sets, seeds, quick, runs_dir, resume, verbose, strategy, mixed_precision,
+          jit_compile):
+    """Run EXPERIMENT at every point of a grid of settings (and seeds), then summarise:
+    each metric against each swept setting."""
+    outcome = runner.sweep(
+        experiment, sets=sets, seeds=runner.parse_seeds(seeds) if seeds else None, quick=quick,
+        runs_dir=runs_dir, resume=resume, verbose=verbose, report=click.echo,
+        strategy=strategy, mixed_precision=mixed_precision, jit_compile=jit_compile,
+    )
+    click.echo("\n" + outcome.markdown)
+    click.echo(f"Summary: {outcome.root / 'summary.md'} (and summary.json)")
+    if outcome.failed:
+        raise click.ClickException(f"{len(outcome.failed)} point(s) did not complete: "
+                                   f"{', '.join(outcome.failed)}")
 
 
 @main.command()

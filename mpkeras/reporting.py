@@ -29,19 +29,23 @@ class ReportError(ValueError):
     """A reproduce directory or a README cannot be used; the message is one line for the user."""
 
 
-def write(report_dir, rows, experiments, quick, started, wall_time_s, planned=None):
+def write(report_dir, rows, experiments, quick, started, wall_time_s, planned=None, seeds=None):
     """Write ``claims.json``, ``claims.md`` and ``REPORT.md`` into ``report_dir``.
 
     ``rows`` are the expectation rows (each with its ``experiment``);
     ``experiments`` one dict per experiment run: name, title, chapter,
     claims, status, wall_time_s, figures (paths relative to ``report_dir``);
     ``planned`` how many experiments the run will have (default: these),
-    so a report written part way says so.
+    so a report written part way says so; ``seeds`` the seeds each
+    experiment ran on (rows aggregated over more than one seed carry
+    ``seeds``, ``held``, ``measured_min``, ``measured_max``).
     """
     report_dir = Path(report_dir)
     summary = {"quick": quick, "started": started, "wall_time_s": round(wall_time_s, 1), "cpus": os.cpu_count(),
                "planned": len(experiments) if planned is None else planned,
                "claims": rows, "experiments": experiments}
+    if seeds and len(seeds) > 1:
+        summary["seeds"] = list(seeds)
     (report_dir / "claims.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return _write_tables(report_dir, summary)
 
@@ -104,7 +108,7 @@ def claim_rows(summary):
             "experiments": experiments,
             "tests": list(claim.tests),
             "expected": [_expected(row) for row in found],
-            "measured": [format_measured(row["measured"]) for row in found],
+            "measured": [measured_cell(row) for row in found],
             "holds": holds,
         })
     return result
@@ -203,7 +207,8 @@ def report_markdown(summary):
     lines = [
         f"# The notes, reproduced ({mode} budget)",
         "",
-        f"`mpkeras reproduce{' --quick' if summary['quick'] else ''}`, started {summary['started']}, "
+        f"`mpkeras reproduce{' --quick' if summary['quick'] else ''}{_seeds_option(summary)}`, "
+        f"started {summary['started']}, "
         f"{len(summary['experiments'])} experiments in {minutes:.1f} min.",
         "",
         *_in_progress(summary),
@@ -230,6 +235,12 @@ def report_markdown(summary):
     return "\n".join(lines) + "\n"
 
 
+def _seeds_option(summary):
+    """`` --seeds 0,1,2`` for a run over several seeds, else nothing."""
+    seeds = summary.get("seeds")
+    return f" --seeds {','.join(map(str, seeds))}" if seeds and len(seeds) > 1 else ""
+
+
 def _in_progress(summary):
     """The warning lines of a report written before its run finished."""
     planned, done = summary.get("planned", len(summary["experiments"])), len(summary["experiments"])
@@ -241,22 +252,37 @@ def _table_only(markdown):
     return markdown.split("\n", 2)[2]
 
 
+def several_seeds(rows):
+    """The number of seeds the rows were aggregated over (1 when they were not)."""
+    return max((row.get("seeds") or 1 for row in rows), default=1)
+
+
 def expectations_markdown(rows, quick):
-    """One row per expectation, in the notes' order (``claims.md``)."""
+    """One row per expectation, in the notes' order (``claims.md``).
+
+    Rows aggregated over several seeds show the mean measured, its min-max
+    over the seeds, the worst margin and holds k/N.
+    """
     mode = "quick" if quick else "full"
-    lines = [
-        f"# Claims of the notes, reproduced ({mode} budget)",
-        "",
-        "| claim | experiment | metric | expected | measured | margin | holds | time |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    seeds = several_seeds(rows)
+    title = f"# Claims of the notes, reproduced ({mode} budget"
+    title += f", {seeds} seeds)" if seeds > 1 else ")"
+    if seeds > 1:
+        header = ["| claim | experiment | metric | expected | mean | min-max | worst margin "
+                  "| holds | time |", "|---|---|---|---|---|---|---|---|---|"]
+    else:
+        header = ["| claim | experiment | metric | expected | measured | margin | holds | time |",
+                  "|---|---|---|---|---|---|---|---|"]
+    lines = [title, "", *header]
     for row in rows:
         time_s = row.get("wall_time_s")
         shown_time = "" if time_s is None else f"{time_s:.0f} s" + (" (slow)" if row.get("over_budget") else "")
+        spread = f" | {format_range(row)}" if seeds > 1 else ""
         lines.append(
             f"| {row['claim']} | {row['experiment']} | {row['metric']} | {_cell(row['expected'])} "
-            f"| {_cell(format_measured(row['measured']))} | {format_margin(row.get('margin'))} "
-            f"| {format_holds(row['holds'])} | {shown_time} |"
+            f"| {_cell(format_measured(row['measured']))}{spread} "
+            f"| {format_margin(row.get('margin'))} "
+            f"| {format_row_holds(row)} | {shown_time} |"
         )
     held = sum(row["holds"] is True for row in rows)
     skipped = sum(row["holds"] is None for row in rows)
@@ -295,6 +321,30 @@ def format_measured(value):
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def format_range(row):
+    """``min-max`` of a row aggregated over seeds; empty where a seed measured no number."""
+    low, high = row.get("measured_min"), row.get("measured_max")
+    return "" if low is None or high is None else f"{low:.4g}-{high:.4g}"
+
+
+def format_row_holds(row):
+    """yes / NO / skipped, with ``k/N`` (seeds it holds on) for a row over several seeds."""
+    shown = format_holds(row["holds"])
+    if (row.get("seeds") or 1) > 1 and row["holds"] is not None:
+        shown += f" {row['held']}/{row['seeds']}"
+    return shown
+
+
+def measured_cell(row):
+    """The measured value of a row; over several seeds the mean, min-max and holds k/N."""
+    shown = format_measured(row["measured"])
+    if (row.get("seeds") or 1) > 1:
+        spread = format_range(row)
+        shown += f" ({spread}, {row['held']}/{row['seeds']} seeds)" if spread else (
+            f" ({row['held']}/{row['seeds']} seeds)")
+    return shown
 
 
 def format_holds(holds):
@@ -375,7 +425,7 @@ def _copy_figures(report_dir, summary, figures_dir):
 def readme_section(summary, figure_paths):
     """The README's section body: how it was made, the claims table, a figure gallery."""
     mode = "quick" if summary["quick"] else "full"
-    command = "mpkeras reproduce" + (" --quick" if summary["quick"] else "")
+    command = "mpkeras reproduce" + (" --quick" if summary["quick"] else "") + _seeds_option(summary)
     cpus = f" on {summary['cpus']} CPU cores" if summary.get("cpus") else ""
     per_claim = claim_rows(summary)
     lines = [

@@ -89,7 +89,7 @@ class RaiseConfig:
     kind: str = "keras"
 
 
-@register("test_raise", RaiseConfig)
+@register(RaiseConfig, name="test_raise")
 def raise_inside(config, context):
     """Fails the way a bug would: a ValueError from inside Keras, or a violated premise."""
     import keras
@@ -172,7 +172,7 @@ class DivergeConfig:
     blow_up_at: int = 2
 
 
-@register("test_diverge", DivergeConfig)
+@register(DivergeConfig, name="test_diverge")
 def diverge(config, context):
     """Linear regression whose learning rate jumps to 1e30 at epoch `blow_up_at`."""
     import keras
@@ -218,7 +218,7 @@ class ConstantConfig:
     value: float = 0.5
 
 
-@register("test_constant", ConstantConfig)
+@register(ConstantConfig, name="test_constant")
 def constant(config, context):
     """Trains nothing; reports its configured value as the metric."""
     return Results(metrics={"value": config.value})
@@ -270,7 +270,7 @@ class RemoteConfig:
     dataset: str = "imdb_reviews"
 
 
-@register("test_remote", RemoteConfig)
+@register(RemoteConfig, name="test_remote")
 def needs_remote_data(config, context):
     """Stands for an experiment on remote data that is not prepared here."""
     from mpkeras.data.errors import DatasetUnavailableError

@@ -20,7 +20,7 @@ class ProbeConfig:
     epochs: int = 2
 
 
-@register("test_execution_probe", ProbeConfig)
+@register(ProbeConfig, name="test_execution_probe")
 def execution_probe(config, context):
     """A tiny fit that reports the strategy, policy and XLA setting it ran under."""
     import keras
@@ -259,7 +259,7 @@ _WORKER = textwrap.dedent(
     class Config:
         epochs: int = 2
 
-    @register("test_multiworker_probe", Config)
+    @register(Config, name="test_multiworker_probe")
     def probe(config, context):
         import keras, numpy as np, tensorflow as tf
         rng = np.random.default_rng(0)

@@ -10,6 +10,7 @@ from mpkeras_experiments.autoencoders._common import (
     rows_figure,
     steps_per_epoch,
 )
+from mpkeras_experiments.embeddings import log_test_codes
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import StepBudget, TrainConfig, require_positive
@@ -115,6 +116,7 @@ def nonlinear_ae(config, context):
               f"conv {conv_test_mse:.4f}",
     )
     context.save_figure("reconstructions", fig)
+    log_test_codes(context, "conv", conv, config.dataset, x_test, split=config.test_split)
 
     return Results(
         metrics={

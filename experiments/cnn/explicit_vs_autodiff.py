@@ -40,17 +40,43 @@ class ExplicitVsAutodiffConfig:
         require_positive(self, ("filters", "kernel_size"))
 
 
-def _batch_losses():
-    """A callback that records the loss Keras reports after every batch."""
+def _batch_losses(path):
+    """A callback that records the loss Keras reports after every batch, resumably.
+
+    The losses of each finished epoch are kept in ``path`` (beside the fit's
+    checkpoint), so a run killed and resumed has every epoch's batch losses:
+    those before the kill from the file (a fit that had finished is skipped
+    on resume and adds none), those after it from training.
+    """
+    import json
+
     import keras
 
     class BatchLosses(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.losses = []
+            self.epochs = []
+
+        @property
+        def losses(self):
+            return [loss for epoch in self.epochs for loss in epoch]
+
+        def on_train_begin(self, logs=None):
+            self.epochs = json.loads(path.read_text()) if path.is_file() else []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            # A resumed fit begins at the epoch after its checkpoint.
+            del self.epochs[epoch:]
+            self.epochs.append([])
 
         def on_train_batch_end(self, batch, logs=None):
-            self.losses.append(float(logs["loss"]))
+            self.epochs[-1].append(float(logs["loss"]))
+
+        def on_epoch_end(self, epoch, logs=None):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = path.with_name(f".{path.name}.tmp")
+            temp.write_text(json.dumps(self.epochs))
+            temp.replace(path)
 
     return BatchLosses()
 
@@ -111,7 +137,8 @@ def explicit_vs_autodiff(config, context):
     )
 
     for conv, model in models.items():
-        recorders[conv] = _batch_losses()
+        recorders[conv] = _batch_losses(
+            context.run_dir / "checkpoints" / conv / "batch_losses.json")
         context.fit(model, train, tag=conv, epochs=config.train.epochs,
                     callbacks=[recorders[conv]])
         test_loss[conv] = model.evaluate(x_test, y_test, batch_size=512, verbose=0,

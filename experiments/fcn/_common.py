@@ -23,7 +23,9 @@ def load_segmentation(config, seed):
     ``config`` has ``dataset``, ``image_size`` (empty: the dataset's size),
     ``train_examples``/``test_examples`` (0: all) and ``train.batch_size``.
     Pixel values are in [0, 1]; masks are int32 class indices, clipped into
-    range (TFDS mock data fills masks with arbitrary bytes).
+    range (TFDS mock data fills masks with arbitrary bytes). With
+    ``config.augment`` each training example is turned by a random symmetry
+    of the square (``dihedral_augment``); validation and test are not.
     """
     import tensorflow as tf
 
@@ -42,12 +44,62 @@ def load_segmentation(config, seed):
 
     batch = config.train.batch_size
     train = load(split_name("train", config.train_examples), batch_size=batch, seed=seed)
+    if getattr(config, "augment", False):
+        train = train.enumerate().map(dihedral_augment(seed))
     validation = None
     if "validation" in spec.splits:
         validation = load(split_name("validation", config.test_examples), batch_size=64)
     test = load(split_name("test", config.test_examples), batch_size=64)
     images, _ = next(iter(test))
     return train, validation, test, names, tuple(images.shape[1:])
+
+
+def dihedral_augment(seed):
+    """Batch map: each example turned by one of the 8 symmetries of the square.
+
+    The eight maps (rotations by 0, 90, 180, 270 degrees, each with or
+    without a left-right flip) move every pixel of the image and its mask
+    together, and a circle, square or triangle stays one, so each training
+    image counts as eight: the U-Net paper's point that augmentation teaches
+    the invariances a small training set cannot (Ronneberger et al. 2015).
+    The draw is stateless, a function of (seed, batch index in the pass);
+    the examples in batch i differ each pass (the order is reshuffled), so
+    each epoch pairs examples with new symmetries, and a resumed run sees
+    the batches of the uninterrupted one.
+
+    Returns:
+        ``(batch_index, (images, masks)) -> (images, masks)`` for
+        ``dataset.enumerate().map``; images are (batch, s, s, channels),
+        masks (batch, s, s) or (batch, s, s, 1), square.
+    """
+    import tensorflow as tf
+
+    def turned(x, k):
+        # The k-th symmetry of the square, k in 0..7, of a (batch, s, s, c) tensor.
+        x = tf.image.rot90(x, k % 4)
+        return tf.image.flip_left_right(x) if k >= 4 else x
+
+    def augment(index, batch):
+        images, masks = (tf.convert_to_tensor(t) for t in batch)
+        if images.shape[1] is not None and images.shape[1] != images.shape[2]:
+            raise ValueError(
+                "dihedral_augment needs square images (a 90-degree turn keeps their "
+                f"shape); received {images.shape[1]}x{images.shape[2]}. Set augment=false "
+                "or a square image_size."
+            )
+        flat = masks.shape.rank == 3
+        masks4 = masks[..., None] if flat else masks
+        draws = tf.random.stateless_uniform(
+            [tf.shape(images)[0]], seed=tf.stack([tf.cast(seed, tf.int64), index]),
+            minval=0, maxval=8, dtype=tf.int32)
+        out_images, out_masks = images, masks4
+        for k in range(1, 8):
+            chosen = tf.equal(draws, k)[:, None, None, None]
+            out_images = tf.where(chosen, turned(images, k), out_images)
+            out_masks = tf.where(chosen, turned(masks4, k), out_masks)
+        return out_images, (out_masks[..., 0] if flat else out_masks)
+
+    return augment
 
 
 def fixed_examples(dataset, count):
@@ -128,6 +180,11 @@ def check_config(config):
     require_positive(config, ("depth", "base_filters"))
     if config.image_size and (len(config.image_size) != 2 or min(config.image_size) <= 0):
         raise ValueError(f"`image_size` must be [] or [height, width] > 0, got {config.image_size}")
+    size = config.image_size
+    if getattr(config, "augment", False) and size and size[0] != size[1]:
+        raise ValueError(
+            f"`augment` turns images by 90 degrees and needs a square `image_size`, got {size}"
+        )
     for name in ("train_examples", "test_examples"):
         if getattr(config, name) < 0:
             raise ValueError(f"`{name}` must be >= 0 (0 = the whole split), got {getattr(config, name)}")

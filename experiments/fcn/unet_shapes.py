@@ -24,6 +24,8 @@ class UnetShapesConfig:
         upsampling: "transpose", "nearest", "bed_of_nails" or "max_unpool".
         skips: copy encoder features into the decoder (the U-Net).
         batch_norm: batch normalisation after each 3x3 convolution.
+        augment: turn each training example by a random one of the 8
+            symmetries of the square (rotations by 90 degrees, flips).
         train_examples: use the first N training images (0: all).
         test_examples: evaluate on the first N test images (0: all).
         train: optimiser and budget.
@@ -37,6 +39,7 @@ class UnetShapesConfig:
     upsampling: Literal["transpose", "nearest", "bed_of_nails", "max_unpool"] = "transpose"
     skips: bool = True
     batch_norm: bool = True
+    augment: bool = False
     train_examples: int = 0
     test_examples: int = 0
     train: TrainConfig = dataclasses.field(

@@ -31,6 +31,8 @@ class UpsamplingCompareConfig:
         no_skip_upsampling: upsampling of the U-Net trained without skips;
             compared with the same method with skips.
         batch_norm: batch normalisation after each 3x3 convolution.
+        augment: turn each training example by a random one of the 8
+            symmetries of the square (rotations by 90 degrees, flips).
         train_examples: use the first N training images (0: all).
         test_examples: evaluate on the first N test images (0: all).
         train: optimiser and budget of every model.
@@ -44,6 +46,7 @@ class UpsamplingCompareConfig:
     methods: list[str] = dataclasses.field(default_factory=lambda: list(UPSAMPLING))
     no_skip_upsampling: Literal["transpose", "nearest", "bed_of_nails", "max_unpool"] = "transpose"
     batch_norm: bool = True
+    augment: bool = False
     train_examples: int = 0
     test_examples: int = 0
     train: TrainConfig = dataclasses.field(

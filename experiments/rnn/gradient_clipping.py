@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from mpkeras import data, plotting
-from mpkeras.callbacks import TrainingDiverged
+from mpkeras.callbacks import ResumableHistory, TrainingDiverged
 from mpkeras.diagnostics import set_spectral_radius
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
@@ -105,7 +105,8 @@ def gradient_clipping(config, context):
             loss="mse",
             steps_per_execution=config.steps_per_epoch,
         )
-        recorder = keras.callbacks.History()
+        # Resumable: a fit that diverged after a resume still counts the epochs before the kill.
+        recorder = ResumableHistory(context.run_dir / "checkpoints" / run / "recorded_history.json")
         diverged = False
         try:
             context.fit(model, batches, tag=run, epochs=config.epochs,

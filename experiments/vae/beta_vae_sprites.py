@@ -7,6 +7,7 @@ import numpy as np
 
 from mpkeras import data
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure, latent_traversals
+from mpkeras.callbacks.projector import latent_means
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig, require_positive
@@ -14,6 +15,7 @@ from mpkeras.metrics import beta_vae_score, mutual_information_gap
 from mpkeras.models import build_vae
 
 _FACTORS = ("shape", "scale", "orientation", "x_position", "y_position")
+_PROJECTED = 2500  # observations shown in TensorBoard's Projector (a 50 x 50 sprite grid)
 
 
 @dataclasses.dataclass
@@ -113,7 +115,7 @@ def beta_vae_sprites(config, context):
     for beta in config.betas:
         tag = _tag(beta)
         vae = build_vae(shape, config.latent_dim, kind=config.kind, hidden=config.hidden or None,
-                        beta=beta, seed=context.seed, name=f"vae_{tag}")
+                        beta=beta, from_logits=True, seed=context.seed, name=f"vae_{tag}")
         vae.compile(optimizer=config.train.make_optimizer())
         logger = LatentImageLogger(context.log_dir(tag), shown, every=max(1, config.train.epochs // 5),
                                    max_dims=config.traversal_dims, seed=context.seed)
@@ -129,6 +131,10 @@ def beta_vae_sprites(config, context):
         context.save_figure(f"traversals_{tag}", grid_figure(
             rows, title=f"beta = {beta:g}: one latent per row (by KL), others fixed",
             row_labels=[f"z{d}" for d in dims]))
+        # A6 in the Projector: the codes coloured by each ground-truth factor.
+        seen = slice(0, _PROJECTED)
+        context.log_embedding(tag, latent_means(vae, images[seen]), dict(zip(_FACTORS, factors[seen].T)),
+                              images[seen])
         models[tag] = vae
     tags = [_tag(b) for b in config.betas]
     return Results(metrics=metrics, model=models[tags[-1]],

@@ -102,7 +102,8 @@ def constrained_beta_vae(config, context):
         tag = _tag(delta)
         vae = build_vae(shape, config.latent_dim, kind=config.kind, hidden=config.hidden or None,
                         beta=config.initial_beta, kl_threshold=delta,
-                        beta_learning_rate=config.beta_learning_rate, seed=context.seed,
+                        beta_learning_rate=config.beta_learning_rate, from_logits=True,
+                        seed=context.seed,
                         name=f"vae_{tag}")
         vae.compile(optimizer=config.train.make_optimizer())
         record = BetaTrajectory()

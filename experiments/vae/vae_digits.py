@@ -6,6 +6,7 @@ from typing import Literal
 import numpy as np
 
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure
+from mpkeras_experiments.embeddings import log_test_codes
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig, require_positive
@@ -91,7 +92,7 @@ def vae_digits(config, context):
     premise(set(np.unique(x_test)) <= {0.0, 1.0}, "the test images are binary (a true Bernoulli likelihood)")
 
     vae = build_vae(shape, config.latent_dim, kind=config.kind, hidden=config.hidden or None,
-                    likelihood="bernoulli", seed=context.seed, name="vae")
+                    likelihood="bernoulli", from_logits=True, seed=context.seed, name="vae")
     vae.compile(optimizer=config.train.make_optimizer())
     logger = LatentImageLogger(context.log_dir("vae"), x_test[: config.figure_examples],
                                every=max(1, config.train.epochs // 10), seed=context.seed)
@@ -127,6 +128,7 @@ def vae_digits(config, context):
     shown = min(8, len(lines))
     context.save_figure("interpolation", grid_figure(
         lines[:shown], title="Straight lines between posterior means, decoded"))
+    log_test_codes(context, "vae", vae, config.dataset, x_test)  # A5 in the Projector, by label
 
     return Results(
         metrics={

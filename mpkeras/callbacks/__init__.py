@@ -11,6 +11,14 @@ _EXPORTS = {
     "figure_to_image": "figures",
     # Chapter 5b: reconstructions, prior samples and latent traversals.
     "LatentImageLogger": "latent",
+    # Runs compared in TensorBoard: HParams sessions, the Embedding Projector.
+    "log_run_hparams": "hparams",
+    "log_sweep_hparams": "hparams",
+    "write_run_hparams": "hparams",
+    "write_hparams_config": "hparams",
+    "EmbeddingLogger": "projector",
+    "write_embedding": "projector",
+    "latent_means": "projector",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

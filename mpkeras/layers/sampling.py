@@ -2,7 +2,10 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
+
+from mpkeras import validation
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
@@ -27,6 +30,11 @@ class Sampling(keras.layers.Layer):
 
     Call arguments:
         inputs: a list `[mean, log_var]` of two tensors of the same shape.
+            Shapes are compared before anything is drawn: a mismatch raises
+            a ValueError eagerly, in a functional model and in a traced
+            graph alike (no silent broadcasting of a `(batch, 1)` log_var).
+            Dimensions unknown while tracing are compared when the graph
+            runs (an `InvalidArgumentError` with the same message).
 
     Input shape:
         Two tensors of shape `(batch, ..., latent_dim)`.
@@ -43,12 +51,9 @@ class Sampling(keras.layers.Layer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(
-                "Received an invalid value for `seed`, expected an integer or "
-                f"None. Received: seed={seed!r}"
-            )
-        self.seed = seed
+        if seed is not None and not validation.is_int(seed):
+            raise validation.invalid("seed", "an integer or None", seed)
+        self.seed = None if seed is None else int(seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def _check_shapes(self, input_shape):
@@ -60,14 +65,13 @@ class Sampling(keras.layers.Layer):
                 f"Received: input_shape={input_shape}"
             )
         mean_shape, log_var_shape = (tuple(s) for s in input_shape)
+        # Every axis, the batch axis included: z = mean + exp(log_var / 2) eps
+        # would broadcast a (batch, 1) log_var (or a batch of 1) silently.
         if len(mean_shape) != len(log_var_shape) or any(
             a is not None and b is not None and a != b
-            for a, b in zip(mean_shape[1:], log_var_shape[1:])
+            for a, b in zip(mean_shape, log_var_shape)
         ):
-            raise ValueError(
-                "`Sampling` expects `mean` and `log_var` of the same shape. "
-                f"Received: mean.shape={mean_shape}, log_var.shape={log_var_shape}"
-            )
+            raise ValueError(_mismatch(mean_shape, log_var_shape))
         return mean_shape
 
     def build(self, input_shape):
@@ -81,6 +85,14 @@ class Sampling(keras.layers.Layer):
                 f"Received: inputs={inputs!r}"
             )
         mean, log_var = inputs
+        mean_shape, log_var_shape = tuple(mean.shape), tuple(log_var.shape)
+        self._check_shapes([mean_shape, log_var_shape])
+        if None in mean_shape or None in log_var_shape:
+            # Axes unknown while tracing: compare them when the graph runs.
+            tf.debugging.assert_equal(
+                tf.shape(mean), tf.shape(log_var),
+                message=_mismatch(mean_shape, log_var_shape),
+            )
         eps = keras.random.normal(
             ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator
         )
@@ -104,3 +116,10 @@ class Sampling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+def _mismatch(mean_shape, log_var_shape):
+    return (
+        "`Sampling` expects `mean` and `log_var` of the same shape. "
+        f"Received: mean.shape={mean_shape}, log_var.shape={log_var_shape}"
+    )

@@ -12,6 +12,8 @@ _EXPORTS = {
     # Chapter 5b: disentanglement scores.
     "beta_vae_score": "disentanglement",
     "mutual_information_gap": "disentanglement",
+    # Chapter 5b: a VAE's importance-weighted log p(x).
+    "importance_weighted_log_likelihood": "log_likelihood",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -18,7 +18,10 @@ Modules, in the order a run meets them:
 - ``rundir``: run directories (fresh, resumed) and their JSON files;
 - ``single_run``: ``plan`` (every check) -> ``execute`` (train, record, save);
 - ``context``: :class:`RunContext`, what an experiment may use of its run;
-- ``reproduction``: every spec, one point each, and the report;
+- ``grid``: the one loop over (settings point x seed): expand, plan every
+  point, run each into its own directory, resume, aggregate over seeds;
+- ``reproduction``: every spec (on one seed or several), and the report;
+- ``sweep``: one spec over a grid of settings, and its summary;
 - ``evaluation``: a saved model on a dataset split.
 
 Importing this package imports no TensorFlow.
@@ -34,6 +37,14 @@ from mpkeras.runner.execution import (
     execution_scope,
     make_strategy,
     seed_everything,
+)
+from mpkeras.runner.grid import (
+    GridPoint,
+    aggregate,
+    expand,
+    parse_seeds,
+    plan_points,
+    run_points,
 )
 from mpkeras.runner.reproduction import (
     QUICK_BUDGET_S,
@@ -56,6 +67,7 @@ from mpkeras.runner.single_run import (
     run,
     run_plan,
 )
+from mpkeras.runner.sweep import SweepOutcome, sweep
 
 __all__ = [
     "DEFAULT_MODELS_DIR",
@@ -64,27 +76,35 @@ __all__ = [
     "QUICK_BUDGET_S",
     "STRATEGIES",
     "ExecutionConfig",
+    "GridPoint",
     "PointResult",
     "RunContext",
     "RunError",
     "RunFailed",
     "RunOutcome",
     "RunPlan",
+    "SweepOutcome",
+    "aggregate",
     "check_data_options",
     "default_run_dir",
     "evaluate",
     "execute",
     "execution_scope",
+    "expand",
     "key_figures",
     "make_strategy",
     "output_to",
+    "parse_seeds",
     "peak_memory_mb",
     "plan",
+    "plan_points",
     "plan_resume",
     "reproduce",
     "resolve",
     "run",
     "run_plan",
     "run_point",
+    "run_points",
     "seed_everything",
+    "sweep",
 ]

@@ -78,7 +78,7 @@ class RunContext:
         """
         import keras
 
-        from mpkeras import callbacks
+        from mpkeras import callbacks, progress
 
         result = [
             callbacks.ShuffleEpoch(),
@@ -96,6 +96,7 @@ class RunContext:
             result.append(
                 callbacks.FigureLogger(self.log_dir(tag), figure, name=tag, every=figure_every)
             )
+        result += progress.fit_callbacks(tag)  # the experiment's progress line, if one is drawn
         return result
 
     def save_figure(self, name, figure):
@@ -112,3 +113,10 @@ class RunContext:
             tf.summary.image(name, figure_to_image(figure), step=0)
         writer.close()
         return path
+
+    def log_embedding(self, name, codes, metadata=None, images=None):
+        """Write ``codes`` (N, D) for TensorBoard's Projector under ``logs/<name>/projector``,
+        with ``metadata`` (N labels, or a dict of columns) and ``images`` (N, the sprite)."""
+        from mpkeras.callbacks.projector import write_embedding
+
+        return write_embedding(self.log_dir(name) / "projector", codes, metadata, images)

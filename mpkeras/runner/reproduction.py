@@ -18,7 +18,7 @@ from mpkeras import reporting
 from mpkeras.runner import rundir
 from mpkeras.runner.errors import RunError
 from mpkeras.runner.execution import ExecutionConfig
-from mpkeras.runner.single_run import DEFAULT_MODELS_DIR, plan, run_plan
+from mpkeras.runner.single_run import DEFAULT_MODELS_DIR, run_plan
 
 QUICK_BUDGET_S = 60.0
 """A --quick run should finish within this wall time on 2 CPU cores."""
@@ -63,14 +63,13 @@ def run_point(plan, run_dir, log=None, models_dir=DEFAULT_MODELS_DIR, verbose=Fa
                          f"skipped: {_first_line(error)}", None)]
     except Exception as error:  # noqa: BLE001 - one point's failure must not stop the others
         status = "failed"
-        rows = [_run_row(spec, "completes", f"{type(error).__name__}: {_first_line(error)}",
-                         False)]
+        rows = [failed_row(spec, f"{type(error).__name__}: {_first_line(error)}")]
     return PointResult(status=status, rows=rows, wall_time_s=time.perf_counter() - started)
 
 
 def reproduce(names=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_DIR,
               models_dir=DEFAULT_MODELS_DIR, verbose=False, report=print, strategy=None,
-              mixed_precision=None, jit_compile=None):
+              mixed_precision=None, jit_compile=None, seeds=None):
     """Run every spec (or ``names``) and write the claims table.
 
     Each experiment prints one progress line (i/N, name, wall time,
@@ -82,19 +81,28 @@ def reproduce(names=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_DIR,
     prepared is a skipped row with the reason. Every row carries its
     experiment's wall time, and a quick run over ``QUICK_BUDGET_S`` is flagged.
 
-    Every spec is resolved before the first run starts: a bad name, key or
-    value fails at once (:class:`specs.SpecError`), with nothing written.
+    ``seeds`` (a list, see :func:`grid.parse_seeds`; default the spec's own
+    seed) runs every experiment once per seed, each into
+    ``<name>/seed-<S>/``; the rows then aggregate over the seeds
+    (:func:`grid.aggregate`): mean and min-max measured, worst margin,
+    holds k/N, and a claim holds only when it holds on every seed.
+
+    Every spec and seed is planned before the first run starts: a bad name,
+    key or value fails at once (:class:`specs.SpecError`), with nothing written.
 
     ``strategy``, ``mixed_precision`` and ``jit_compile`` apply to every
     run (see :func:`run`).
 
     Returns ``(report_dir, rows)``; ``report_dir`` holds ``REPORT.md`` (one
     row per claim of the notes, the key figures), ``claims.md`` (one row per
-    expectation), ``claims.json`` and one run directory per experiment.
+    expectation), ``claims.json`` and one run directory per experiment (and seed).
     """
     from mpkeras import specs
+    from mpkeras.runner import grid
 
     execution = ExecutionConfig.from_options(strategy, mixed_precision, jit_compile)
+    seeds = list(seeds) if seeds else [None]
+    several = len(seeds) > 1
     names = list(names) if names else specs.available()
     # Load every spec first, without TensorFlow: a typo fails now, not after hours of training.
     loaded = [specs.load(name) for name in names]
@@ -103,41 +111,78 @@ def reproduce(names=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_DIR,
         if spec.name in seen:
             raise RunError(f"--only names {spec.name!r} twice ({seen[spec.name]!r} and {name!r})")
         seen[spec.name] = name
-    plans = [plan(spec, quick=quick, execution=execution) for spec in loaded]
     # The table reads in the order of the notes: chapter, then claim id.
-    plans.sort(key=lambda p: (p.spec.chapter, _claim_order(p.spec.claims), p.spec.name))
+    loaded.sort(key=lambda s: (s.chapter, _claim_order(s.claims), s.name))
+
+    def directory(spec):
+        def name(settings, seed):
+            return f"{spec.name}/seed-{seed}" if several else spec.name
+        return name
+
+    points = [point for spec in loaded
+              for point in grid.plan_points(spec, seeds=seeds, quick=quick,
+                                            execution=execution, name=directory(spec))]
 
     report_dir = rundir.default_run_dir("reproduce", runs_dir)
     report_dir.mkdir(parents=True)
     began, began_at = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc)
-    rows, experiments = [], []
-    for index, point in enumerate(plans, start=1):
-        spec = point.spec
-        log = None if verbose else report_dir / "logs" / f"{spec.name}.log"
-        result = run_point(point, report_dir / spec.name, log=log, models_dir=models_dir,
-                           verbose=verbose, report=report)
-        over = quick and result.wall_time_s > QUICK_BUDGET_S
-        rows += [{"experiment": spec.name, **row, "wall_time_s": round(result.wall_time_s, 1),
-                  "over_budget": over} for row in result.rows]
-        written, missing = key_figures(spec, report_dir / spec.name)
-        experiments.append({
-            "name": spec.name, "title": spec.title, "chapter": spec.chapter,
-            "claims": list(spec.claims), "status": result.status,
-            "wall_time_s": round(result.wall_time_s, 1),
-            "figures": [path.relative_to(report_dir).as_posix() for path in written],
-            "missing_figures": missing,
-        })
+    done = {}  # spec name -> [(point, result)], in the notes' order
+
+    def log_for(point):
+        if verbose:
+            return None
+        stem = f"{point.plan.spec.name}-seed-{point.seed}" if several else point.plan.spec.name
+        return report_dir / "logs" / f"{stem}.log"
+
+    rows = []
+    for index, point, result, _, _ in grid.run_points(
+            points, report_dir, log_for=log_for, models_for=lambda _: models_dir,
+            verbose=verbose, report=report):
+        spec = point.plan.spec
+        done.setdefault(spec.name, []).append((point, result))
         held = sum(bool(row["holds"]) for row in result.rows)
         summary = (result.status if result.status != "completed"
                    else f"{held}/{len(result.rows)} expectations hold")
+        over = quick and result.wall_time_s > QUICK_BUDGET_S
         flag = f"  (over the {QUICK_BUDGET_S:.0f} s quick budget)" if over else ""
-        report(f"[{index}/{len(plans)}] {spec.name:<28} {result.wall_time_s:6.1f} s  "
+        seed = f" seed {point.seed:<3}" if several else ""
+        report(f"[{index}/{len(points)}] {spec.name:<28}{seed} {result.wall_time_s:6.1f} s  "
                f"{summary}{flag}")
-        # After every experiment, so a long run that is stopped keeps a report of what it did.
+        rows, experiments = _summarise(done, report_dir, quick, several)
+        # After every point, so a long run that is stopped keeps a report of what it did.
         reporting.write(report_dir, rows, experiments, quick,
                         started=began_at.strftime("%Y-%m-%d %H:%M UTC"),
-                        wall_time_s=time.perf_counter() - began, planned=len(plans))
+                        wall_time_s=time.perf_counter() - began,
+                        planned=len(loaded), seeds=[p.seed for p in points[:len(seeds)]])
     return report_dir, rows
+
+
+def _summarise(done, report_dir, quick, several):
+    """The expectation rows (aggregated over seeds) and one fact dict per experiment."""
+    from mpkeras.runner import grid
+
+    rows, experiments = [], []
+    for name, finished in done.items():
+        spec = finished[0][0].plan.spec
+        results = [result for _, result in finished]
+        wall = sum(result.wall_time_s for result in results)
+        over = quick and any(result.wall_time_s > QUICK_BUDGET_S for result in results)
+        merged = grid.aggregate([result.rows for result in results])
+        rows += [{"experiment": name, **row, "wall_time_s": round(wall, 1),
+                  "over_budget": over} for row in merged]
+        # The key figures of the first seed stand for the experiment.
+        written, missing = key_figures(spec, report_dir / finished[0][0].name)
+        statuses = {result.status for result in results}
+        experiments.append({
+            "name": name, "title": spec.title, "chapter": spec.chapter,
+            "claims": list(spec.claims),
+            "status": statuses.pop() if len(statuses) == 1 else "failed",
+            "wall_time_s": round(wall, 1),
+            "seeds": [point.seed for point, _ in finished] if several else None,
+            "figures": [path.relative_to(report_dir).as_posix() for path in written],
+            "missing_figures": missing,
+        })
+    return rows, experiments
 
 
 @contextlib.contextmanager
@@ -174,6 +219,11 @@ def key_figures(spec, run_dir):
 def _first_line(error):
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def failed_row(spec, reason):
+    """The row standing for a run of ``spec`` that did not complete, and why."""
+    return _run_row(spec, "completes", reason, False)
 
 
 def _run_row(spec, expected, measured, holds):

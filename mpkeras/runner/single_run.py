@@ -253,6 +253,9 @@ def execute(plan, run_dir, models_dir=DEFAULT_MODELS_DIR, verbose="auto", report
         "versions": _versions(),
     }
     rundir.write_json(run_dir / "results.json", payload)
+    from mpkeras.callbacks.hparams import log_run_hparams  # the run in TensorBoard's HParams tab
+
+    log_run_hparams(run_dir)
     return RunOutcome(run_dir=run_dir, results=payload, models=models, model_paths=model_paths)
 
 

@@ -60,6 +60,8 @@ def test_every_bundled_spec_resolves_and_validates(quick):
          r"`test_split`, expected a split of 'digits' \(train, validation, test"),
         # Measured (issue 18): the run dir was made, then Keras could not interpret the name.
         ("xor", "train.optimizer=sgdd", r"`train.optimizer`, expected the name of a Keras optimizer"),
+        # keras.optimizers exports Lamb, but keras.optimizers.get("lamb") cannot build it.
+        ("xor", "train.optimizer=lamb", r"`train.optimizer`, expected the name of a Keras optimizer"),
     ],
 )
 def test_a_config_the_experiment_cannot_use_is_refused_before_any_work(name, override, message, tmp_path):

@@ -91,3 +91,30 @@ def test_bad_input():
         Sampling()(np.zeros((2, 3), "float32"))
     with pytest.raises(ValueError, match="same shape"):
         Sampling()([keras.Input((3,)), keras.Input((4,))])
+
+
+@pytest.mark.parametrize("log_var_shape", [(2, 1), (2, 4), (1, 3)])
+def test_shape_mismatch_is_one_value_error_eagerly_functionally_and_traced(log_var_shape):
+    # (2, 1) and (1, 3) used to broadcast silently, (2, 4) to raise a raw
+    # InvalidArgumentError eagerly.
+    mean = np.zeros((2, 3), "float32")
+    log_var = np.zeros(log_var_shape, "float32")
+    layer = Sampling(seed=0)
+    message = r"same shape.*mean.shape=\(2, 3\), log_var.shape=\(" + ", ".join(
+        str(d) for d in log_var_shape
+    )
+    with pytest.raises(ValueError, match=message):
+        layer([mean, log_var])
+    with pytest.raises(ValueError, match="same shape"):
+        tf.function(lambda m, v: layer([m, v]))(mean, log_var)
+    with pytest.raises(ValueError, match="same shape"):
+        Sampling()([keras.Input((3,)), keras.Input(log_var_shape[1:])])
+
+
+def test_shapes_unknown_while_tracing_are_checked_when_the_graph_runs():
+    layer = Sampling(seed=0)
+    spec = tf.TensorSpec((None, None), tf.float32)
+    draw = tf.function(lambda m, v: layer([m, v]), input_signature=[spec, spec])
+    assert tuple(draw(tf.zeros((2, 3)), tf.zeros((2, 3))).shape) == (2, 3)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="same shape"):
+        draw(tf.zeros((2, 3)), tf.zeros((1, 3)))
