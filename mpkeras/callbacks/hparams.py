@@ -18,6 +18,7 @@ The files are the HParams plugin's own summaries
 summary writer.
 """
 
+import dataclasses
 import json
 import numbers
 import shutil
@@ -42,7 +43,8 @@ def flatten_config(config, prefix=""):
     JSON text (``[128, 64]``, ``null``), as HParams settings are scalars.
 
     Args:
-        config: a dict such as ``config.json``'s ``"config"``.
+        config: a dict such as ``config.json``'s ``"config"``, or a dataclass
+            (an experiment's config), read with ``dataclasses.asdict``.
         prefix: prepended to every name (used for the recursion).
 
     Returns:
@@ -52,8 +54,10 @@ def flatten_config(config, prefix=""):
         ValueError: ``config`` is not a dict, has a non-string key, or holds a
             value that is neither a dict, a scalar nor JSON-serialisable.
     """
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        config = dataclasses.asdict(config)
     if not isinstance(config, dict):
-        raise validation.invalid("config", "a dict of settings", config)
+        raise validation.invalid("config", "a dict (or dataclass) of settings", config)
     flat = {}
     for key, value in config.items():
         if not isinstance(key, str) or not key:

@@ -236,7 +236,13 @@ def latent_means(model, x, batch_size=256):
         parts = [np.asarray(model.encode(x[i:i + batch_size])[0]) for i in range(0, len(x), batch_size)]
         return np.concatenate(parts)
     if hasattr(model, "encoder"):
-        return np.asarray(model.encoder.predict(x, batch_size=batch_size, verbose=0))
+        codes = model.encoder.predict(x, batch_size=batch_size, verbose=0)
+        if isinstance(codes, (list, tuple, dict)):
+            # Which output is the code (z_mean? z?) is the model's to say.
+            raise validation.invalid(
+                "model", "an encoder with one output; this one has several, so pass "
+                "`encode=lambda model, x: ...` that returns the codes", type(model).__name__)
+        return np.asarray(codes)
     raise validation.invalid(
         "model", "a VAE (with `encode`) or an autoencoder (with an `encoder` sub-model); "
         "for another model compute the codes and call `write_embedding`", type(model).__name__,
@@ -276,6 +282,14 @@ class EmbeddingLogger(keras.callbacks.Callback):
         self.metadata = metadata
         self.images = images
         self.encode = encode or latent_means
+
+    def on_train_begin(self, logs=None):
+        if self.encode is latent_means and not (hasattr(self.model, "encode")
+                                                or hasattr(self.model, "encoder")):
+            # Now, not after the whole fit.
+            raise validation.invalid(
+                "encode", "a callable (model, inputs) -> codes for a model without `encode` "
+                "or an `encoder` sub-model", None)
 
     def on_train_end(self, logs=None):
         codes = self.encode(self.model, self.inputs)

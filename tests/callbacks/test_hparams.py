@@ -89,6 +89,17 @@ def test_flatten_config_dotted_names_scalars_and_json_lists():
     assert hparams.flatten_config({"n": np.int64(3), "x": np.float32(0.5)}) == {"n": 3, "x": 0.5}
 
 
+def test_flatten_config_reads_an_experiment_dataclass():
+    from mpkeras_experiments.vae.vae_digits import VaeDigitsConfig
+
+    config = VaeDigitsConfig(latent_dim=4)
+    flat = hparams.flatten_config(config)
+    assert flat["latent_dim"] == 4 and flat["train.epochs"] == config.train.epochs
+    assert flat["hidden"] == json.dumps(config.hidden)
+    with pytest.raises(ValueError, match="`config`"):
+        hparams.flatten_config(VaeDigitsConfig)  # The class, not a config.
+
+
 @pytest.mark.parametrize("config, match", [
     ([1, 2], "`config`"),
     ({1: 2}, "non-empty string keys"),

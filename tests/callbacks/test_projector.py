@@ -152,6 +152,33 @@ def test_latent_means_of_a_vae_and_an_autoencoder():
         latent_means(keras.Sequential([keras.layers.Dense(2)]), IMAGES)
 
 
+class KerasExampleVAE(keras.Model):
+    """As keras.io's VAE example: an encoder giving [z_mean, z_log_var, z]."""
+
+    def __init__(self):
+        super().__init__()
+        inputs = keras.Input((8, 8, 1))
+        flat = keras.layers.Flatten()(inputs)
+        self.encoder = keras.Model(inputs, [keras.layers.Dense(3)(flat) for _ in range(3)])
+
+    def call(self, x):
+        return self.encoder(x)[0]
+
+
+def test_latent_means_refuses_to_guess_among_several_encoder_outputs(tmp_path):
+    model = KerasExampleVAE()
+    with pytest.raises(ValueError, match="several"):
+        latent_means(model, IMAGES)
+    model.compile(optimizer="sgd", loss="mse")
+    plain = keras.Model(model.encoder.input, model.encoder.output[0])
+    plain.compile(optimizer="sgd", loss="mse")
+    # Without `encode` or `encoder`, the logger refuses when fit starts, not after it.
+    with pytest.raises(ValueError, match="`encode`"):
+        plain.fit(IMAGES, np.zeros((10, 3)), epochs=1, verbose=0,
+                  callbacks=[EmbeddingLogger(tmp_path, IMAGES)])
+    assert not list(tmp_path.iterdir())
+
+
 def test_embedding_logger_writes_the_codes_after_fit(tmp_path):
     autoencoder = build_autoencoder((8, 8, 1), 4, kind="mlp", hidden=(8,))
     autoencoder.compile(optimizer="adam", loss="mse")
