@@ -26,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+
 def offline_builders():
     """Every offline builder config except sprites/full (timed on its own)."""
     from mpkeras.data import registry

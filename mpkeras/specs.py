@@ -83,9 +83,9 @@ class Expectation:
     claim: str
     metric: str
     op: str
-    value: typing.Optional[float] = None
-    quick_value: typing.Optional[float] = None
-    other: typing.Optional[str] = None
+    value: float | None = None
+    quick_value: float | None = None
+    other: str | None = None
     description: str = ""
 
     def __post_init__(self):

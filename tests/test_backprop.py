@@ -1,11 +1,10 @@
 """N5: backprop = chain rule + dynamic programming; gradient descent step."""
 
-import numpy as np
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 import keras
+import numpy as np
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.losses import bernoulli_nll
 from mpkeras.models import build_mlp
 

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from mpkeras_experiments import Results, register
 
 from mpkeras.cli import main
-from mpkeras_experiments import Results, register
 
 
 def invoke(*args):
@@ -93,7 +93,6 @@ class RaiseConfig:
 def raise_inside(config, context):
     """Fails the way a bug would: a ValueError from inside Keras, or a violated premise."""
     import keras
-
     from mpkeras_experiments import premise
 
     if config.kind == "premise":

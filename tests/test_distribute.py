@@ -10,9 +10,9 @@ import textwrap
 
 import pytest
 from click.testing import CliRunner
+from mpkeras_experiments import Results, register
 
 from mpkeras.cli import main
-from mpkeras_experiments import Results, register
 
 
 @dataclasses.dataclass

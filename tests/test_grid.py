@@ -5,10 +5,10 @@ import json
 
 import numpy as np
 import pytest
+from mpkeras_experiments import Results, register
 
 from mpkeras import reporting, specs
 from mpkeras.runner import RunError, grid
-from mpkeras_experiments import Results, register
 
 
 @dataclasses.dataclass

@@ -2,14 +2,13 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from scipy import stats
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-import tensorflow as tf
-
 from mpkeras.losses import (
     BernoulliNLL,
     GaussianNLL,

@@ -11,12 +11,11 @@ with lambda = sigma_n^2 / sigma_p^2, so the MAP is the ridge solution
 lambda -> 0 and MAP -> least squares, the MLE.
 """
 
-import numpy as np
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 import keras
+import numpy as np
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.losses import gaussian_nll
 from mpkeras.models import build_mlp
 

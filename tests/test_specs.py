@@ -19,7 +19,7 @@ class Train:
 class Config:
     dataset: str = "toy2d/xor"
     hidden: list[int] = dataclasses.field(default_factory=lambda: [4])
-    dropout: typing.Optional[float] = None
+    dropout: float | None = None
     verbose: bool = False
     train: Train = dataclasses.field(default_factory=Train)
 

@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from mpkeras_experiments import Results, register
 
 from mpkeras.cli import main
-from mpkeras_experiments import Results, register
 
 
 @dataclasses.dataclass

@@ -1,8 +1,6 @@
 """The shared body of denoising_ae and inpainting_ae (claim A3)."""
 
 import numpy as np
-
-from mpkeras import data
 from mpkeras_experiments.autoencoders._common import (
     ImageRowsLogger,
     cosine_adam,
@@ -10,6 +8,8 @@ from mpkeras_experiments.autoencoders._common import (
     steps_per_epoch,
 )
 from mpkeras_experiments.results import premise
+
+from mpkeras import data
 from mpkeras.metrics import PSNR, SSIM
 from mpkeras.models import build_autoencoder
 

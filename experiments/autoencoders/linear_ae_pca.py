@@ -3,13 +3,13 @@
 import dataclasses
 
 import numpy as np
-
-from mpkeras import data
-from mpkeras.diagnostics.subspaces import linear_decoder_basis, subspace_angles
 from mpkeras_experiments.autoencoders._common import display_basis, rows_figure
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import StepBudget, require_positive
+
+from mpkeras import data
+from mpkeras.diagnostics.subspaces import linear_decoder_basis, subspace_angles
 from mpkeras.models import build_autoencoder
 
 
@@ -85,7 +85,8 @@ def linear_ae_pca(config, context):
         pca = PCA(n_components=k, svd_solver="full").fit(flat_x)
 
         def pca_mse(flat):
-            return float(np.mean((pca.inverse_transform(pca.transform(flat)) - flat) ** 2))
+            # Called within this iteration only, so the late binding of pca is safe.
+            return float(np.mean((pca.inverse_transform(pca.transform(flat)) - flat) ** 2))  # noqa: B023
 
         model = build_autoencoder(shape, k, kind="linear", name=f"linear_k{k}")
         config.train.compile(model)
@@ -93,7 +94,7 @@ def linear_ae_pca(config, context):
 
         def ae_mse(images, flat):
             centred = (images - mean).astype(np.float32)
-            output = np.asarray(model(centred)) + mean
+            output = np.asarray(model(centred)) + mean  # noqa: B023 - used in this iteration
             return float(np.mean((_flat(output) - flat) ** 2))
 
         angles = subspace_angles(linear_decoder_basis(model.decoder), pca.components_.T, degrees=True)

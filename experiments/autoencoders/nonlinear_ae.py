@@ -3,8 +3,6 @@
 import dataclasses
 
 import numpy as np
-
-from mpkeras import data
 from mpkeras_experiments.autoencoders._common import (
     cosine_adam,
     rows_figure,
@@ -14,6 +12,8 @@ from mpkeras_experiments.embeddings import log_test_codes
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import StepBudget, TrainConfig, require_positive
+
+from mpkeras import data
 from mpkeras.models import build_autoencoder
 
 

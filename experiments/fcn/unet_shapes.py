@@ -7,6 +7,7 @@ from mpkeras_experiments.fcn import _common
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig, require_positive
+
 from mpkeras.models import build_unet
 
 

@@ -5,12 +5,12 @@ import time
 from typing import Literal
 
 import numpy as np
-
-from mpkeras import plotting
 from mpkeras_experiments.fcn import _common
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig
+
+from mpkeras import plotting
 from mpkeras.models import build_unet
 from mpkeras.models.unet import UPSAMPLING
 

@@ -4,12 +4,12 @@ import dataclasses
 
 import keras
 import numpy as np
-
-from mpkeras import plotting
-from mpkeras.diagnostics.margins import augment_with_one
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import StepBudget, require_positive
+
+from mpkeras import plotting
+from mpkeras.diagnostics.margins import augment_with_one
 from mpkeras.models import build_mlp, compose_affine
 
 

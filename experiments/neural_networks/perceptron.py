@@ -4,12 +4,12 @@ import dataclasses
 
 import keras
 import numpy as np
-
-from mpkeras import data, plotting
-from mpkeras.diagnostics.margins import augment_with_one, augmented_margin, max_margin_separator
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import require_positive
+
+from mpkeras import data, plotting
+from mpkeras.diagnostics.margins import augment_with_one, augmented_margin, max_margin_separator
 from mpkeras.models import Perceptron
 
 

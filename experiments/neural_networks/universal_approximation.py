@@ -5,11 +5,11 @@ import dataclasses
 import keras
 import numpy as np
 import scipy.stats
-
-from mpkeras import plotting
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import StepBudget, require_positive
+
+from mpkeras import plotting
 from mpkeras.models.mlp import build_parallel_mlps
 
 

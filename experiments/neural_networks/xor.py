@@ -4,11 +4,11 @@ import dataclasses
 
 import keras
 import numpy as np
-
-from mpkeras import data, plotting
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import TrainConfig, require_positive
+
+from mpkeras import data, plotting
 from mpkeras.models import Perceptron, build_mlp
 
 

@@ -5,13 +5,13 @@ import typing
 
 import keras
 import numpy as np
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import StepBudget, require_positive
 
 from mpkeras import data, plotting
 from mpkeras.data.builders.adding import BASELINE_MSE
 from mpkeras.data.builders.copy import NUM_CATEGORIES, NUM_SYMBOLS, NUM_TOKENS
-from mpkeras_experiments.registry import register
-from mpkeras_experiments.results import Results, premise
-from mpkeras_experiments.training import StepBudget, require_positive
 from mpkeras.models.rnn import SummedOverSteps, build_many_to_one, build_one_to_one
 
 

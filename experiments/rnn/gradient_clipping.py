@@ -6,13 +6,13 @@ import math
 import keras
 import numpy as np
 import tensorflow as tf
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import in_memory_batches, require_positive
 
 from mpkeras import data, plotting
 from mpkeras.callbacks import ResumableHistory, TrainingDiverged
 from mpkeras.diagnostics import set_spectral_radius
-from mpkeras_experiments.registry import register
-from mpkeras_experiments.results import Results, premise
-from mpkeras_experiments.training import in_memory_batches, require_positive
 from mpkeras.models.rnn import build_many_to_one
 
 

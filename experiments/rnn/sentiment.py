@@ -6,11 +6,11 @@ import typing
 import keras
 import numpy as np
 import tensorflow as tf
-
-from mpkeras import data, plotting
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import require_positive
+
+from mpkeras import data, plotting
 from mpkeras.models.rnn import build_many_to_one
 
 

@@ -5,11 +5,11 @@ import typing
 
 import keras
 import numpy as np
-
-from mpkeras import data, plotting
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import StepBudget, require_positive
+
+from mpkeras import data, plotting
 from mpkeras.models.rnn import (
     SummedOverSteps,
     build_many_to_many,

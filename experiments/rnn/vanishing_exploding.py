@@ -5,13 +5,13 @@ import typing
 
 import keras
 import numpy as np
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import require_positive
 
 from mpkeras import plotting
 from mpkeras.diagnostics import hidden_state_gradient_norms, log_norm_slope, set_spectral_radius
 from mpkeras.diagnostics.gradients import plot_gradient_norms
-from mpkeras_experiments.registry import register
-from mpkeras_experiments.results import Results, premise
-from mpkeras_experiments.training import require_positive
 from mpkeras.layers import ElmanCell
 
 # The notes' threshold 1/gamma, with gamma = sup |act'| = 1 for tanh and linear.

@@ -4,13 +4,13 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import TrainConfig, require_positive
 
 from mpkeras import data
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure, latent_traversals
 from mpkeras.callbacks.projector import latent_means
-from mpkeras_experiments.registry import register
-from mpkeras_experiments.results import Results, premise
-from mpkeras_experiments.training import TrainConfig, require_positive
 from mpkeras.metrics import beta_vae_score, mutual_information_gap
 from mpkeras.models import build_vae
 

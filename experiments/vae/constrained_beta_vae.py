@@ -4,11 +4,11 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
-
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import TrainConfig, require_positive
 from mpkeras_experiments.vae._common import BetaTrajectory, image_splits
+
 from mpkeras.models import build_vae
 
 

@@ -4,13 +4,13 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
-
-from mpkeras.callbacks.latent import LatentImageLogger, grid_figure
 from mpkeras_experiments.embeddings import log_test_codes
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig, require_positive
 from mpkeras_experiments.vae._common import image_splits, nearest_distance
+
+from mpkeras.callbacks.latent import LatentImageLogger, grid_figure
 from mpkeras.models import build_vae
 
 

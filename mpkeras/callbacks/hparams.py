@@ -95,7 +95,7 @@ def scalar_metrics(metrics):
         raise validation.invalid("metrics", "a dict of metric name -> number", metrics)
     result = {}
     for name, value in metrics.items():
-        if hasattr(value, "ndim") and getattr(value, "ndim") == 0:
+        if hasattr(value, "ndim") and value.ndim == 0:
             value = value.item()
         if isinstance(value, numbers.Real):
             result[str(name)] = float(value)

@@ -1,7 +1,7 @@
 """Multi-layer perceptrons (notes section 1.1) and their affine collapse (N6)."""
 
-import numpy as np
 import keras
+import numpy as np
 
 from mpkeras import validation
 

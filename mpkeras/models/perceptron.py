@@ -1,7 +1,7 @@
 """Rosenblatt's perceptron as a Keras model trained by its own rule (claim N1)."""
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 

@@ -269,9 +269,10 @@ def _fail(run_dir, base, error, fresh, made_parents=()):
     inside the experiment -- a ValueError from Keras included -- is a bug:
     a failed run whose traceback is kept in ``error.log``.
     """
+    from mpkeras_experiments.results import PremiseError
+
     from mpkeras.callbacks import TrainingDiverged
     from mpkeras.data.errors import DatasetUnavailableError
-    from mpkeras_experiments.results import PremiseError
 
     if isinstance(error, DatasetUnavailableError):
         if fresh and not (run_dir / "checkpoints").exists():

@@ -521,9 +521,8 @@ def ref_rnn_tokens_summed_loss(seed):
 def ref_losses_and_metrics(seed):
     import keras
 
-    from mpkeras.losses import BernoulliNLL, GaussianNLL, LaplaceNLL
+    from mpkeras.losses import BernoulliNLL, GaussianNLL, LaplaceNLL, SummedOverSteps
     from mpkeras.metrics import PSNR, SSIM
-    from mpkeras.losses import SummedOverSteps
 
     inputs = keras.Input((8, 8, 1), name="image")
     image = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="image_out")(inputs)

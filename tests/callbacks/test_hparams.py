@@ -9,8 +9,11 @@ import json
 
 import numpy as np
 import pytest
-from tensorboard.backend.event_processing import data_provider, event_accumulator
-from tensorboard.backend.event_processing import plugin_event_multiplexer
+from tensorboard.backend.event_processing import (
+    data_provider,
+    event_accumulator,
+    plugin_event_multiplexer,
+)
 from tensorboard.plugins import base_plugin
 from tensorboard.plugins.hparams import api_pb2, hparams_plugin
 from tensorboard.plugins.hparams import metadata as hparams_metadata

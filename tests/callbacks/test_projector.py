@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from mpkeras_experiments.embeddings import log_test_codes
 from PIL import Image
 from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
 from tensorboard.plugins import base_plugin
@@ -19,10 +20,8 @@ from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
 from mpkeras import data, runner
-from mpkeras.callbacks import EmbeddingLogger, latent_means, write_embedding
-from mpkeras.callbacks import projector
+from mpkeras.callbacks import EmbeddingLogger, latent_means, projector, write_embedding
 from mpkeras.models import build_autoencoder, build_vae
-from mpkeras_experiments.embeddings import log_test_codes
 
 RNG = np.random.default_rng(0)
 CODES = RNG.normal(size=(10, 3)).astype(np.float32)

@@ -161,7 +161,7 @@ def test_failed_generation_replays_what_tfds_printed(fresh_data_dir, monkeypatch
     def broken(self, split):
         print("partial output of the generator")
         raise RuntimeError("generator broke")
-        yield  # noqa: unreachable: a generator
+        yield  # unreachable: makes this function a generator
 
     monkeypatch.setattr(toy2d.Toy2D, "_generate_examples", broken)
     with pytest.raises(RuntimeError, match="generator broke"):

@@ -9,12 +9,11 @@ import json
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-
 import mpkeras.data as data
 from mpkeras.callbacks import ShuffleEpoch
 from mpkeras.data import shuffling
@@ -123,7 +122,7 @@ def test_resumed_fit_sees_the_uninterrupted_fits_data(data_dir, epoch_zero):
         np.testing.assert_array_equal(x, x2)
         np.testing.assert_array_equal(y, y2)
     # Without the callback the same plain fit sees the same data.
-    for (x, y), (x2, y2) in zip(whole, seen_by_fit(_load(data_dir), epochs=3)):
+    for (x, _y), (x2, _y2) in zip(whole, seen_by_fit(_load(data_dir), epochs=3)):
         np.testing.assert_array_equal(x, x2)
 
 

@@ -1,13 +1,11 @@
 """R3: ||dh_T/dh_k|| by BPTT, against the notes' product of one-step Jacobians."""
 
+import keras
 import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-
-from mpkeras.diagnostics import hidden_state_gradient_norms, set_spectral_radius
-from mpkeras.diagnostics import log_norm_slope
+from mpkeras.diagnostics import hidden_state_gradient_norms, log_norm_slope, set_spectral_radius
 from mpkeras.layers import Elman, ElmanCell
 
 

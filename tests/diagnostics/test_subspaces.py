@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-
 from mpkeras.diagnostics import subspace_angles
 from mpkeras.diagnostics.subspaces import linear_decoder_basis
 

@@ -31,9 +31,9 @@ editing ``sys.path``; a fixture needs no import at all.
 import math
 
 import pytest
+from mpkeras_experiments import registry
 
 from mpkeras import runner, specs
-from mpkeras_experiments import registry
 
 
 def _run_quick(name, root, overrides=(), quick=True):

@@ -80,7 +80,6 @@ def test_unet_shapes_runs_on_oxford_pets_under_mock_data(tmp_path, run_quick):
 
 def test_dihedral_augment_turns_image_and_mask_together():
     import tensorflow as tf
-
     from mpkeras_experiments.fcn._common import dihedral_augment
 
     rng = np.random.default_rng(0)

@@ -8,9 +8,9 @@ the slow tests run each spec's --quick budget and require every one to hold.
 
 import numpy as np
 import pytest
+from mpkeras_experiments.neural_networks import universal_approximation
 
 from mpkeras import specs
-from mpkeras_experiments.neural_networks import universal_approximation
 from mpkeras.saving import load_model
 
 TINY = {

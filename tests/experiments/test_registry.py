@@ -4,13 +4,13 @@ import dataclasses
 import typing
 from pathlib import Path
 
+import mpkeras_experiments
 import pytest
 from click.testing import CliRunner
+from mpkeras_experiments import CHAPTERS, registry
 
 from mpkeras import runner, specs
 from mpkeras.cli import main
-import mpkeras_experiments
-from mpkeras_experiments import CHAPTERS, registry
 
 
 def test_every_bundled_spec_has_its_experiment_and_every_experiment_its_spec():

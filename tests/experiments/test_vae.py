@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 import pytest
+from mpkeras_experiments.vae.beta_vae_sprites import factor_observations
 
 from mpkeras import runner, specs
-from mpkeras_experiments.vae.beta_vae_sprites import factor_observations
 from mpkeras.saving import load_model
 
 TINY = {

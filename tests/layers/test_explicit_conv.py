@@ -1,9 +1,9 @@
 """ExplicitConv2D: Conv2D with gradients from the notes' formulas (C4)."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from mpkeras.layers import ExplicitConv2D
 

@@ -1,11 +1,10 @@
 """R1: ElmanCell / Elman, h_t = act(W_h h_{t-1} + W_x x_t + b), against SimpleRNN and NumPy."""
 
+import keras
 import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-
 from mpkeras.layers import Elman, ElmanCell
 
 

@@ -2,13 +2,12 @@
 
 import os
 
+import keras
 import numpy as np
 import pytest
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.metrics import PSNR, SSIM
 
 

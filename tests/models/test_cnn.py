@@ -2,9 +2,9 @@
 
 import re
 
+import keras
 import numpy as np
 import pytest
-import keras
 
 from mpkeras.layers import ExplicitConv2D
 from mpkeras.models import build_cnn
@@ -38,8 +38,8 @@ def _summary_total(model):
 def test_defaults_are_the_keras_mnist_convnet_C7():
     model = build_cnn((28, 28, 1), 10)
     example = keras_mnist_convnet()
-    ours = [(type(l).__name__, tuple(w.shape for w in l.weights)) for l in model.layers]
-    theirs = [(type(l).__name__, tuple(w.shape for w in l.weights)) for l in example.layers]
+    ours = [(type(layer).__name__, tuple(w.shape for w in layer.weights)) for layer in model.layers]
+    theirs = [(type(layer).__name__, tuple(w.shape for w in layer.weights)) for layer in example.layers]
     assert ours[0][0] == "InputLayer"
     assert ours[1:] == theirs
     assert model.count_params() == example.count_params() == 34826
@@ -50,7 +50,7 @@ def test_defaults_are_the_keras_mnist_convnet_C7():
 
 def test_layer_names_and_probabilities_out():
     model = build_cnn((16, 16, 3), 4, filters=(4, 8), dense=(6,), name="net")
-    assert [l.name for l in model.layers] == [
+    assert [layer.name for layer in model.layers] == [
         "net_input", "net_conv0", "net_pool0", "net_conv1", "net_pool1",
         "net_flatten", "net_dense0", "net_dropout", "net_output",
     ]
@@ -71,9 +71,9 @@ def test_any_input_size_from_8x8_up(size):
 def test_small_inputs_skip_a_pool_that_would_not_fit():
     # 8x8: conv 6x6, pool 3x3, conv 1x1, the second pool is left out.
     model = build_cnn((8, 8, 1), 10)
-    assert [l.name for l in model.layers if "pool" in l.name] == ["cnn_pool0"]
+    assert [layer.name for layer in model.layers if "pool" in layer.name] == ["cnn_pool0"]
     same = build_cnn((8, 8, 1), 10, padding="same")
-    assert [l.name for l in same.layers if "pool" in l.name] == ["cnn_pool0", "cnn_pool1"]
+    assert [layer.name for layer in same.layers if "pool" in layer.name] == ["cnn_pool0", "cnn_pool1"]
     assert tuple(same.get_layer("cnn_flatten").output.shape) == (None, 2 * 2 * 64)
 
 

@@ -2,12 +2,11 @@
 
 import os
 
+import keras
 import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-
 from mpkeras.models import build_mlp, compose_affine
 
 

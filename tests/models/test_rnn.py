@@ -1,12 +1,11 @@
 """R1, R2, R6: sequence-mode builders, stacking, the loss summed over steps, BPTT."""
 
+import keras
 import numpy as np
 import pytest
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.layers import Elman
 from mpkeras.losses import SummedOverSteps
 from mpkeras.models.rnn import (

@@ -29,14 +29,14 @@ def test_f3_unet_shapes_and_one_training_step(upsampling):
     model.fit(x, y, epochs=1, verbose=0)
     assert any(not np.array_equal(a, w.numpy()) for a, w in zip(before, model.trainable_weights))
     # Every encoder stage is copied into the decoder: depth concatenations.
-    concats = [l for l in model.layers if isinstance(l, keras.layers.Concatenate)]
+    concats = [layer for layer in model.layers if isinstance(layer, keras.layers.Concatenate)]
     assert len(concats) == 2
 
 
 def test_max_unpool_is_segnet_style():
     model = build_unet((16, 16, 1), 2, depth=2, base_filters=4, upsampling="max_unpool")
-    pools = [l for l in model.layers if isinstance(l, MaxPoolingWithArgmax2D)]
-    unpools = [l for l in model.layers if isinstance(l, MaxUnpooling2D)]
+    pools = [layer for layer in model.layers if isinstance(layer, MaxPoolingWithArgmax2D)]
+    unpools = [layer for layer in model.layers if isinstance(layer, MaxUnpooling2D)]
     assert len(pools) == len(unpools) == 2
     # The deepest unpooling takes the deepest pooling's indices.
     assert unpools[0].input[1] is pools[-1].output[1]

@@ -5,10 +5,10 @@ have no __init__.py, so basenames must be unique across tests/ and
 tests/layers/test_pooling.py belongs to chapter 3.)
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from mpkeras.ops import max_pool2d_backward
 
