@@ -45,7 +45,8 @@ def import_modules(package, exports):
     names = list(dict.fromkeys(exports.values()))
     path = sys.modules[package].__path__
     names += sorted(
-        info.name for info in pkgutil.iter_modules(path)
+        info.name
+        for info in pkgutil.iter_modules(path)
         if not info.name.startswith("_") and info.name not in names
     )
     for name in names:

@@ -14,9 +14,7 @@ Y = RNG.integers(0, 2, size=(5, 1)).astype(np.float64)
 
 
 def small_mlp(hidden=(4,)):
-    model = build_mlp(
-        (3,), hidden=hidden, activation="tanh", output="sigmoid", dtype="float64"
-    )
+    model = build_mlp((3,), hidden=hidden, activation="tanh", output="sigmoid", dtype="float64")
     rng = np.random.default_rng(1)
     for variable in model.trainable_variables:  # non-zero biases too
         variable.assign(rng.normal(scale=0.7, size=variable.shape))

@@ -106,8 +106,9 @@ STATUSES = ("success", "failure", "running", "unknown")
 """A session's status in the dashboard (HParams' ``Status`` enum)."""
 
 
-def write_run_hparams(logdir, config, metrics, trial_id=None, status="success",
-                      start_time_secs=None):
+def write_run_hparams(
+    logdir, config, metrics, trial_id=None, status="success", start_time_secs=None
+):
     """Write one HParams session: ``config``'s settings and ``metrics`` as scalars.
 
     Args:
@@ -183,8 +184,10 @@ def write_hparams_config(logdir, hparams, metric_names, description=""):
         raise validation.invalid("metric_names", "a list of metric names (strings)", metric_names)
     infos = [_hparam_info(name, values) for name, values in sorted(hparams.items())]
     # In the order given (the dashboard's columns): an experiment's main metrics first.
-    metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(group="", tag=name))
-               for name in dict.fromkeys(metric_names)]
+    metrics = [
+        api_pb2.MetricInfo(name=api_pb2.MetricName(group="", tag=name))
+        for name in dict.fromkeys(metric_names)
+    ]
     experiment = summary.experiment_pb(infos, metrics, description=description)
     logdir = Path(logdir)
     logdir.mkdir(parents=True, exist_ok=True)
@@ -249,8 +252,11 @@ def run_hparams(run_dir):
             f"The config of {run_dir} has settings named {clash}, which HParams uses for the "
             "run itself; rename them."
         )
-    run_settings = {"seed": config.get("seed"), "quick": bool(config.get("quick")),
-                    "spec": str(config.get("spec"))}
+    run_settings = {
+        "seed": config.get("seed"),
+        "quick": bool(config.get("quick")),
+        "spec": str(config.get("spec")),
+    }
     settings.update({name: _setting(name, value) for name, value in run_settings.items()})
     metrics = scalar_metrics(results.get("metrics", {}))
     if "wall_time_s" in results and "wall_time_s" not in metrics:
@@ -275,8 +281,9 @@ def log_run_hparams(run_dir):
     completed = json.loads((run_dir / "results.json").read_text()).get("status") == "completed"
     logdir = run_dir / "logs" / HPARAMS_DIR
     trial_id = "/".join(run_dir.resolve().parts[-2:])
-    write_run_hparams(logdir, settings, metrics, trial_id=trial_id,
-                      status="success" if completed else "failure")
+    write_run_hparams(
+        logdir, settings, metrics, trial_id=trial_id, status="success" if completed else "failure"
+    )
     return logdir
 
 

@@ -61,8 +61,7 @@ def importance_weighted_log_likelihood(
     else:
         x = np.asarray(x, "float32")
         batches = (
-            (x[i : i + batch_size], x[i : i + batch_size])
-            for i in range(0, len(x), batch_size)
+            (x[i : i + batch_size], x[i : i + batch_size]) for i in range(0, len(x), batch_size)
         )
     results = []
     for b, (xb, tb) in enumerate(batches):

@@ -57,6 +57,7 @@ def test_mig_hand_computed_duplicated_code():
     # Factor 0 is copied into two code dimensions: its gap is 0; factor 1
     # has one dimension to itself: gap 1. MIG = (0 + 1) / 2.
     factors = np.array(list(itertools.product(range(4), range(3))))
+
     def codes(f):
         return np.stack([f[:, 0], f[:, 0], f[:, 1]], axis=1).astype(float)
 
