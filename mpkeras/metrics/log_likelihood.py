@@ -13,7 +13,6 @@ import numpy as np
 import tensorflow as tf
 
 from mpkeras import validation
-from mpkeras.models.vae_contract import split_data
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # One pair of traced functions per model, dropped with the model.
@@ -57,6 +56,9 @@ def importance_weighted_log_likelihood(
         raise validation.invalid("seed", "an integer", seed)
     encode, log_weights = _compiled(vae)
     if isinstance(x, tf.data.Dataset):
+        # Imported here: mpkeras.models imports this module (VAE.log_likelihood).
+        from mpkeras.models.vae_contract import split_data
+
         batches = (split_data(element) for element in x)
     else:
         x = np.asarray(x, "float32")
