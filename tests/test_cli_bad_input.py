@@ -166,7 +166,7 @@ NO_TENSORFLOW = [
         ["reproduce", "--runs-dir", "a_file"],
         r"'--runs-dir': Directory 'a_file' is a file",
     ),
-    ("reproduce-unknown-option", ["reproduce", "--seeds", "3"], r"No such option '--seeds'"),
+    ("reproduce-unknown-option", ["reproduce", "--seed-count", "3"], r"No such option '--seed-count'"),
     # prepare
     ("prepare-unknown-name", ["prepare", "nosuch"], r"Unknown dataset 'nosuch'"),
     (
