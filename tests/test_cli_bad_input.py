@@ -217,6 +217,25 @@ NO_TENSORFLOW = [
     ),
     # list and the group
     ("list-extra-argument", ["list", "xor"], r"Got unexpected extra argument \(xor\)"),
+    # sweep
+    ("sweep-unknown-name", ["sweep", "nosuch", "--set", "a=1,2"], r"Unknown experiment 'nosuch'"),
+    (
+        "sweep-set-without-equals",
+        ["sweep", "xor", "--set", "hidden"],
+        r"Invalid --set 'hidden': expected KEY=VALUE\[,VALUE...\]",
+    ),
+    ("sweep-unknown-option", ["sweep", "xor", "--bogus"], r"No such option '--bogus'"),
+    ("sweep-missing-argument", ["sweep"], r"Missing argument 'EXPERIMENT'"),
+    (
+        "sweep-seeds-wrong-type",
+        ["sweep", "xor", "--set", "train.epochs=1,2", "--seeds", "x"],
+        r"--seeds must be a count N or a list such as 0,3,7, got 'x'",
+    ),
+    (
+        "sweep-resume-missing-directory",
+        ["sweep", "xor", "--set", "train.epochs=1,2", "--resume", "nowhere"],
+        r"Directory 'nowhere' does not exist",
+    ),
     ("list-unknown-option", ["list", "--all"], r"No such option '--all'"),
     ("unknown-command", ["rnu", "xor"], r"No such command 'rnu'"),
 ]
@@ -253,6 +272,11 @@ NEEDS_TENSORFLOW = [
         r"'dataset': Unknown dataset 'nope'",
     ),
     ("run-bad-config-in-spec-file", ["run", "badconfig.toml"], r"Unknown config key 'nonsense'"),
+    (
+        "sweep-unknown-key",
+        ["sweep", "xor", "--set", "nonsense=1,2"],
+        r"Unknown config key 'nonsense'",
+    ),
     (
         "reproduce-bad-config-in-spec-file",
         ["reproduce", "--only", "xor", "--only", "badconfig.toml"],

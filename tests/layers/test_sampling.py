@@ -105,8 +105,9 @@ def test_shape_mismatch_is_one_value_error_eagerly_functionally_and_traced(log_v
         layer([mean, log_var])
     with pytest.raises(ValueError, match="same shape"):
         tf.function(lambda m, v: layer([m, v]))(mean, log_var)
+    # Fixed batch sizes, so that a batch mismatch is visible symbolically too.
     with pytest.raises(ValueError, match="same shape"):
-        Sampling()([keras.Input((3,)), keras.Input(log_var_shape[1:])])
+        Sampling()([keras.Input(batch_shape=mean.shape), keras.Input(batch_shape=log_var_shape)])
 
 
 def test_shapes_unknown_while_tracing_are_checked_when_the_graph_runs():
