@@ -53,9 +53,10 @@ PUBLIC = {
         "clip_gradient_norm", "conv2d_input_gradient", "conv2d_kernel_gradient", "conv_matrix",
         "convolve2d", "correlate2d", "max_pool2d_backward",
     ],
+    # (shuffle_per_epoch was removed on purpose, commit 2314bf4.)
     "mpkeras.data": [
         "DatasetUnavailableError", "TASKS", "advance_epoch", "describe", "info", "load",
-        "load_arrays", "names", "prepare", "set_epoch", "shuffle_per_epoch",
+        "load_arrays", "names", "prepare", "set_epoch",
     ],
     "mpkeras.saving": ["ModelFileError", "load_model", "register_all", "save_model_atomic"],
     "mpkeras.testing": [
