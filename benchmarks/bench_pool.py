@@ -110,14 +110,17 @@ def peak_memory(module, configs):
     import tensorflow as tf
 
     if tf.config.list_logical_devices("GPU"):
-        return {label: {name: _extra_mib("GPU:0", call) for name, call in build().items()}
-                for label, build in configs}
+        return {
+            label: {name: _extra_mib("GPU:0", call) for name, call in build().items()}
+            for label, build in configs
+        }
     env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": "true"}
     root = Path(__file__).resolve().parents[1]
     command = [sys.executable, "-m", f"benchmarks.{module}", "--peak-memory-only"]
     try:
-        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                              timeout=600, check=False)
+        done = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return {}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -126,8 +129,14 @@ def peak_memory(module, configs):
 
 def print_peak_memory(configs):
     """The --peak-memory-only mode: one JSON line {label: {op: MiB}} (CPU, BFC allocator)."""
-    print(json.dumps({label: {name: _extra_mib("CPU:0", call) for name, call in build().items()}
-                      for label, build in configs}))
+    print(
+        json.dumps(
+            {
+                label: {name: _extra_mib("CPU:0", call) for name, call in build().items()}
+                for label, build in configs
+            }
+        )
+    )
 
 
 def interleaved(steps, repeats, calls):
@@ -142,7 +151,7 @@ def interleaved(steps, repeats, calls):
     rounds = {name: [] for name in names}
     rounds.update({(name, "cpu"): [] for name in names})
     for r in range(repeats):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             wall, cpu = time_call(steps[name], calls)
             rounds[name].append(wall)
             rounds[(name, "cpu")].append(cpu)
@@ -204,12 +213,16 @@ def exponent_row(benchmark, elements, ours_times, base_times, margin=0.2):
 
 def print_rows(title, rows):
     print(title)
-    print(f"{'benchmark':<62} {'ours':>18} {'baseline':>18} {'ratio':>6} {'target':>9} "
-          f"{'holds':>6}  spread")
+    print(
+        f"{'benchmark':<62} {'ours':>18} {'baseline':>18} {'ratio':>6} {'target':>9} "
+        f"{'holds':>6}  spread"
+    )
     for r in rows:
         spread = "" if r["spread"] is None else f"{r['spread'][0]:.2f}-{r['spread'][1]:.2f}"
-        print(f"{r['benchmark']:<62} {r['ours']:>18} {r['baseline']:>18} {r['ratio']:6.2f} "
-              f"{r['target']:>9} {r['holds']!s:>6}  {spread}")
+        print(
+            f"{r['benchmark']:<62} {r['ours']:>18} {r['baseline']:>18} {r['ratio']:6.2f} "
+            f"{r['target']:>9} {r['holds']!s:>6}  {spread}"
+        )
     print()
 
 
@@ -249,8 +262,10 @@ def _label(shape):
 
 def configs():
     """[(label, build steps)]: every configuration the rows time."""
-    return [(_label(shape), lambda shape=shape: _pool_steps(shape))
-            for shape in (*SIZES_2D, SHAPE_1D, SHAPE_3D)]
+    return [
+        (_label(shape), lambda shape=shape: _pool_steps(shape))
+        for shape in (*SIZES_2D, SHAPE_1D, SHAPE_3D)
+    ]
 
 
 def main(argv=None):
@@ -267,10 +282,17 @@ def main(argv=None):
     for label, build in configs():
         rank = label.count("x") - 1
         rounds = interleaved(build(), args.repeats, args.calls)
-        rows.append(ratio_row(
-            f"MaxPoolingWithArgmax{rank}D / MaxPooling{rank}D, fwd+bwd, {label}",
-            rounds, "ours", "keras", "<= 2.0", lambda r: r <= 2.0, memory.get(label),
-        ))
+        rows.append(
+            ratio_row(
+                f"MaxPoolingWithArgmax{rank}D / MaxPooling{rank}D, fwd+bwd, {label}",
+                rounds,
+                "ours",
+                "keras",
+                "<= 2.0",
+                lambda r: r <= 2.0,
+                memory.get(label),
+            )
+        )
         if rank == 2:
             elements.append(np.prod([int(n) for n in label.split("x")]))
             ours_times.append(np.median(rounds[("ours", "cpu")]))
@@ -278,13 +300,23 @@ def main(argv=None):
         if label == _label(SIZES_2D[-1]):
             reference = ratio_row(
                 f"tf.nn.max_pool_with_argmax / MaxPooling2D (reference), {label}",
-                rounds, "tf_argmax", "keras", "reported", lambda r: None, memory.get(label),
+                rounds,
+                "tf_argmax",
+                "keras",
+                "reported",
+                lambda r: None,
+                memory.get(label),
             )
         if len(elements) == len(SIZES_2D) and rank == 2:
-            rows.append(exponent_row(
-                f"MaxPoolingWithArgmax2D CPU time ~ elements^a ({len(SIZES_2D)} sizes; baseline "
-                "Keras)", elements, ours_times, base_times,
-            ))
+            rows.append(
+                exponent_row(
+                    f"MaxPoolingWithArgmax2D CPU time ~ elements^a ({len(SIZES_2D)} sizes; baseline "
+                    "Keras)",
+                    elements,
+                    ours_times,
+                    base_times,
+                )
+            )
     rows.append(reference)
     print_rows(
         f"forward + backward, float32, pool 2 stride 2; median of {args.repeats} interleaved "

@@ -105,16 +105,24 @@ def _steps(shape, ops, pool_size=2, strides=2, seed=0):
     unpool = MaxUnpooling2D(pool_size, strides)
     out_shape = tf.constant(shape, tf.int32)
     keras_pool = keras.layers.MaxPooling2D(2)
-    unchecked = tf.function(lambda v, i: fusion.run(lambda a, b: _unchecked(a, b, size), (v, i), ()))
+    unchecked = tf.function(
+        lambda v, i: fusion.run(lambda a, b: _unchecked(a, b, size), (v, i), ())
+    )
     fns = {
-        "unpool": lambda: (fwd_bwd(lambda v, i: unpool(v, i, output_size=size)),
-                           (values, g_full, indices)),
-        "addons": lambda: (fwd_bwd(lambda v, i: addons_unpool(v, i, out_shape)),
-                           (values, g_full, indices)),
+        "unpool": lambda: (
+            fwd_bwd(lambda v, i: unpool(v, i, output_size=size)),
+            (values, g_full, indices),
+        ),
+        "addons": lambda: (
+            fwd_bwd(lambda v, i: addons_unpool(v, i, out_shape)),
+            (values, g_full, indices),
+        ),
         "keras_pool": lambda: (fwd_bwd(keras_pool), (x, values)),
         "unchecked": lambda: (unchecked, (values, indices)),
-        "checked": lambda: (tf.function(lambda v, i: unpool(v, i, output_size=size)),
-                            (values, indices)),
+        "checked": lambda: (
+            tf.function(lambda v, i: unpool(v, i, output_size=size)),
+            (values, indices),
+        ),
     }
     steps = {}
     for name in ops:
@@ -165,36 +173,75 @@ def main(argv=None):
         rounds = interleaved(build(), args.repeats, args.calls)
         mem = memory.get(label)
         if label == OVERLAPPING:
-            extra.append(ratio_row(
-                f"MaxUnpooling2D(3, 2) / scatter_nd (Addons), overlapping windows (take-one vs "
-                f"sum), fwd+bwd, {label}", rounds, "unpool", "addons", "reported",
-                lambda r: None, mem,
-            ))
+            extra.append(
+                ratio_row(
+                    f"MaxUnpooling2D(3, 2) / scatter_nd (Addons), overlapping windows (take-one vs "
+                    f"sum), fwd+bwd, {label}",
+                    rounds,
+                    "unpool",
+                    "addons",
+                    "reported",
+                    lambda r: None,
+                    mem,
+                )
+            )
             continue
-        rows.append(ratio_row(
-            f"MaxUnpooling2D / MaxPooling2D, fwd+bwd, {label}",
-            rounds, "unpool", "keras_pool", "<= 1.3", lambda r: r <= 1.3, mem,
-        ))
+        rows.append(
+            ratio_row(
+                f"MaxUnpooling2D / MaxPooling2D, fwd+bwd, {label}",
+                rounds,
+                "unpool",
+                "keras_pool",
+                "<= 1.3",
+                lambda r: r <= 1.3,
+                mem,
+            )
+        )
         elements.append(np.prod([int(n) for n in label.split("x")]))
         ours_times.append(np.median(rounds[("unpool", "cpu")]))
         base_times.append(np.median(rounds[("keras_pool", "cpu")]))
         if label == MIDDLE:
-            extra.append(ratio_row(
-                f"MaxUnpooling2D / scatter_nd (Addons), 2x2, fwd+bwd, {label}",
-                rounds, "unpool", "addons", "< 1", lambda r: r < 1, mem,
-            ))
-            extra.append(ratio_row(
-                f"MaxUnpooling2D's checks: checked / unchecked placement, fwd, {label}",
-                rounds, "checked", "unchecked", "reported", lambda r: None, mem,
-            ))
-            extra.append(ratio_row(
-                f"scatter_nd (Addons) / MaxPooling2D (reference), {label}",
-                rounds, "addons", "keras_pool", "reported", lambda r: None, mem,
-            ))
-    rows.append(exponent_row(
-        f"MaxUnpooling2D CPU time ~ elements^a ({len(SIZES)} sizes; baseline MaxPooling2D)",
-        elements, ours_times, base_times,
-    ))
+            extra.append(
+                ratio_row(
+                    f"MaxUnpooling2D / scatter_nd (Addons), 2x2, fwd+bwd, {label}",
+                    rounds,
+                    "unpool",
+                    "addons",
+                    "< 1",
+                    lambda r: r < 1,
+                    mem,
+                )
+            )
+            extra.append(
+                ratio_row(
+                    f"MaxUnpooling2D's checks: checked / unchecked placement, fwd, {label}",
+                    rounds,
+                    "checked",
+                    "unchecked",
+                    "reported",
+                    lambda r: None,
+                    mem,
+                )
+            )
+            extra.append(
+                ratio_row(
+                    f"scatter_nd (Addons) / MaxPooling2D (reference), {label}",
+                    rounds,
+                    "addons",
+                    "keras_pool",
+                    "reported",
+                    lambda r: None,
+                    mem,
+                )
+            )
+    rows.append(
+        exponent_row(
+            f"MaxUnpooling2D CPU time ~ elements^a ({len(SIZES)} sizes; baseline MaxPooling2D)",
+            elements,
+            ours_times,
+            base_times,
+        )
+    )
     rows += extra
     print_rows(
         f"forward + backward, float32; median of {args.repeats} interleaved rounds (each the "

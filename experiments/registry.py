@@ -127,8 +127,10 @@ def _check_splits(config):
                 registry.check_split(spec, value)
             except ValueError:
                 raise validation.invalid(
-                    field.name, f"a split of {dataset!r} ({', '.join(spec.splits)}; slices such as "
-                    f"'train[:90%]' too)", value
+                    field.name,
+                    f"a split of {dataset!r} ({', '.join(spec.splits)}; slices such as "
+                    f"'train[:90%]' too)",
+                    value,
                 ) from None
 
 
@@ -170,15 +172,21 @@ def _name_of(function, name):
     if module.startswith(PACKAGE + "."):
         parts = module.split(".")
         if name is not None:
-            raise TypeError(f"Experiment {module}.{function.__name__} is named by its file "
-                            f"({parts[-1]!r}); drop name={name!r}")
+            raise TypeError(
+                f"Experiment {module}.{function.__name__} is named by its file "
+                f"({parts[-1]!r}); drop name={name!r}"
+            )
         if len(parts) != 3:
-            raise TypeError(f"Experiment module {module} must be {PACKAGE}.<chapter>.<name> "
-                            f"(experiments/<chapter>/<name>.py)")
+            raise TypeError(
+                f"Experiment module {module} must be {PACKAGE}.<chapter>.<name> "
+                f"(experiments/<chapter>/<name>.py)"
+            )
         return parts[-1]
     if not isinstance(name, str) or not name:
-        raise TypeError(f"Experiment {module}.{function.__name__} is defined outside {PACKAGE}; "
-                        f"give it name=...")
+        raise TypeError(
+            f"Experiment {module}.{function.__name__} is defined outside {PACKAGE}; "
+            f"give it name=..."
+        )
     return name
 
 
@@ -196,11 +204,13 @@ def _datasets_by_field(config_class, datasets):
     normalised = {}
     for field, accepted in datasets.items():
         if field not in fields:
-            raise TypeError(f"datasets names {field!r}, which is not a field of "
-                            f"{config_class.__name__}")
+            raise TypeError(
+                f"datasets names {field!r}, which is not a field of {config_class.__name__}"
+            )
         if not (_names(accepted) and accepted):
-            raise TypeError(f"datasets[{field!r}] must be a non-empty tuple of dataset names, "
-                            f"got {accepted!r}")
+            raise TypeError(
+                f"datasets[{field!r}] must be a non-empty tuple of dataset names, got {accepted!r}"
+            )
         normalised[field] = tuple(accepted)
     return normalised
 
@@ -234,11 +244,14 @@ def register(config_class, *, metrics=None, datasets=None, name=None):
         known = _REGISTRY.get(key)
         # The same function again is its module imported a second time (a reload).
         same = known is not None and (known.function.__module__, known.function.__qualname__) == (
-            function.__module__, function.__qualname__)
+            function.__module__,
+            function.__qualname__,
+        )
         if known is not None and not same:
             raise ValueError(f"Experiment {key!r} is registered twice")
-        _REGISTRY[key] = Experiment(key, function, config_class,
-                                    None if metrics is None else tuple(metrics), by_field)
+        _REGISTRY[key] = Experiment(
+            key, function, config_class, None if metrics is None else tuple(metrics), by_field
+        )
         return function
 
     return decorator
@@ -260,9 +273,11 @@ def get(name):
     if name not in _REGISTRY:
         _discover()
     if name not in _REGISTRY:
-        raise KeyError(f"No experiment function {name!r} (a spec file names the one it "
-                       f"configures with experiment = \"NAME\", by default its file name); "
-                       f"registered: {', '.join(sorted(_REGISTRY))}")
+        raise KeyError(
+            f"No experiment function {name!r} (a spec file names the one it "
+            f'configures with experiment = "NAME", by default its file name); '
+            f"registered: {', '.join(sorted(_REGISTRY))}"
+        )
     return _REGISTRY[name]
 
 

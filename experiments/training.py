@@ -12,7 +12,9 @@ def require_positive(config, names):
         value = getattr(config, name)
         if isinstance(value, (list, tuple)):
             if not value or min(value) <= 0:
-                raise ValueError(f"`{name}` must be a non-empty list of positive numbers, got {value}")
+                raise ValueError(
+                    f"`{name}` must be a non-empty list of positive numbers, got {value}"
+                )
         elif value <= 0:
             raise ValueError(f"`{name}` must be positive, got {value}")
 
@@ -105,7 +107,9 @@ class StepBudget:
             self.learning_rate, self.epochs * self.steps_per_epoch, alpha=0.01
         )
         model.compile(
-            optimizer=keras.optimizers.Adam(schedule), loss=loss, steps_per_execution=self.steps_per_epoch
+            optimizer=keras.optimizers.Adam(schedule),
+            loss=loss,
+            steps_per_execution=self.steps_per_epoch,
         )
 
     def fit(self, model, x, y, context, tag, figure=None, figure_every=10):

@@ -35,43 +35,20 @@ def lazy_exports(package, exports):
     return __getattr__, __dir__
 
 
-# Modules whose import met a module still being imported (a cycle between
-# two packages, e.g. metrics.log_likelihood -> models -> models.vae ->
-# metrics.log_likelihood); imported once the import in progress has finished.
-_DEFERRED = []
-
-
 def import_modules(package, exports):
     """Import every module of ``package``: those ``exports`` names, then the rest.
 
     "The rest" are the package's other public modules (no leading underscore),
     e.g. ``mpkeras.models.rnn``, whose classes must register too even when no
     name of ``exports`` points into them. Returns the imported modules' names.
-
-    Two packages may import from each other's modules (a VAE method uses a
-    metric that uses a helper next to the VAE). Imported lazily, that cycle
-    is harmless; imported here, a module can meet the other, half-imported
-    one. Such a module is retried at the end of the next `import_modules`
-    call up the stack, i.e. once the half-imported module has finished.
     """
     names = list(dict.fromkeys(exports.values()))
     path = sys.modules[package].__path__
     names += sorted(
-        info.name for info in pkgutil.iter_modules(path)
+        info.name
+        for info in pkgutil.iter_modules(path)
         if not info.name.startswith("_") and info.name not in names
     )
     for name in names:
-        _import_or_defer(f"{package}.{name}")
-    for module in list(_DEFERRED):
-        _DEFERRED.remove(module)
-        _import_or_defer(module)
+        importlib.import_module(f"{package}.{name}")
     return names
-
-
-def _import_or_defer(module):
-    try:
-        importlib.import_module(module)
-    except ImportError as error:
-        if "partially initialized module" not in str(error):
-            raise
-        _DEFERRED.append(module)

@@ -125,7 +125,10 @@ class StderrFilter:
         try:
             self._child = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _CHILD, json.dumps(self.rules)],
-                stdin=read, stdout=saved, stderr=saved, close_fds=True,
+                stdin=read,
+                stdout=saved,
+                stderr=saved,
+                close_fds=True,
             )
         except OSError:  # cannot start a process: leave stderr as it is
             for fd in (read, write, saved):

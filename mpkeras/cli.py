@@ -20,8 +20,13 @@ from mpkeras.saving import ModelFileError
 
 # The library's validation errors: the user's to fix, exit code 2. Any other
 # exception is a bug (exit 1 with its traceback).
-BAD_INPUT = (specs.SpecError, reporting.ReportError, runner.RunError, ModelFileError,
-             DatasetUnavailableError)
+BAD_INPUT = (
+    specs.SpecError,
+    reporting.ReportError,
+    runner.RunError,
+    ModelFileError,
+    DatasetUnavailableError,
+)
 
 
 class InputError(click.ClickException):
@@ -134,57 +139,104 @@ def list_experiments():
         except specs.SpecError as error:
             rows.append((name, "?", "?", "?", f"invalid spec: {_one_line(error)}"))
             continue
-        rows.append((spec.name, str(spec.chapter), ",".join(spec.claims), spec.default_dataset,
-                     spec.title))
+        rows.append(
+            (spec.name, str(spec.chapter), ",".join(spec.claims), spec.default_dataset, spec.title)
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
 
 
-_SEEDS_HELP = ("Run on several seeds: a count N (seeds 0 to N-1) or a list such as 0,3,7 "
-               "(default: the spec's seed).")
+_SEEDS_HELP = (
+    "Run on several seeds: a count N (seeds 0 to N-1) or a list such as 0,3,7 "
+    "(default: the spec's seed)."
+)
 
-_STRATEGY_HELP = ("tf.distribute strategy: default (one device), mirrored (this machine's "
-                  "devices), multiworker (the cluster in TF_CONFIG). Default: default.")
+_STRATEGY_HELP = (
+    "tf.distribute strategy: default (one device), mirrored (this machine's "
+    "devices), multiworker (the cluster in TF_CONFIG). Default: default."
+)
 
 
 @main.command()
 @click.argument("experiment")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config value, e.g. --set train.epochs=5 (repeatable).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set train.epochs=5 (repeatable).",
+)
 @click.option("--seed", type=int, default=None, help="Seed for everything (default: the spec's).")
-@click.option("--quick", is_flag=True,
-              help="The spec's small budget: under a minute on 2 CPU cores.")
-@click.option("--run-dir", type=click.Path(file_okay=False), default=None,
-              help="Run directory (default: runs/NAME/<timestamp>).")
-@click.option("--resume", is_flag=True,
-              help="Continue the run in --run-dir from its last checkpoint.")
+@click.option(
+    "--quick", is_flag=True, help="The spec's small budget: under a minute on 2 CPU cores."
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory (default: runs/NAME/<timestamp>).",
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint."
+)
 @click.option("--overwrite", is_flag=True, help="Delete an existing --run-dir and start again.")
-@click.option("--models-dir", type=click.Path(file_okay=False),
-              default=str(runner.DEFAULT_MODELS_DIR), show_default=True,
-              help="Where the trained model is saved.")
-@click.option("--strategy", default=None, metavar="|".join(runner.STRATEGIES),
-              help=_STRATEGY_HELP)
-@click.option("--mixed-precision", default=None, metavar="|".join(runner.PRECISION_POLICIES),
-              help="Keras mixed-precision policy for the run (default: float32).")
-@click.option("--jit-compile/--no-jit-compile", default=None,
-              help="Force XLA compilation on (or off) for every model trained "
-                   "(default: each model's own).")
+@click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False),
+    default=str(runner.DEFAULT_MODELS_DIR),
+    show_default=True,
+    help="Where the trained model is saved.",
+)
+@click.option("--strategy", default=None, metavar="|".join(runner.STRATEGIES), help=_STRATEGY_HELP)
+@click.option(
+    "--mixed-precision",
+    default=None,
+    metavar="|".join(runner.PRECISION_POLICIES),
+    help="Keras mixed-precision policy for the run (default: float32).",
+)
+@click.option(
+    "--jit-compile/--no-jit-compile",
+    default=None,
+    help="Force XLA compilation on (or off) for every model trained (default: each model's own).",
+)
 @handle_errors
-def run(experiment, overrides, seed, quick, run_dir, resume, overwrite, models_dir,
-        strategy, mixed_precision, jit_compile):
+def run(
+    experiment,
+    overrides,
+    seed,
+    quick,
+    run_dir,
+    resume,
+    overwrite,
+    models_dir,
+    strategy,
+    mixed_precision,
+    jit_compile,
+):
     """Run EXPERIMENT (a name from `mpkeras list` or a path to a TOML spec)."""
     outcome = runner.run(
-        experiment, overrides=overrides, seed=seed, quick=quick, run_dir=run_dir,
-        resume=resume, overwrite=overwrite, models_dir=models_dir, report=click.echo,
-        strategy=strategy, mixed_precision=mixed_precision, jit_compile=jit_compile,
+        experiment,
+        overrides=overrides,
+        seed=seed,
+        quick=quick,
+        run_dir=run_dir,
+        resume=resume,
+        overwrite=overwrite,
+        models_dir=models_dir,
+        report=click.echo,
+        strategy=strategy,
+        mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
     )
     results = outcome.results
     table = reporting.expectation_table(results["expectations"], title=results["title"])
     click.echo(f"\n{table}")
-    click.echo(f"\nResults: {outcome.run_dir / 'results.json'}  "
-               f"({results['wall_time_s']:.1f} s, "
-               f"peak memory {results['peak_memory_mb']:.0f} MiB)")
+    click.echo(
+        f"\nResults: {outcome.run_dir / 'results.json'}  "
+        f"({results['wall_time_s']:.1f} s, "
+        f"peak memory {results['peak_memory_mb']:.0f} MiB)"
+    )
     if not outcome.all_hold:
         raise click.ClickException("Some expectations do not hold (see the table above)")
 
@@ -192,8 +244,12 @@ def run(experiment, overrides, seed, quick, run_dir, resume, overwrite, models_d
 @main.command()
 @click.argument("model_path", metavar="MODEL.keras")
 @click.option("--dataset", required=True, help="Dataset name, e.g. toy2d/xor or digits.")
-@click.option("--split", default="test", show_default=True,
-              help="Split (TFDS slicing allowed, e.g. train[:10%]).")
+@click.option(
+    "--split",
+    default="test",
+    show_default=True,
+    help="Split (TFDS slicing allowed, e.g. train[:10%]).",
+)
 @click.option("--task", default=None, help="Dataset task (default: the dataset's natural one).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
 @handle_errors
@@ -206,85 +262,157 @@ def evaluate(model_path, dataset, split, task, batch_size):
 
 @main.command()
 @click.option("--quick", is_flag=True, help="Every spec at its quick budget.")
-@click.option("--only", multiple=True, metavar="NAME",
-              help="Run only these specs (repeatable).")
-@click.option("--runs-dir", type=click.Path(file_okay=False),
-              default=str(runner.DEFAULT_RUNS_DIR), show_default=True)
-@click.option("--models-dir", type=click.Path(file_okay=False),
-              default=str(runner.DEFAULT_MODELS_DIR), show_default=True)
+@click.option("--only", multiple=True, metavar="NAME", help="Run only these specs (repeatable).")
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False),
+    default=str(runner.DEFAULT_RUNS_DIR),
+    show_default=True,
+)
+@click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False),
+    default=str(runner.DEFAULT_MODELS_DIR),
+    show_default=True,
+)
 @click.option("--seeds", default=None, metavar="N|S1,S2,...", help=_SEEDS_HELP)
-@click.option("--verbose", is_flag=True,
-              help="Show Keras's per-epoch output instead of one line per experiment.")
-@click.option("--strategy", default=None, metavar="|".join(runner.STRATEGIES),
-              help="tf.distribute strategy for every run (see `mpkeras run --help`).")
-@click.option("--mixed-precision", default=None, metavar="|".join(runner.PRECISION_POLICIES),
-              help="Keras mixed-precision policy for every run.")
-@click.option("--jit-compile/--no-jit-compile", default=None,
-              help="Force XLA on (or off) for every run.")
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Show Keras's per-epoch output instead of one line per experiment.",
+)
+@click.option(
+    "--strategy",
+    default=None,
+    metavar="|".join(runner.STRATEGIES),
+    help="tf.distribute strategy for every run (see `mpkeras run --help`).",
+)
+@click.option(
+    "--mixed-precision",
+    default=None,
+    metavar="|".join(runner.PRECISION_POLICIES),
+    help="Keras mixed-precision policy for every run.",
+)
+@click.option(
+    "--jit-compile/--no-jit-compile", default=None, help="Force XLA on (or off) for every run."
+)
 @handle_errors
-def reproduce(quick, only, runs_dir, models_dir, seeds, verbose, strategy, mixed_precision,
-              jit_compile):
+def reproduce(
+    quick, only, runs_dir, models_dir, seeds, verbose, strategy, mixed_precision, jit_compile
+):
     """Run every experiment spec and report which claims of the notes hold.
 
     With --seeds every experiment runs once per seed; a claim holds only when
     it holds on every seed, and the tables show the mean, min-max over the
     seeds, the worst margin and holds k/N."""
     report_dir, rows = runner.reproduce(
-        names=only, quick=quick, runs_dir=runs_dir, models_dir=models_dir, verbose=verbose,
-        report=click.echo, strategy=strategy, mixed_precision=mixed_precision,
-        jit_compile=jit_compile, seeds=runner.parse_seeds(seeds) if seeds else None,
+        names=only,
+        quick=quick,
+        runs_dir=runs_dir,
+        models_dir=models_dir,
+        verbose=verbose,
+        report=click.echo,
+        strategy=strategy,
+        mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
+        seeds=runner.parse_seeds(seeds) if seeds else None,
     )
     click.echo("\n" + reporting.expectations_markdown(rows, quick))
-    click.echo(f"Report (one row per claim of the notes, with figures): "
-               f"{report_dir / 'REPORT.md'}")
+    click.echo(f"Report (one row per claim of the notes, with figures): {report_dir / 'REPORT.md'}")
     if reporting.failed(rows):
         raise click.ClickException("Some claims do not hold (see the table above)")
 
 
 @main.command()
 @click.argument("experiment")
-@click.option("--set", "sets", multiple=True, metavar="KEY=V1,V2,...",
-              help="A setting and the values to sweep, e.g. --set beta=1,2,4 (repeatable: "
-                   "the grid is every combination). A list value is bracketed: "
-                   "--set hidden=[4],[8].")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=V1,V2,...",
+    help="A setting and the values to sweep, e.g. --set beta=1,2,4 (repeatable: "
+    "the grid is every combination). A list value is bracketed: "
+    "--set hidden=[4],[8].",
+)
 @click.option("--seeds", default=None, metavar="N|S1,S2,...", help=_SEEDS_HELP)
 @click.option("--quick", is_flag=True, help="Every point at the spec's quick budget.")
-@click.option("--runs-dir", type=click.Path(file_okay=False),
-              default=str(runner.DEFAULT_RUNS_DIR), show_default=True,
-              help="The sweep goes to RUNS_DIR/EXPERIMENT/sweep-<timestamp>/.")
-@click.option("--resume", type=click.Path(exists=True, file_okay=False), default=None,
-              metavar="SWEEP_DIR",
-              help="Continue this sweep (same arguments): points already finished are skipped.")
-@click.option("--verbose", is_flag=True,
-              help="Show Keras's per-epoch output instead of one line per point.")
-@click.option("--strategy", default=None, metavar="|".join(runner.STRATEGIES),
-              help="tf.distribute strategy for every point (see `mpkeras run --help`).")
-@click.option("--mixed-precision", default=None, metavar="|".join(runner.PRECISION_POLICIES),
-              help="Keras mixed-precision policy for every point.")
-@click.option("--jit-compile/--no-jit-compile", default=None,
-              help="Force XLA on (or off) for every point.")
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False),
+    default=str(runner.DEFAULT_RUNS_DIR),
+    show_default=True,
+    help="The sweep goes to RUNS_DIR/EXPERIMENT/sweep-<timestamp>/.",
+)
+@click.option(
+    "--resume",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    metavar="SWEEP_DIR",
+    help="Continue this sweep (same arguments): points already finished are skipped.",
+)
+@click.option(
+    "--verbose", is_flag=True, help="Show Keras's per-epoch output instead of one line per point."
+)
+@click.option(
+    "--strategy",
+    default=None,
+    metavar="|".join(runner.STRATEGIES),
+    help="tf.distribute strategy for every point (see `mpkeras run --help`).",
+)
+@click.option(
+    "--mixed-precision",
+    default=None,
+    metavar="|".join(runner.PRECISION_POLICIES),
+    help="Keras mixed-precision policy for every point.",
+)
+@click.option(
+    "--jit-compile/--no-jit-compile", default=None, help="Force XLA on (or off) for every point."
+)
 @handle_errors
-def sweep(experiment, sets, seeds, quick, runs_dir, resume, verbose, strategy, mixed_precision,
-          jit_compile):
+def sweep(
+    experiment,
+    sets,
+    seeds,
+    quick,
+    runs_dir,
+    resume,
+    verbose,
+    strategy,
+    mixed_precision,
+    jit_compile,
+):
     """Run EXPERIMENT at every point of a grid of settings (and seeds), then summarise:
     each metric against each swept setting."""
     outcome = runner.sweep(
-        experiment, sets=sets, seeds=runner.parse_seeds(seeds) if seeds else None, quick=quick,
-        runs_dir=runs_dir, resume=resume, verbose=verbose, report=click.echo,
-        strategy=strategy, mixed_precision=mixed_precision, jit_compile=jit_compile,
+        experiment,
+        sets=sets,
+        seeds=runner.parse_seeds(seeds) if seeds else None,
+        quick=quick,
+        runs_dir=runs_dir,
+        resume=resume,
+        verbose=verbose,
+        report=click.echo,
+        strategy=strategy,
+        mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
     )
     click.echo("\n" + outcome.markdown)
     click.echo(f"Summary: {outcome.root / 'summary.md'} (and summary.json)")
     if outcome.failed:
-        raise click.ClickException(f"{len(outcome.failed)} point(s) did not complete: "
-                                   f"{', '.join(outcome.failed)}")
+        raise click.ClickException(
+            f"{len(outcome.failed)} point(s) did not complete: {', '.join(outcome.failed)}"
+        )
 
 
 @main.command()
 @click.argument("reproduce_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--readme", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Also rewrite this README's claims section (and copy the key figures "
-                   "to docs/figures beside it).")
+@click.option(
+    "--readme",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Also rewrite this README's claims section (and copy the key figures "
+    "to docs/figures beside it).",
+)
 @handle_errors
 def report(reproduce_dir, readme):
     """Write REPORT.md of a reproduce run again; with --readme, put its claims table in
@@ -298,8 +426,12 @@ def report(reproduce_dir, readme):
 
 
 @main.command()
-@click.option("--data-dir", type=click.Path(exists=True, file_okay=False), default=None,
-              help="TFDS data dir (default: TFDS's).")
+@click.option(
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="TFDS data dir (default: TFDS's).",
+)
 @handle_errors
 def datasets(data_dir):
     """List datasets: offline (built in) or remote, prepared or not, size on disk."""
@@ -316,8 +448,12 @@ def datasets(data_dir):
 @main.command()
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Delete and prepare again (e.g. after corruption).")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="TFDS data dir (default: TFDS's).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="TFDS data dir (default: TFDS's).",
+)
 @handle_errors
 def prepare(name, force, data_dir):
     """Prepare dataset NAME into the TFDS data dir."""

@@ -147,9 +147,7 @@ def bernoulli_nll(y_true, p, from_logits=False, reduction="mean", axis=None):
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
-def gaussian_nll(
-    y_true, mean, sigma=None, log_var=None, reduction="mean", axis=None
-):
+def gaussian_nll(y_true, mean, sigma=None, log_var=None, reduction="mean", axis=None):
     """Negative log-likelihood of y under N(mean, sigma^2): MSE up to constants.
 
     Per element:
@@ -194,9 +192,7 @@ def gaussian_nll(
         _check_positive_number(sigma, "sigma")
         sigma = _as_float(sigma, mean.dtype)
         variance = ops.square(sigma)
-        values = squared / (2.0 * variance) + 0.5 * (
-            _LOG_2PI + ops.log(variance)
-        )
+        values = squared / (2.0 * variance) + 0.5 * (_LOG_2PI + ops.log(variance))
     return _reduce(values, reduction, axis)
 
 
@@ -422,8 +418,9 @@ class SummedOverSteps(keras.losses.Loss):
         step_loss = keras.losses.get(loss)
         if step_loss is None:
             raise validation.invalid(
-                "loss", "a per-step Keras loss (a name such as 'mse', a function or a "
-                "keras.losses.Loss)", loss,
+                "loss",
+                "a per-step Keras loss (a name such as 'mse', a function or a keras.losses.Loss)",
+                loss,
             )
         self.step_loss = step_loss
 

@@ -43,12 +43,16 @@ def decision_boundary(ax, predict, x, y, title, margin=0.5, resolution=150):
     )
     grid = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1).astype("float32")
     scores = as_float32(predict(grid)).reshape(grid_x.shape)
-    ax.contourf(grid_x, grid_y, scores, levels=[-np.inf, 0.5, np.inf], colors=["#c6dbef", "#fdd0a2"])
+    ax.contourf(
+        grid_x, grid_y, scores, levels=[-np.inf, 0.5, np.inf], colors=["#c6dbef", "#fdd0a2"]
+    )
     ax.contour(grid_x, grid_y, scores, levels=[0.5], colors="k", linewidths=1)
     y = np.asarray(y).ravel()
     for label, marker, color in ((0, "o", "#2171b5"), (1, "s", "#d94801")):
         chosen = y == label
-        ax.scatter(x[chosen, 0], x[chosen, 1], marker=marker, c=color, edgecolors="k", label=f"y={label}")
+        ax.scatter(
+            x[chosen, 0], x[chosen, 1], marker=marker, c=color, edgecolors="k", label=f"y={label}"
+        )
     ax.set_title(title)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")

@@ -130,9 +130,17 @@ class ExperimentLine:
             from tqdm import tqdm
 
             # smoothing=0: the estimate is the mean time per epoch of this fit.
-            self._bar = tqdm(total=epochs, desc=description, file=self.stream, leave=False,
-                             smoothing=0, mininterval=0, bar_format=BAR_FORMAT,
-                             disable=not self.terminal, **_size(self.stream))
+            self._bar = tqdm(
+                total=epochs,
+                desc=description,
+                file=self.stream,
+                leave=False,
+                smoothing=0,
+                mininterval=0,
+                bar_format=BAR_FORMAT,
+                disable=not self.terminal,
+                **_size(self.stream),
+            )
         else:
             self._bar.set_description_str(description, refresh=False)
             self._bar.reset(total=epochs)
@@ -227,8 +235,16 @@ def _tracked(iterable, total, desc, unit, stream):
     terminal = _is_terminal(stream)
     started = time.perf_counter()
     count = 0
-    with tqdm(iterable, total=total, desc=desc, unit=f" {unit}", file=stream,
-              disable=not terminal, mininterval=0.5, **_size(stream)) as bar:
+    with tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=f" {unit}",
+        file=stream,
+        disable=not terminal,
+        mininterval=0.5,
+        **_size(stream),
+    ) as bar:
         for item in bar:
             count += 1
             yield item

@@ -83,9 +83,9 @@ class Expectation:
     claim: str
     metric: str
     op: str
-    value: typing.Optional[float] = None
-    quick_value: typing.Optional[float] = None
-    other: typing.Optional[str] = None
+    value: float | None = None
+    quick_value: float | None = None
+    other: str | None = None
     description: str = ""
 
     def __post_init__(self):
@@ -93,7 +93,9 @@ class Expectation:
             if not (isinstance(getattr(self, name), str) and getattr(self, name)):
                 raise validation.invalid(name, "a non-empty string", getattr(self, name))
         if self.op not in OPERATORS:
-            raise validation.invalid("op", f"one of {', '.join(repr(op) for op in OPERATORS)}", self.op)
+            raise validation.invalid(
+                "op", f"one of {', '.join(repr(op) for op in OPERATORS)}", self.op
+            )
         for name in ("value", "quick_value"):
             number = getattr(self, name)
             if number is not None and not validation.is_real(number):
@@ -186,11 +188,15 @@ def bundled():
         for entry in chapter.iterdir():
             if entry.name.endswith(".toml"):
                 if chapter.name not in CHAPTERS:
-                    raise SpecError(f"{entry}: the folder {chapter.name!r} is no chapter of "
-                                    f"mpkeras_experiments.CHAPTERS ({', '.join(CHAPTERS)})")
+                    raise SpecError(
+                        f"{entry}: the folder {chapter.name!r} is no chapter of "
+                        f"mpkeras_experiments.CHAPTERS ({', '.join(CHAPTERS)})"
+                    )
                 name = entry.name[: -len(".toml")]
                 if name in found:
-                    raise SpecError(f"Two bundled specs are called {name!r}: {found[name]} and {entry}")
+                    raise SpecError(
+                        f"Two bundled specs are called {name!r}: {found[name]} and {entry}"
+                    )
                 found[name] = Path(str(entry))
     return found
 
@@ -236,7 +242,17 @@ def load(name_or_path):
     return parse(raw, path)
 
 
-KEYS = ("experiment", "claims", "title", "seed", "data", "figures", "config", "quick", "expectations")
+KEYS = (
+    "experiment",
+    "claims",
+    "title",
+    "seed",
+    "data",
+    "figures",
+    "config",
+    "quick",
+    "expectations",
+)
 EXPECTATION_KEYS = tuple(field.name for field in dataclasses.fields(Expectation))
 
 
@@ -262,21 +278,27 @@ def parse(raw, path):
     path = Path(path)
     chapter = _chapter_of(path)
     if "chapter" in raw:
-        raise SpecError(f"Remove `chapter` {where}: the chapter is the experiment's folder "
-                        f"(experiments/<chapter>/)")
+        raise SpecError(
+            f"Remove `chapter` {where}: the chapter is the experiment's folder "
+            f"(experiments/<chapter>/)"
+        )
     unknown = sorted(set(raw) - set(KEYS))
     if unknown:
         raise SpecError(f"Unknown top-level key(s) {unknown} {where}; expected {sorted(KEYS)}")
     if chapter is not None:
         if "experiment" in raw:
-            raise SpecError(f"Remove `experiment` {where}: a bundled spec configures the experiment "
-                            f"of its file name, {path.stem!r}")
+            raise SpecError(
+                f"Remove `experiment` {where}: a bundled spec configures the experiment "
+                f"of its file name, {path.stem!r}"
+            )
         experiment = path.stem
     else:
         experiment = raw.get("experiment", path.stem)
         if not (isinstance(experiment, str) and experiment):
-            raise SpecError(f"Invalid `experiment` {where}: expected the name of an experiment "
-                            f"(`mpkeras list`), got {experiment!r}")
+            raise SpecError(
+                f"Invalid `experiment` {where}: expected the name of an experiment "
+                f"(`mpkeras list`), got {experiment!r}"
+            )
         bundled_path = bundled().get(experiment)
         chapter = _chapter_of(bundled_path) if bundled_path else 0
     checks = (
@@ -284,29 +306,39 @@ def parse(raw, path):
         ("title", str, None, "a string"),
         ("data", str, None, "a string naming what it trains on"),
         ("seed", int, lambda v: not isinstance(v, bool) and v >= 0, "a non-negative integer"),
-        ("figures", list, lambda v: all(isinstance(f, str) and f for f in v),
-         "a list of figure names (as in figures/<name>.png)"),
+        (
+            "figures",
+            list,
+            lambda v: all(isinstance(f, str) and f for f in v),
+            "a list of figure names (as in figures/<name>.png)",
+        ),
         ("config", dict, None, "a table"),
         ("quick", dict, None, "a table of dotted overrides"),
         ("expectations", list, lambda v: all(isinstance(e, dict) for e in v), "an array of tables"),
     )
     for key, kind, condition, expected in checks:
-        if key in raw and not (isinstance(raw[key], kind) and (condition is None or condition(raw[key]))):
+        if key in raw and not (
+            isinstance(raw[key], kind) and (condition is None or condition(raw[key]))
+        ):
             raise SpecError(f"Invalid `{key}` {where}: expected {expected}, got {raw[key]!r}")
     claims = tuple(raw.get("claims", ()))
     expectations = []
     for index, entry in enumerate(raw.get("expectations", []), start=1):
         unknown = sorted(set(entry) - set(EXPECTATION_KEYS))
         if unknown:
-            raise SpecError(f"Invalid expectation #{index} {where}: unknown key(s) {unknown}; "
-                            f"expected {list(EXPECTATION_KEYS)}")
+            raise SpecError(
+                f"Invalid expectation #{index} {where}: unknown key(s) {unknown}; "
+                f"expected {list(EXPECTATION_KEYS)}"
+            )
         try:
             expectation = Expectation(**entry)
         except (TypeError, ValueError) as error:
             raise SpecError(f"Invalid expectation #{index} {where}: {error}") from None
         if expectation.claim not in claims:
-            raise SpecError(f"Invalid expectation #{index} {where}: its claim {expectation.claim!r} "
-                            f"is not among the spec's `claims` {list(claims)}")
+            raise SpecError(
+                f"Invalid expectation #{index} {where}: its claim {expectation.claim!r} "
+                f"is not among the spec's `claims` {list(claims)}"
+            )
         expectations.append(expectation)
     config = raw.get("config", {})
     return Spec(
@@ -404,7 +436,9 @@ def build_dataclass(cls, values, prefix):
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as error:
-        raise SpecError(f"Invalid config{' ' + prefix.rstrip('.') if prefix else ''}: {error}") from None
+        raise SpecError(
+            f"Invalid config{' ' + prefix.rstrip('.') if prefix else ''}: {error}"
+        ) from None
 
 
 def _default_of(field):

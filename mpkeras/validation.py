@@ -20,8 +20,7 @@ PADDINGS = ("valid", "same")
 def invalid(name, expected, value):
     """The ``ValueError`` every check raises: ``expected`` is a phrase."""
     return ValueError(
-        f"Received an invalid value for `{name}`, expected {expected}. "
-        f"Received: {name}={value!r}"
+        f"Received an invalid value for `{name}`, expected {expected}. Received: {name}={value!r}"
     )
 
 
@@ -32,11 +31,7 @@ def is_int(value):
 
 def is_real(value):
     """True for finite Python and NumPy real numbers, but not for ``bool``."""
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def positive_int(value, name, allow_none=False):
@@ -73,8 +68,10 @@ def positive_ints(value, name, allow_empty=False, expected="positive integers"):
         items = tuple(items)
     except TypeError:
         items = None
-    if items is None or (not items and not allow_empty) or not all(
-        is_int(v) and v > 0 for v in items
+    if (
+        items is None
+        or (not items and not allow_empty)
+        or not all(is_int(v) and v > 0 for v in items)
     ):
         raise invalid(name, expected, value)
     return tuple(int(v) for v in items)
@@ -100,10 +97,7 @@ def shape(value, name, rank=None, unknown_axes=(), expected=None):
         ok = len(items) in ranks
     if ok:
         unknown = {a % len(items) for a in unknown_axes if -len(items) <= a < len(items)}
-        ok = all(
-            (v is None and i in unknown) or (is_int(v) and v > 0)
-            for i, v in enumerate(items)
-        )
+        ok = all((v is None and i in unknown) or (is_int(v) and v > 0) for i, v in enumerate(items))
     if not ok:
         raise invalid(name, expected or _shape_phrase(ranks, unknown_axes), value)
     return tuple(None if v is None else int(v) for v in items)
@@ -113,9 +107,7 @@ def normalize_tuple(value, rank, name):
     """A tuple of ``rank`` positive ints from an int or a sequence of ``rank``."""
     if is_int(value):
         items = (int(value),) * rank
-    elif isinstance(value, (tuple, list)) and len(value) == rank and all(
-        is_int(v) for v in value
-    ):
+    elif isinstance(value, (tuple, list)) and len(value) == rank and all(is_int(v) for v in value):
         items = tuple(int(v) for v in value)
     else:
         items = None

@@ -109,8 +109,9 @@ def unpool_reference(values, indices, output_size=None, **pool_kwargs):
     spatial shape or ints) or the default one."""
     if output_size is None:
         pooled = values.shape[1:-1]
-        k, s = pool_kwargs.get("pool_size", 2), pool_kwargs.get("strides") or pool_kwargs.get(
-            "pool_size", 2
+        k, s = (
+            pool_kwargs.get("pool_size", 2),
+            pool_kwargs.get("strides") or pool_kwargs.get("pool_size", 2),
         )
         valid = pool_kwargs.get("padding", "valid") == "valid"
         spatial = [(n - 1) * s + k if valid else n * s for n in pooled]
@@ -138,24 +139,32 @@ def unpool_case(unpool_cls, pool_cls, shape, odd_shape, output_size="tensor", **
 
     def run(reloads, name):
         return testing.run_layer_test(
-            unpool_cls, kwargs,
+            unpool_cls,
+            kwargs,
             input_data=_unpool_inputs(pool_cls, shape, **kwargs),
             resized_data=[
                 _unpool_inputs(pool_cls, odd_shape, output_size, **kwargs),
                 testing.Raises(without) if outside else without,
             ],
             reference=functools.partial(unpool_reference, **kwargs),
-            reloads=reloads, name=name,
+            reloads=reloads,
+            name=name,
         )
+
     return run
 
 
 def layer_case(layer_cls, init_kwargs, input_shape, **options):
     def run(reloads, name):
         return testing.run_layer_test(
-            layer_cls, init_kwargs, input_shape=input_shape, reloads=reloads, name=name,
+            layer_cls,
+            init_kwargs,
+            input_shape=input_shape,
+            reloads=reloads,
+            name=name,
             **options,
         )
+
     return run
 
 
@@ -164,8 +173,11 @@ def perceptron_case(reloads, name):
     x = rng.standard_normal((8, 4)).astype("float32")
     y = (x @ np.array([1.0, -2.0, 0.5, 1.0]) > 0).astype("float32")
     return testing.run_model_test(
-        lambda: Perceptron(kernel_initializer="glorot_uniform"), x, fit_data=(x, y),
-        reloads=reloads, name=name,
+        lambda: Perceptron(kernel_initializer="glorot_uniform"),
+        x,
+        fit_data=(x, y),
+        reloads=reloads,
+        name=name,
     )
 
 
@@ -182,8 +194,12 @@ def autoencoder_case(reloads, name):
         )
 
     return testing.run_model_test(
-        build, x, fit_data=(x, x), compile_kwargs={"optimizer": "adam", "loss": "mse"},
-        skip={"unknown_sizes": FIXED_SIZE, "odd_sizes": FIXED_SIZE}, reloads=reloads,
+        build,
+        x,
+        fit_data=(x, x),
+        compile_kwargs={"optimizer": "adam", "loss": "mse"},
+        skip={"unknown_sizes": FIXED_SIZE, "odd_sizes": FIXED_SIZE},
+        reloads=reloads,
         name=name,
     )
 
@@ -195,12 +211,18 @@ def vae_case(reloads, name, **vae_kwargs):
         return VAE(
             build_encoder((16, 16, 1), 8, hidden=(8,), name="encoder"),
             build_decoder(4, (16, 16, 1), hidden=(8,), output_activation=None, name="decoder"),
-            from_logits=True, seed=0, **vae_kwargs,
+            from_logits=True,
+            seed=0,
+            **vae_kwargs,
         )
 
     return testing.run_model_test(
-        build, x, fit_data=x, compile_kwargs={"optimizer": "adam"},
-        skip={"unknown_sizes": FIXED_SIZE, "odd_sizes": FIXED_SIZE}, reloads=reloads,
+        build,
+        x,
+        fit_data=x,
+        compile_kwargs={"optimizer": "adam"},
+        skip={"unknown_sizes": FIXED_SIZE, "odd_sizes": FIXED_SIZE},
+        reloads=reloads,
         name=name,
     )
 
@@ -215,9 +237,8 @@ def loss_case(loss, init_kwargs=None, kind="probabilities", shape=(4, 6)):
         y_pred = rng.standard_normal(shape).astype("float32")
 
     def run(reloads, name):
-        return testing.run_loss_test(
-            loss, init_kwargs, y_true, y_pred, reloads=reloads, name=name
-        )
+        return testing.run_loss_test(loss, init_kwargs, y_true, y_pred, reloads=reloads, name=name)
+
     return run
 
 
@@ -229,6 +250,7 @@ def metric_case(metric_cls, init_kwargs):
         return testing.run_metric_test(
             metric_cls, init_kwargs, clean, noisy, reloads=reloads, name=name
         )
+
     return run
 
 
@@ -236,12 +258,15 @@ CASES = {
     "mpkeras>ExplicitConv2D": layer_case(
         ExplicitConv2D, {"filters": 4, "kernel_size": 3}, (2, 16, 16, 3)
     ),
-    "mpkeras>MaxPoolingWithArgmax1D": layer_case(MaxPoolingWithArgmax1D, {"pool_size": 2},
-                                                 (2, 16, 3)),
-    "mpkeras>MaxPoolingWithArgmax2D": layer_case(MaxPoolingWithArgmax2D, {"pool_size": 2},
-                                                 (2, 16, 16, 3)),
-    "mpkeras>MaxPoolingWithArgmax3D": layer_case(MaxPoolingWithArgmax3D, {"pool_size": 2},
-                                                 (2, 8, 8, 8, 2)),
+    "mpkeras>MaxPoolingWithArgmax1D": layer_case(
+        MaxPoolingWithArgmax1D, {"pool_size": 2}, (2, 16, 3)
+    ),
+    "mpkeras>MaxPoolingWithArgmax2D": layer_case(
+        MaxPoolingWithArgmax2D, {"pool_size": 2}, (2, 16, 16, 3)
+    ),
+    "mpkeras>MaxPoolingWithArgmax3D": layer_case(
+        MaxPoolingWithArgmax3D, {"pool_size": 2}, (2, 8, 8, 8, 2)
+    ),
     "mpkeras>MaxUnpooling1D": unpool_case(
         MaxUnpooling1D, MaxPoolingWithArgmax1D, (2, 16, 3), (2, 17, 3), pool_size=2
     ),
@@ -265,8 +290,9 @@ CASES = {
     "mpkeras>BernoulliNLL": loss_case(BernoulliNLL, {}),
     "mpkeras>GaussianNLL": loss_case(GaussianNLL, {"sigma": 0.5}, kind="real"),
     "mpkeras>LaplaceNLL": loss_case(LaplaceNLL, {"scale": 2.0}, kind="real"),
-    "mpkeras>SummedOverSteps": loss_case(SummedOverSteps, {"loss": "mse"}, kind="real",
-                                         shape=(4, 5, 3)),
+    "mpkeras>SummedOverSteps": loss_case(
+        SummedOverSteps, {"loss": "mse"}, kind="real", shape=(4, 5, 3)
+    ),
     "mpkeras>bernoulli_nll": loss_case(bernoulli_nll),
     "mpkeras>gaussian_nll": loss_case(gaussian_nll, kind="real"),
     "mpkeras>laplace_nll": loss_case(laplace_nll, kind="real"),
@@ -280,18 +306,31 @@ SLOW_CASES = {
         MaxPoolingWithArgmax2D, {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 16, 16, 3)
     ),
     "MaxUnpooling2D-same": unpool_case(
-        MaxUnpooling2D, MaxPoolingWithArgmax2D, (2, 16, 16, 3), (2, 17, 19, 3), pool_size=2,
+        MaxUnpooling2D,
+        MaxPoolingWithArgmax2D,
+        (2, 16, 16, 3),
+        (2, 17, 19, 3),
+        pool_size=2,
         padding="same",
     ),
     "MaxUnpooling2D-output-size-ints": unpool_case(
-        MaxUnpooling2D, MaxPoolingWithArgmax2D, (2, 16, 16, 3), (2, 17, 19, 3), "ints",
+        MaxUnpooling2D,
+        MaxPoolingWithArgmax2D,
+        (2, 16, 16, 3),
+        (2, 17, 19, 3),
+        "ints",
         pool_size=2,
     ),
     "MaxUnpooling2D-3x3-stride-3": unpool_case(
-        MaxUnpooling2D, MaxPoolingWithArgmax2D, (2, 18, 18, 3), (2, 19, 17, 3), pool_size=3,
+        MaxUnpooling2D,
+        MaxPoolingWithArgmax2D,
+        (2, 18, 18, 3),
+        (2, 19, 17, 3),
+        pool_size=3,
     ),
     "ExplicitConv2D-same-strided": layer_case(
-        ExplicitConv2D, {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
+        ExplicitConv2D,
+        {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
         (2, 16, 16, 3),
     ),
     "BedOfNails2D-2x3": layer_case(BedOfNails2D, {"size": (2, 3)}, (2, 16, 16, 3)),
@@ -420,7 +459,10 @@ def test_the_harness_finds_a_planted_bug(bug, aspect, message):
 def test_keras_own_layers_pass_the_contract(layer_cls, init_kwargs, input_shape, reloads):
     """No false alarms: Keras's layers meet every aspect (reloaded with the rest)."""
     report = testing.run_layer_test(
-        layer_cls, init_kwargs, input_shape=input_shape, reloads=reloads,
+        layer_cls,
+        init_kwargs,
+        input_shape=input_shape,
+        reloads=reloads,
         name=f"keras-{layer_cls.__name__}",
     )
     assert report.pop("reference") == "n/a: no reference given"

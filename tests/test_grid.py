@@ -5,10 +5,10 @@ import json
 
 import numpy as np
 import pytest
+from mpkeras_experiments import Results, register
 
 from mpkeras import reporting, specs
 from mpkeras.runner import RunError, grid
-from mpkeras_experiments import Results, register
 
 
 @dataclasses.dataclass
@@ -40,8 +40,14 @@ def test_parse_seeds_count_and_list():
     assert grid.parse_seeds("1") == [0]
     assert grid.parse_seeds("0,3,7") == [0, 3, 7]
     assert grid.parse_seeds(" 5 , 2") == [5, 2]
-    for bad, pattern in [("0", "N >= 1"), ("-2", "N >= 1"), ("a", "count N"),
-                         ("1,-1", "non-negative"), ("1,1", "twice"), ("1,,2", "count N")]:
+    for bad, pattern in [
+        ("0", "N >= 1"),
+        ("-2", "N >= 1"),
+        ("a", "count N"),
+        ("1,-1", "non-negative"),
+        ("1,1", "twice"),
+        ("1,,2", "count N"),
+    ]:
         with pytest.raises(RunError, match=pattern):
             grid.parse_seeds(bad)
 
@@ -63,13 +69,16 @@ def test_expand_is_the_cartesian_product_in_order():
     assert grid.swept_keys(["beta=1,2", "k=a", "h=[1,2]"]) == ["beta"]
 
 
-@pytest.mark.parametrize("sets, pattern", [
-    (["beta"], "expected KEY=VALUE"),
-    (["=1"], "expected KEY=VALUE"),
-    (["beta=1,,2"], "empty value"),
-    (["beta=1,1"], "listed twice"),
-    (["beta=1", "beta=2"], "given twice"),
-])
+@pytest.mark.parametrize(
+    "sets, pattern",
+    [
+        (["beta"], "expected KEY=VALUE"),
+        (["=1"], "expected KEY=VALUE"),
+        (["beta=1,,2"], "empty value"),
+        (["beta=1,1"], "listed twice"),
+        (["beta=1", "beta=2"], "given twice"),
+    ],
+)
 def test_expand_rejects_bad_lists(sets, pattern):
     with pytest.raises(RunError, match=pattern):
         grid.expand(sets)
@@ -81,8 +90,12 @@ def test_every_point_is_planned_before_the_first_runs(tmp_path):
     with pytest.raises(specs.SpecError, match="'value': expected float"):
         grid.plan_points(spec, ["value=0.1,many"], [0, 1])
     points = grid.plan_points(spec, ["value=0.1,0.2", "step=0"], [0, 3])
-    assert [p.name for p in points] == ["value-0.1_step-0_seed-0", "value-0.1_step-0_seed-3",
-                                        "value-0.2_step-0_seed-0", "value-0.2_step-0_seed-3"]
+    assert [p.name for p in points] == [
+        "value-0.1_step-0_seed-0",
+        "value-0.1_step-0_seed-3",
+        "value-0.2_step-0_seed-0",
+        "value-0.2_step-0_seed-3",
+    ]
     assert [p.plan.seed for p in points] == [0, 3, 0, 3]
     assert points[2].plan.config.value == 0.2 and points[2].plan.config.step == 0.0
 
@@ -104,8 +117,9 @@ def test_resume_skips_points_whose_results_exist(tmp_path):
     # A point killed part way: its directory exists without results.json.
     (root / points[1].name).mkdir()
     (root / points[1].name / "config.json").write_text("{}")
-    again = list(grid.run_points(points, root, resume=True, models_for=models,
-                                 report=lambda _: None))
+    again = list(
+        grid.run_points(points, root, resume=True, models_for=models, report=lambda _: None)
+    )
     assert [resumed for *_, resumed in again] == [True, False]
     assert not (root / points[0].name / "ran").exists()  # not run again
     assert (root / points[1].name / "ran").exists()
@@ -115,14 +129,23 @@ def test_resume_skips_points_whose_results_exist(tmp_path):
 
 
 def row(measured, margin, holds, claim="N3", metric="value"):
-    return {"claim": claim, "metric": metric, "expected": "< 0.65", "measured": measured,
-            "margin": margin, "holds": holds, "description": ""}
+    return {
+        "claim": claim,
+        "metric": metric,
+        "expected": "< 0.65",
+        "measured": measured,
+        "margin": margin,
+        "holds": holds,
+        "description": "",
+    }
 
 
 def test_aggregate_mean_range_worst_margin_and_k_of_n():
-    per_seed = [[row(0.5, 0.15, True), row(2.0, 1.0, True, metric="b")],
-                [row(0.6, 0.05, True), row(4.0, 3.0, True, metric="b")],
-                [row(0.7, -0.05, False), row(3.0, 2.0, True, metric="b")]]
+    per_seed = [
+        [row(0.5, 0.15, True), row(2.0, 1.0, True, metric="b")],
+        [row(0.6, 0.05, True), row(4.0, 3.0, True, metric="b")],
+        [row(0.7, -0.05, False), row(3.0, 2.0, True, metric="b")],
+    ]
     first, second = grid.aggregate(per_seed)
     np.testing.assert_allclose(first["measured"], (0.5 + 0.6 + 0.7) / 3, rtol=1e-12)
     assert (first["measured_min"], first["measured_max"]) == (0.5, 0.7)
@@ -138,8 +161,15 @@ def test_aggregate_mean_range_worst_margin_and_k_of_n():
 def test_aggregate_one_seed_is_unchanged_and_missing_values_are_not_averaged():
     rows = [row(0.5, 0.15, True)]
     assert grid.aggregate([rows]) == rows
-    failed = {"claim": "N3", "metric": "(run)", "expected": "completes",
-              "measured": "RunFailed: boom", "margin": None, "holds": False, "description": ""}
+    failed = {
+        "claim": "N3",
+        "metric": "(run)",
+        "expected": "completes",
+        "measured": "RunFailed: boom",
+        "margin": None,
+        "holds": False,
+        "description": "",
+    }
     other = {**failed, "measured": "ok", "holds": True}
     (merged,) = grid.aggregate([[other], [failed]])
     assert merged["measured"] == "ok" and merged["measured_min"] is None
@@ -162,8 +192,13 @@ def test_reproduce_on_two_seeds_keeps_each_run_and_aggregates(tmp_path):
 
     spec = write_spec(tmp_path)
     lines = []
-    report_dir, rows = reproduce([spec.path], seeds=[0, 2], runs_dir=tmp_path / "runs",
-                                 models_dir=tmp_path / "models", report=lines.append)
+    report_dir, rows = reproduce(
+        [spec.path],
+        seeds=[0, 2],
+        runs_dir=tmp_path / "runs",
+        models_dir=tmp_path / "models",
+        report=lines.append,
+    )
     for seed in (0, 2):
         result = json.loads((report_dir / "seeded" / f"seed-{seed}" / "results.json").read_text())
         assert result["seed"] == seed
@@ -178,15 +213,22 @@ def test_reproduce_on_two_seeds_keeps_each_run_and_aggregates(tmp_path):
     report = (report_dir / "REPORT.md").read_text()
     assert "--seeds 0,2" in report and "0.6 (0.5-0.7, 1/2 seeds)" in report
     assert [line.split()[1:4] for line in lines if line.startswith("[")] == [
-        ["seeded", "seed", "0"], ["seeded", "seed", "2"]]
+        ["seeded", "seed", "0"],
+        ["seeded", "seed", "2"],
+    ]
 
 
 def test_reproduce_on_one_seed_keeps_its_layout_and_table(tmp_path):
     from mpkeras.runner import reproduce
 
     spec = write_spec(tmp_path)
-    report_dir, rows = reproduce([spec.path], seeds=[1], runs_dir=tmp_path / "runs",
-                                 models_dir=tmp_path / "models", report=lambda _: None)
+    report_dir, rows = reproduce(
+        [spec.path],
+        seeds=[1],
+        runs_dir=tmp_path / "runs",
+        models_dir=tmp_path / "models",
+        report=lambda _: None,
+    )
     assert (report_dir / "seeded" / "results.json").is_file()
     assert "seeds" not in rows[0]
     assert "| measured | margin | holds |" in (report_dir / "claims.md").read_text()

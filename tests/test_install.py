@@ -24,16 +24,36 @@ def _venv_with_mpkeras(tmp_path, *install_options):
     # site-packages; mpkeras itself is built and installed from the checkout.
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    *install_options, str(REPO)], check=True, timeout=600, env=ENV)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            *install_options,
+            str(REPO),
+        ],
+        check=True,
+        timeout=600,
+        env=ENV,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     return venv, python, elsewhere
 
 
 def _where(python, module, cwd):
-    result = subprocess.run([str(python), "-c", f"import {module}; print({module}.__file__)"], cwd=cwd,
-                            capture_output=True, text=True, check=True, env=ENV)
+    result = subprocess.run(
+        [str(python), "-c", f"import {module}; print({module}.__file__)"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ENV,
+    )
     return Path(result.stdout.strip())
 
 
@@ -59,7 +79,11 @@ def test_a_regular_install_runs_a_bundled_experiment_from_another_directory(tmp_
     assert len(specs) == len(list((REPO / "experiments").glob("*/*.toml"))) > 0, specs
     result = subprocess.run(
         [str(venv / "bin" / "mpkeras"), "run", "xor", "--quick", "--run-dir", "run"],
-        cwd=elsewhere, capture_output=True, text=True, timeout=900, env=ENV,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=ENV,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert (elsewhere / "run" / "results.json").is_file()
@@ -72,7 +96,14 @@ def test_an_editable_install_maps_mpkeras_experiments_to_the_experiments_folder(
     venv, python, elsewhere = _venv_with_mpkeras(tmp_path, "--editable")
     assert _where(python, "mpkeras_experiments", elsewhere) == REPO / "experiments" / "__init__.py"
     assert _where(python, "mpkeras", elsewhere) == REPO / "mpkeras" / "__init__.py"
-    listed = subprocess.run([str(venv / "bin" / "mpkeras"), "list"], cwd=elsewhere, capture_output=True,
-                            text=True, timeout=120, check=True, env=ENV)
+    listed = subprocess.run(
+        [str(venv / "bin" / "mpkeras"), "list"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=ENV,
+    )
     names = {line.split()[0] for line in listed.stdout.splitlines()[1:] if line.strip()}
     assert names == {path.stem for path in (REPO / "experiments").glob("*/*.toml")}, listed.stdout

@@ -86,7 +86,8 @@ def test_the_checker_finds_every_form_of_private_use(tmp_path):
 def test_no_private_keras_or_tensorflow_api_outside_the_workaround_module():
     offenders = [
         f"{path.relative_to(ROOT)}:{line}: {what}"
-        for path in sources() if path not in ALLOWED
+        for path in sources()
+        if path not in ALLOWED
         for line, what in private_uses(path)
     ]
     assert not offenders, (

@@ -52,13 +52,19 @@ def test_batch_predict_returns_float32_under_mixed_precision():
     assert scores.dtype == np.float32
     np.testing.assert_array_equal(scores, raw.astype("float32"))
     fig, axes = plotting.figure()
-    plotting.decision_boundary(axes[0, 0], plotting.batch_predict(model), X, Y, "mlp", resolution=20)
+    plotting.decision_boundary(
+        axes[0, 0], plotting.batch_predict(model), X, Y, "mlp", resolution=20
+    )
     fig.savefig(io.BytesIO(), format="png")
 
 
 def test_as_float32_converts_tensors_variables_and_lists():
-    for value in (tf.constant([1.5, 2.0], tf.bfloat16), keras.Variable([1.5, 2.0]), [1.5, 2],
-                  np.array([1.5, 2.0], "float16")):
+    for value in (
+        tf.constant([1.5, 2.0], tf.bfloat16),
+        keras.Variable([1.5, 2.0]),
+        [1.5, 2],
+        np.array([1.5, 2.0], "float16"),
+    ):
         out = plotting.as_float32(value)
         assert out.dtype == np.float32
         np.testing.assert_array_equal(out, [1.5, 2.0])

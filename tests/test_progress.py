@@ -35,8 +35,13 @@ LOOP = textwrap.dedent("""
 def _run_loop(tmp_path, stdout):
     log = tmp_path / "experiment.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    process = subprocess.Popen([sys.executable, "-c", LOOP, str(log)], stdout=stdout,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-c", LOOP, str(log)],
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     return process, log
 
 
@@ -75,7 +80,10 @@ def test_in_a_terminal_each_experiment_line_is_updated_in_place(tmp_path):
     first_done = output.index("[1/2] first done")
     assert output.index("[2/2] second  fit") > first_done  # One line at a time.
     # Each bar is cleared before its result line: the line starts afresh.
-    assert output[first_done - 1] == "\r" and "epochs" not in output[first_done:output.index("\n", first_done)]
+    assert (
+        output[first_done - 1] == "\r"
+        and "epochs" not in output[first_done : output.index("\n", first_done)]
+    )
     # The bar reaches the terminal while the experiment's own output goes to its log.
     assert "inside the experiment" not in output
     assert log.read_text().count("inside the experiment") == 2 and "epochs" not in log.read_text()
@@ -139,7 +147,9 @@ def test_not_a_terminal_draws_nothing():
     assert stream.getvalue() == ""
 
 
-@pytest.mark.parametrize("total, index, match", [(0, 1, "`total`"), (2, 3, "`index`"), (2, 0, "`index`")])
+@pytest.mark.parametrize(
+    "total, index, match", [(0, 1, "`total`"), (2, 3, "`index`"), (2, 0, "`index`")]
+)
 def test_bad_counts_are_refused(total, index, match):
     with pytest.raises(ValueError, match=match):
         loop = progress.ExperimentProgress(total, stream=io.StringIO())
@@ -162,8 +172,13 @@ def test_track_draws_a_bar_on_stderr_in_a_terminal_without_a_size():
     script = "from mpkeras import progress; assert list(progress.track(range(3), 3, 'sprites/full')) == [0, 1, 2]"
     master, slave = pty.openpty()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=slave, stderr=slave,
-                               stdin=subprocess.DEVNULL, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=slave,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     os.close(slave)
     try:
         output = _read_all(master, process)

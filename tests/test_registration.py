@@ -68,7 +68,8 @@ print("loaded", len(job["files"]), "files")
 def _registered_in(subpackage):
     register_all()
     return sorted(
-        name for name, obj in keras.saving.get_custom_objects().items()
+        name
+        for name, obj in keras.saving.get_custom_objects().items()
         if name.startswith("mpkeras>")
         and (obj.__module__ == subpackage or obj.__module__.startswith(subpackage + "."))
     )
@@ -94,8 +95,10 @@ def _layers_model():
         L.Sampling(seed=0)([code, code]),
     ]
     rng = np.random.default_rng(0)
-    inputs = [rng.standard_normal((2,) + tuple(t.shape[1:])).astype("float32")
-              for t in (image, sequence, code, volume)]
+    inputs = [
+        rng.standard_normal((2,) + tuple(t.shape[1:])).astype("float32")
+        for t in (image, sequence, code, volume)
+    ]
     return keras.Model([image, sequence, code, volume], outputs), inputs, None
 
 
@@ -106,7 +109,8 @@ def _models_models():
     vae = M.VAE(
         M.build_encoder((16, 16, 1), 8, hidden=(8,)),
         M.build_decoder(4, (16, 16, 1), hidden=(8,), output_activation=None),
-        from_logits=True, seed=0,
+        from_logits=True,
+        seed=0,
     )
     autoencoder = M.Autoencoder(
         M.build_encoder((16, 16, 1), 4, hidden=(8,)), M.build_decoder(4, (16, 16, 1), hidden=(8,))
@@ -144,10 +148,20 @@ def _compiled(losses=("mse",), metrics=None, shape=(4, 6)):
 
 def _losses_models():
     L = mpkeras.losses
-    return [_compiled([
-        L.BernoulliNLL(), L.GaussianNLL(sigma=0.5), L.LaplaceNLL(scale=2.0), L.bernoulli_nll,
-        L.gaussian_nll, L.laplace_nll, L.gaussian_kl, L.SummedOverSteps("mse"),
-    ])]
+    return [
+        _compiled(
+            [
+                L.BernoulliNLL(),
+                L.GaussianNLL(sigma=0.5),
+                L.LaplaceNLL(scale=2.0),
+                L.bernoulli_nll,
+                L.gaussian_nll,
+                L.laplace_nll,
+                L.gaussian_kl,
+                L.SummedOverSteps("mse"),
+            ]
+        )
+    ]
 
 
 def _metrics_models():
@@ -195,8 +209,15 @@ def _save(subpackage, directory):
         np.savez(path[: -len(".keras")] + ".npz", **data)
         files.append(path)
         covered |= _mpkeras_names(model)
-    return {"subpackage": subpackage, "names": _registered_in(subpackage), "files": files,
-            "evaluated": evaluated, "covered": sorted(covered), "rtol": RTOL, "atol": ATOL}
+    return {
+        "subpackage": subpackage,
+        "names": _registered_in(subpackage),
+        "files": files,
+        "evaluated": evaluated,
+        "covered": sorted(covered),
+        "rtol": RTOL,
+        "atol": ATOL,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -209,8 +230,11 @@ def fresh_processes(tmp_path_factory):
         jobs[subpackage] = _save(subpackage, directory)
         job.write_text(json.dumps(jobs[subpackage]))
         running[subpackage] = subprocess.Popen(
-            [sys.executable, "-c", SCRIPT, str(job)], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"},
+            [sys.executable, "-c", SCRIPT, str(job)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "KERAS_BACKEND": "tensorflow"},
         )
     results = {}
     for subpackage, process in running.items():

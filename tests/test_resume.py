@@ -76,10 +76,14 @@ _WRAPPER = textwrap.dedent(
 )
 
 SLOW = pytest.mark.slow
-DROPOUT_STATE = pytest.mark.xfail(strict=True, reason=(
-    "Keras's Dropout keeps its SeedGenerator state out of the checkpoint "
-    "(Layer.save_own_variables saves the trainable and non-trainable variables "
-    "only), so the resumed epochs draw other dropout masks"))
+DROPOUT_STATE = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Keras's Dropout keeps its SeedGenerator state out of the checkpoint "
+        "(Layer.save_own_variables saves the trainable and non-trainable variables "
+        "only), so the resumed epochs draw other dropout masks"
+    ),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,89 +110,184 @@ class Case:
 
 
 SPLITS = ("train_split=train[:64]", "test_split=test[:32]")
-CORRUPTION = (*SPLITS, "train.epochs=2", "hidden=[4, 4]", "latent_dim=72",
-              "undercomplete_latent_dim=4")
-CNN = ("filters=[4]", "train.epochs=2", "train.batch_size=256", "figure_every=1",
-       "max_misclassified=4")
+CORRUPTION = (
+    *SPLITS,
+    "train.epochs=2",
+    "hidden=[4, 4]",
+    "latent_dim=72",
+    "undercomplete_latent_dim=4",
+)
+CNN = (
+    "filters=[4]",
+    "train.epochs=2",
+    "train.batch_size=256",
+    "figure_every=1",
+    "max_misclassified=4",
+)
 CASES = {
     "xor": Case("xor", ("perceptron_epochs=3", "train.epochs=4"), "mlp"),
     "perceptron": Case("perceptron", ("max_epochs=3",), "*"),
     "linear_collapse": Case(
         "linear_collapse",
-        ("train_size=256", "test_size=128", "hidden=[4, 4]", "train.epochs=3",
-         "train.steps_per_epoch=5"),
-        "deep_linear"),
+        (
+            "train_size=256",
+            "test_size=128",
+            "hidden=[4, 4]",
+            "train.epochs=3",
+            "train.steps_per_epoch=5",
+        ),
+        "deep_linear",
+    ),
     "universal_approximation": Case(
         "universal_approximation",
-        ("widths=[2, 4, 8]", "train_size=256", "grid_points=[101, 11]", "train.epochs=2",
-         "train.steps_per_epoch=5", "deep_hidden=[3, 3]", "comparison_train.epochs=2",
-         "comparison_train.steps_per_epoch=5"),
-        "sweep_m2"),
+        (
+            "widths=[2, 4, 8]",
+            "train_size=256",
+            "grid_points=[101, 11]",
+            "train.epochs=2",
+            "train.steps_per_epoch=5",
+            "deep_hidden=[3, 3]",
+            "comparison_train.epochs=2",
+            "comparison_train.steps_per_epoch=5",
+        ),
+        "sweep_m2",
+    ),
     "cnn_digits": Case("cnn_digits", CNN, "*", (SLOW, DROPOUT_STATE)),
     # Everything but the dropout masks resumes exactly, augmentation included.
     "cnn_digits-no_dropout": Case("cnn_digits", (*CNN, "dropout=0.0"), "*"),
     "explicit_vs_autodiff": Case(
-        "explicit_vs_autodiff", ("filters=[4]", "train.epochs=2", "train.batch_size=256"),
-        "explicit"),
+        "explicit_vs_autodiff",
+        ("filters=[4]", "train.epochs=2", "train.batch_size=256"),
+        "explicit",
+    ),
     "unet_shapes": Case(
         "unet_shapes",
-        ("train.epochs=2", "train_examples=16", "test_examples=8", "depth=1", "base_filters=2",
-         "image_size=[16, 16]", "figure_examples=2"),
-        "*"),
+        (
+            "train.epochs=2",
+            "train_examples=16",
+            "test_examples=8",
+            "depth=1",
+            "base_filters=2",
+            "image_size=[16, 16]",
+            "figure_examples=2",
+        ),
+        "*",
+    ),
     "upsampling_compare": Case(
         "upsampling_compare",
-        ("train.epochs=2", "train_examples=16", "test_examples=8", "depth=1", "base_filters=2",
-         "image_size=[16, 16]", "figure_examples=2", "methods=['transpose']"),
-        "no_skips"),
+        (
+            "train.epochs=2",
+            "train_examples=16",
+            "test_examples=8",
+            "depth=1",
+            "base_filters=2",
+            "image_size=[16, 16]",
+            "figure_examples=2",
+            "methods=['transpose']",
+        ),
+        "no_skips",
+    ),
     "vanishing_exploding": Case(
-        "vanishing_exploding", ("steps=6", "batch_size=2", "units=4", "radii=[0.5, 1.5]"),
-        "figure"),
+        "vanishing_exploding", ("steps=6", "batch_size=2", "units=4", "radii=[0.5, 1.5]"), "figure"
+    ),
     "adding_problem": Case(
         "adding_problem",
-        ("lengths=[10]", "units=4", "copy_length=10", "train.epochs=2", "train.steps_per_epoch=3",
-         "train.batch_size=16", "copy_train.epochs=2", "copy_train.steps_per_epoch=2",
-         "copy_train.batch_size=16"),
-        "lstm_t10"),
+        (
+            "lengths=[10]",
+            "units=4",
+            "copy_length=10",
+            "train.epochs=2",
+            "train.steps_per_epoch=3",
+            "train.batch_size=16",
+            "copy_train.epochs=2",
+            "copy_train.steps_per_epoch=2",
+            "copy_train.batch_size=16",
+        ),
+        "lstm_t10",
+    ),
     # The unclipped fit diverges in its second epoch, before the kill; resumed, it diverges again.
     "gradient_clipping": Case(
         "gradient_clipping",
-        ("units=4", "epochs=3", "steps_per_epoch=5", "batch_size=16", "learning_rate=100.0",
-         "momentum=0.0"),
-        "clipped", ()),
+        (
+            "units=4",
+            "epochs=3",
+            "steps_per_epoch=5",
+            "batch_size=16",
+            "learning_rate=100.0",
+            "momentum=0.0",
+        ),
+        "clipped",
+        (),
+    ),
     "sequence_modes": Case(
         "sequence_modes",
         ("units=4", "train.epochs=2", "train.steps_per_epoch=2", "train.batch_size=16"),
-        "one_to_one"),
+        "one_to_one",
+    ),
     "sentiment": Case(
         "sentiment",
-        ("vocabulary_size=50", "sequence_length=12", "adapt_batches=2", "embedding_dim=4",
-         "units=4", "batch_size=4", "epochs=2"),
-        "*"),
+        (
+            "vocabulary_size=50",
+            "sequence_length=12",
+            "adapt_batches=2",
+            "embedding_dim=4",
+            "units=4",
+            "batch_size=4",
+            "epochs=2",
+        ),
+        "*",
+    ),
     "linear_ae_pca": Case(
         "linear_ae_pca",
         (*SPLITS, "latent_dims=[2, 8]", "train.epochs=2", "train.steps_per_epoch=5"),
-        "linear_k8"),
+        "linear_k8",
+    ),
     "nonlinear_ae": Case(
         "nonlinear_ae",
-        (*SPLITS, "train.epochs=2", "hidden=[4, 4]", "linear_train.epochs=2",
-         "linear_train.steps_per_epoch=5", "figure_every=1"),
-        "conv"),
+        (
+            *SPLITS,
+            "train.epochs=2",
+            "hidden=[4, 4]",
+            "linear_train.epochs=2",
+            "linear_train.steps_per_epoch=5",
+            "figure_every=1",
+        ),
+        "conv",
+    ),
     "denoising_ae": Case("denoising_ae", CORRUPTION, "undercomplete"),
     "inpainting_ae": Case("inpainting_ae", CORRUPTION, "undercomplete"),
     "vae_digits": Case(
         "vae_digits",
-        ("train.epochs=2", "hidden=[8]", "num_samples=5", "test_examples=40", "figure_examples=4",
-         "interpolation_steps=3"),
-        "*", ()),
+        (
+            "train.epochs=2",
+            "hidden=[8]",
+            "num_samples=5",
+            "test_examples=40",
+            "figure_examples=4",
+            "interpolation_steps=3",
+        ),
+        "*",
+        (),
+    ),
     "constrained_beta_vae": Case(
         "constrained_beta_vae",
         ("train.epochs=2", "final_epochs=1", "hidden=[8]", "deltas=[5.0, 15.0]"),
-        "delta15"),
+        "delta15",
+    ),
     "beta_vae_sprites": Case(
         "beta_vae_sprites",
-        ("dataset=sprites/small", "train.epochs=2", "hidden=[8]", "score_examples=300",
-         "betavae_batch=4", "betavae_train=20", "betavae_eval=20", "traversal_dims=2"),
-        "beta4"),
+        (
+            "dataset=sprites/small",
+            "train.epochs=2",
+            "hidden=[8]",
+            "score_examples=300",
+            "betavae_batch=4",
+            "betavae_train=20",
+            "betavae_eval=20",
+            "traversal_dims=2",
+        ),
+        "beta4",
+    ),
 }
 # Remote data, served by tfds.testing.mock_data in every run.
 MOCK_DATA = {"sentiment"}
@@ -208,8 +307,12 @@ def _cli(tmp_path, args, stop_at=None, mock=False):
     if mock:
         env["MPKERAS_TEST_MOCK_DATA"] = "1"
     log = open(tmp_path / f"{'killed' if stop_at else 'resumed'}.log", "w")
-    return subprocess.Popen([sys.executable, "-c", _WRAPPER, *map(str, args)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT), log
+    return subprocess.Popen(
+        [sys.executable, "-c", _WRAPPER, *map(str, args)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    ), log
 
 
 def _exit_code(status):
@@ -238,8 +341,9 @@ def _stop_then_kill(process, timeout):
 def _comparable(name, metrics):
     """The metrics as JSON text (exact floats; NaN equal to NaN), timings left out."""
     suffixes = TIMINGS.get(name, ())
-    kept = {key: value for key, value in metrics.items()
-            if not (suffixes and key.endswith(suffixes))}
+    kept = {
+        key: value for key, value in metrics.items() if not (suffixes and key.endswith(suffixes))
+    }
     return json.dumps(kept, sort_keys=True)
 
 
@@ -255,9 +359,15 @@ def test_kill_9_mid_fit_then_resume_ends_like_the_uninterrupted_run(key, tmp_pat
     else:
         data = contextlib.nullcontext()
     with data:
-        whole = runner.run(case.name, quick=True, overrides=list(case.overrides),
-                           run_dir=tmp_path / "whole", models_dir=models, verbose=0,
-                           report=lambda line: None)
+        whole = runner.run(
+            case.name,
+            quick=True,
+            overrides=list(case.overrides),
+            run_dir=tmp_path / "whole",
+            models_dir=models,
+            verbose=0,
+            report=lambda line: None,
+        )
 
     killed = tmp_path / "killed"
     options = [arg for override in case.overrides for arg in ("--set", override)]

@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from mpkeras_experiments import Results, register
 
 from mpkeras.cli import main
-from mpkeras_experiments import Results, register
 
 
 @dataclasses.dataclass
@@ -42,17 +42,19 @@ def last_line(result):
     return [line for line in result.output.splitlines() if line.strip()][-1]
 
 
-@pytest.mark.parametrize("args, pattern", [
-    (["--set", "beta=1,many"], r"'beta': expected float, got 'many'"),
-    (["--set", "nope=1,2"], r"Unknown config key 'nope'"),
-    (["--set", "beta=1,,2"], r"an empty value in the list"),
-    (["--set", "beta=1", "--set", "beta=2"], r"--set beta is given twice"),
-    (["--seeds", "x"], r"--seeds must be a count N or a list such as 0,3,7"),
-    (["--seeds", "0"], r"--seeds N needs N >= 1"),
-    (["--seeds", "1,1"], r"names a seed twice"),
-])
-def test_bad_input_fails_before_the_first_point_with_nothing_written(spec, tmp_path, args,
-                                                                     pattern):
+@pytest.mark.parametrize(
+    "args, pattern",
+    [
+        (["--set", "beta=1,many"], r"'beta': expected float, got 'many'"),
+        (["--set", "nope=1,2"], r"Unknown config key 'nope'"),
+        (["--set", "beta=1,,2"], r"an empty value in the list"),
+        (["--set", "beta=1", "--set", "beta=2"], r"--set beta is given twice"),
+        (["--seeds", "x"], r"--seeds must be a count N or a list such as 0,3,7"),
+        (["--seeds", "0"], r"--seeds N needs N >= 1"),
+        (["--seeds", "1,1"], r"names a seed twice"),
+    ],
+)
+def test_bad_input_fails_before_the_first_point_with_nothing_written(spec, tmp_path, args, pattern):
     result = invoke("sweep", spec, *args, "--runs-dir", tmp_path / "runs")
     assert result.exit_code == 2, result.output
     assert re.search(pattern, last_line(result)), last_line(result)
@@ -62,8 +64,18 @@ def test_bad_input_fails_before_the_first_point_with_nothing_written(spec, tmp_p
 
 def test_sweep_runs_every_point_writes_a_summary_and_resumes(spec, tmp_path):
     runs = tmp_path / "runs"
-    args = ("sweep", spec, "--set", "beta=1,3", "--set", "k=a,b", "--seeds", "0,2",
-            "--runs-dir", runs)
+    args = (
+        "sweep",
+        spec,
+        "--set",
+        "beta=1,3",
+        "--set",
+        "k=a,b",
+        "--seeds",
+        "0,2",
+        "--runs-dir",
+        runs,
+    )
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     (root,) = (runs / "linear").glob("sweep-*")
@@ -108,8 +120,17 @@ def test_resume_needs_a_sweep_directory(spec, tmp_path):
 
 @pytest.mark.parametrize("seeds, expected", [("2", [0, 1]), ("0,3", [0, 3])])
 def test_reproduce_seeds_forms(spec, tmp_path, seeds, expected):
-    result = invoke("reproduce", "--only", spec, "--seeds", seeds, "--runs-dir",
-                    tmp_path / "runs", "--models-dir", tmp_path / "models")
+    result = invoke(
+        "reproduce",
+        "--only",
+        spec,
+        "--seeds",
+        seeds,
+        "--runs-dir",
+        tmp_path / "runs",
+        "--models-dir",
+        tmp_path / "models",
+    )
     (report_dir,) = (tmp_path / "runs" / "reproduce").glob("*")
     ran = sorted(int(path.name.split("-")[1]) for path in (report_dir / "linear").iterdir())
     assert ran == expected
@@ -127,8 +148,17 @@ def test_reproduce_bad_seeds_is_exit_2_with_nothing_written(spec, tmp_path):
 
 @pytest.mark.slow
 def test_quick_sweep_of_xor_over_hidden_widths_and_two_seeds(tmp_path):
-    result = invoke("sweep", "xor", "--set", "hidden=[4],[8]", "--quick", "--seeds", "2",
-                    "--runs-dir", tmp_path / "runs")
+    result = invoke(
+        "sweep",
+        "xor",
+        "--set",
+        "hidden=[4],[8]",
+        "--quick",
+        "--seeds",
+        "2",
+        "--runs-dir",
+        tmp_path / "runs",
+    )
     assert result.exit_code == 0, result.output
     (root,) = (tmp_path / "runs" / "xor").glob("sweep-*")
     summary = json.loads((root / "summary.json").read_text())

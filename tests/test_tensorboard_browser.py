@@ -33,9 +33,13 @@ pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 if CHROMIUM is None or CHROMEDRIVER is None:
-    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install -y chromium "
-                "chromium-driver)", allow_module_level=True)
-webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install selenium)")
+    pytest.skip(
+        "needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)",
+        allow_module_level=True,
+    )
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="needs selenium (pip install selenium)"
+)
 
 LATENT_DIMS = (3, 4, 8)  # The Projector shows the first run's codes: 3 dimensions.
 READY_DEADLINE_S = 180
@@ -113,9 +117,12 @@ def sweep(tmp_path_factory):
     for latent_dim in LATENT_DIMS:
         lines = []
         outcome = runner.run(
-            "vae_digits", quick=True,
+            "vae_digits",
+            quick=True,
             overrides=[f"latent_dim={latent_dim}", "train.epochs=2", "num_samples=10"],
-            run_dir=root / f"latent_dim-{latent_dim}", models_dir=root / "models", verbose=0,
+            run_dir=root / f"latent_dim-{latent_dim}",
+            models_dir=root / "models",
+            verbose=0,
             report=lines.append,
         )
         assert outcome.results["status"] == "completed"
@@ -139,18 +146,33 @@ def tensorboard(sweep, tmp_path_factory):
     command = shlex.split(watch[0].removeprefix("Watch it:"))
     assert command[:2] == ["tensorboard", "--logdir"] and command[2] == str(runs[0] / "logs")
     # Comparing runs: the same command on the directory above them.
-    argv = [sys.executable, "-m", "tensorboard.main", "--logdir", str(root),
-            "--host", "127.0.0.1", "--port", str(port := free_port())]
+    argv = [
+        sys.executable,
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        str(root),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port := free_port()),
+    ]
     stderr_path = tmp_path_factory.mktemp("tb_server") / "stderr.txt"
     with open(stderr_path, "wb") as stderr:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
-    expected = {f"{run.name}/logs/{part}" for run in runs for part in ("vae/train", "hparams", "vae/projector")}
+    expected = {
+        f"{run.name}/logs/{part}"
+        for run in runs
+        for part in ("vae/train", "hparams", "vae/projector")
+    }
     try:
         deadline, state = time.monotonic() + READY_DEADLINE_S, None
         while True:
             if process.poll() is not None:
-                pytest.fail(f"tensorboard exited with {process.returncode}:\n{stderr_path.read_text()[-4000:]}")
+                pytest.fail(
+                    f"tensorboard exited with {process.returncode}:\n{stderr_path.read_text()[-4000:]}"
+                )
             try:
                 served = set(json.loads(_get(f"{base}/data/runs")))
                 # The projector decides in the background whether it is active.
@@ -161,8 +183,10 @@ def tensorboard(sweep, tmp_path_factory):
             except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
                 state = error
             if time.monotonic() > deadline:
-                pytest.fail(f"tensorboard at {base} not ready within {READY_DEADLINE_S} s (missing runs, "
-                            f"projector active: {state!r}):\n{stderr_path.read_text()[-4000:]}")
+                pytest.fail(
+                    f"tensorboard at {base} not ready within {READY_DEADLINE_S} s (missing runs, "
+                    f"projector active: {state!r}):\n{stderr_path.read_text()[-4000:]}"
+                )
             time.sleep(0.5)
         yield base
     finally:
@@ -178,8 +202,14 @@ def tensorboard(sweep, tmp_path_factory):
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--window-size=1600,1000", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1600,1000",
+        "--use-angle=swiftshader",
+        "--enable-unsafe-swiftshader",
+    ):
         options.add_argument(argument)
     from selenium.webdriver.chrome.service import Service
 
@@ -202,8 +232,10 @@ def open_page(browser, base, page, needles, shots, deadline_s=PAGE_DEADLINE_S):
             break
         if time.monotonic() > deadline:
             browser.save_screenshot(str(shots / f"{page}-failed.png"))
-            pytest.fail(f"the {page} page did not show {missing} within {deadline_s} s; "
-                        f"screenshot {shots / f'{page}-failed.png'}; its text: {text[-3000:]}")
+            pytest.fail(
+                f"the {page} page did not show {missing} within {deadline_s} s; "
+                f"screenshot {shots / f'{page}-failed.png'}; its text: {text[-3000:]}"
+            )
         time.sleep(0.5)
     return text
 
@@ -217,7 +249,13 @@ def test_scalars_page_lists_every_run_and_its_curves(browser, tensorboard, sweep
     _, runs, _ = sweep
     needles = [f"{run.name}/logs/vae/{split}" for run in runs for split in ("train", "validation")]
     # Keras's per-epoch logs of the VAE, and the final metrics of the HParams runs.
-    needles += ["epoch_loss", "epoch_kl", "epoch_reconstruction", "test_elbo", "test_log_likelihood"]
+    needles += [
+        "epoch_loss",
+        "epoch_kl",
+        "epoch_reconstruction",
+        "test_elbo",
+        "test_log_likelihood",
+    ]
     open_page(browser, tensorboard, "scalars", needles, shots)
     assert browser.execute_script(ELEMENTS, "svg", False) > 0  # The charts are drawn.
     browser.save_screenshot(str(shots / "scalars.png"))
@@ -226,10 +264,15 @@ def test_scalars_page_lists_every_run_and_its_curves(browser, tensorboard, sweep
 def test_images_page_shows_each_runs_figures(browser, tensorboard, sweep, shots):
     _, runs, _ = sweep
     needles = ["samples", "reconstructions", "interpolation", "traversals"]
-    needles += [f"{run.name}/logs/figures" for run in runs] + [f"{run.name}/logs/vae/images" for run in runs]
+    needles += [f"{run.name}/logs/figures" for run in runs] + [
+        f"{run.name}/logs/vae/images" for run in runs
+    ]
     open_page(browser, tensorboard, "images", needles, shots)
     deadline = time.monotonic() + PAGE_DEADLINE_S
-    while len(loaded := browser.execute_script(ELEMENTS, "IMG", True)) < len(runs) and time.monotonic() < deadline:
+    while (
+        len(loaded := browser.execute_script(ELEMENTS, "IMG", True)) < len(runs)
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.5)
     served = [src for src in loaded if "/data/plugin/images/individualImage" in src]
     assert len(served) >= len(runs), loaded  # At least one decoded picture per run.
@@ -239,7 +282,14 @@ def test_images_page_shows_each_runs_figures(browser, tensorboard, sweep, shots)
 def test_hparams_page_compares_the_runs_settings_and_metrics(browser, tensorboard, sweep, shots):
     root, runs, _ = sweep
     trials = [f"{root.name}/{run.name}" for run in runs]  # log_run_hparams's trial ids
-    needles = ["Trial ID", *trials, "latent_dim", "train.epochs", "test_elbo", "test_log_likelihood"]
+    needles = [
+        "Trial ID",
+        *trials,
+        "latent_dim",
+        "train.epochs",
+        "test_elbo",
+        "test_log_likelihood",
+    ]
     needles += [f"{dim:.4f}" for dim in LATENT_DIMS]  # The table's format of the latent sizes.
     open_page(browser, tensorboard, "hparams", needles, shots)
     browser.save_screenshot(str(shots / "hparams_table.png"))
@@ -255,10 +305,17 @@ def test_projector_page_shows_the_codes_with_their_labels(browser, tensorboard, 
     _, runs, _ = sweep
     _, labels = data.load_arrays("digits", split="test", task="classification")
     points = len(labels)
-    needles = [f"{len(runs)} runs found", *[f"{run.name}/logs/vae/projector" for run in runs],
-               f"{points}x{LATENT_DIMS[0]}", f"Points: {points}", f"Dimension: {LATENT_DIMS[0]}",
-               # The metadata column, and the Projector's count of its distinct values.
-               "Label by label", f"label {len(set(labels.tolist()))} colors", "metadata.tsv"]
+    needles = [
+        f"{len(runs)} runs found",
+        *[f"{run.name}/logs/vae/projector" for run in runs],
+        f"{points}x{LATENT_DIMS[0]}",
+        f"Points: {points}",
+        f"Dimension: {LATENT_DIMS[0]}",
+        # The metadata column, and the Projector's count of its distinct values.
+        "Label by label",
+        f"label {len(set(labels.tolist()))} colors",
+        "metadata.tsv",
+    ]
     open_page(browser, tensorboard, "projector", needles, shots)
     assert browser.execute_script(ELEMENTS, "CANVAS", False) > 0  # The 3-D view.
     browser.save_screenshot(str(shots / "projector.png"))

@@ -23,8 +23,13 @@ def python(code, env=None, path=()):
     """Run ``code`` in a fresh interpreter with this checkout (and ``path``) importable."""
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join([*map(str, path), ROOT])
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, env=environment, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
 
 
 # -- 1. multi-worker fit (keras-team/keras#20585) ------------------------------------
@@ -37,7 +42,8 @@ def test_the_private_build_hooks_the_multi_worker_patch_replaces_still_exist():
     symbolic = getattr(keras.Model, "_symbolic_build", None)
     assert build is not None and symbolic is not None, (
         "keras.Model._maybe_symbolic_build/_symbolic_build are gone: fix "
-        "_workarounds.patch_for_multi_worker (and check keras-team/keras#20585)")
+        "_workarounds.patch_for_multi_worker (and check keras-team/keras#20585)"
+    )
     assert list(inspect.signature(build).parameters) == ["self", "iterator", "data_batch"]
     assert "data_batch" in inspect.signature(symbolic).parameters
 
@@ -50,7 +56,8 @@ def test_keras_still_reduces_the_peeked_per_replica_batch_that_multi_worker_cann
     source = inspect.getsource(keras.Model._maybe_symbolic_build)
     assert "distribute_strategy.reduce(" in source, (
         "Keras changed _maybe_symbolic_build: run test_plain_keras_fit_under_two_workers_"
-        "still_fails (-m slow); if plain fit works now, remove patch_for_multi_worker")
+        "still_fails (-m slow); if plain fit works now, remove patch_for_multi_worker"
+    )
 
 
 def test_worker_count_counts_as_keras_does():
@@ -99,12 +106,23 @@ def test_plain_keras_fit_under_two_workers_still_fails(tmp_path):
         s.close()
     procs = []
     for index in range(2):
-        env = {**os.environ, "PYTHONPATH": ROOT, "CUDA_VISIBLE_DEVICES": "",
-               "TF_CONFIG": json.dumps({"cluster": {"worker": workers},
-                                        "task": {"type": "worker", "index": index}})}
-        procs.append(subprocess.Popen([sys.executable, "-c", textwrap.dedent(_TWO_WORKERS)],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True, env=env))
+        env = {
+            **os.environ,
+            "PYTHONPATH": ROOT,
+            "CUDA_VISIBLE_DEVICES": "",
+            "TF_CONFIG": json.dumps(
+                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+            ),
+        }
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", textwrap.dedent(_TWO_WORKERS)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+        )
     try:
         outputs = [proc.communicate(timeout=300)[0] for proc in procs]
     finally:
@@ -114,7 +132,8 @@ def test_plain_keras_fit_under_two_workers_still_fails(tmp_path):
     results = [line for out in outputs for line in out.splitlines() if line.startswith("RESULT")]
     assert results and all("fails" in line for line in results), (
         f"plain Keras fit works under two workers now ({results}): "
-        "remove _workarounds.patch_for_multi_worker (keras-team/keras#20585 is fixed)")
+        "remove _workarounds.patch_for_multi_worker (keras-team/keras#20585 is fixed)"
+    )
 
 
 # -- 2. op determinism off again -------------------------------------------------------
@@ -134,11 +153,15 @@ def _keras_refuses_xla():
 def test_tensorflow_still_has_no_public_way_to_turn_op_determinism_off():
     import tensorflow as tf
 
-    public = [name for name in dir(tf.config.experimental) + dir(tf.config)
-              if "determinism" in name.lower() and "enable" not in name.lower()]
+    public = [
+        name
+        for name in dir(tf.config.experimental) + dir(tf.config)
+        if "determinism" in name.lower() and "enable" not in name.lower()
+    ]
     assert not public, (
         f"TensorFlow has {public} now: use it in _workarounds.set_op_determinism "
-        "instead of tensorflow.python.framework.config")
+        "instead of tensorflow.python.framework.config"
+    )
 
 
 def test_turning_op_determinism_off_lets_keras_compile_with_xla_again():
@@ -149,7 +172,8 @@ def test_turning_op_determinism_off_lets_keras_compile_with_xla_again():
         _workarounds.set_op_determinism(False)
         assert not _keras_refuses_xla(), (
             "tensorflow.python.framework.config.disable_op_determinism no longer "
-            "turns off what Keras reads: fix _workarounds.set_op_determinism")
+            "turns off what Keras reads: fix _workarounds.set_op_determinism"
+        )
     finally:
         _workarounds.set_op_determinism(before)
 
@@ -164,15 +188,21 @@ def test_tensorflow_still_logs_below_its_level_on_import_and_mpkeras_drops_those
 
     env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
     # Concurrently: two TensorFlow imports cost one on two cores.
-    bare = subprocess.Popen([sys.executable, "-c", "import tensorflow"], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **env})
-    quiet = python("import mpkeras, tensorflow\nprint(tensorflow.__loader__.__class__.__name__)",
-                   env=env)
+    bare = subprocess.Popen(
+        [sys.executable, "-c", "import tensorflow"],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+    )
+    quiet = python(
+        "import mpkeras, tensorflow\nprint(tensorflow.__loader__.__class__.__name__)", env=env
+    )
     _, bare_err = bare.communicate(timeout=300)
     assert re.search(_RECORD, bare_err, re.M), (
         "import tensorflow honours TF_CPP_MIN_LOG_LEVEL now: remove "
-        f"_workarounds.quiet_tensorflow_import. stderr: {bare_err[-2000:]}")
+        f"_workarounds.quiet_tensorflow_import. stderr: {bare_err[-2000:]}"
+    )
     assert quiet.returncode == 0, quiet.stderr
     assert not re.search(_RECORD, quiet.stderr, re.M), quiet.stderr
     assert "absl::InitializeLog" not in quiet.stderr, quiet.stderr
@@ -205,8 +235,9 @@ def fake_tensorflow(tmp_path):
 
 
 def test_the_import_filter_drops_only_lines_below_the_level(fake_tensorflow):
-    result = python("import mpkeras, tensorflow", env={"TF_CPP_MIN_LOG_LEVEL": "2"},
-                    path=[fake_tensorflow])
+    result = python(
+        "import mpkeras, tensorflow", env={"TF_CPP_MIN_LOG_LEVEL": "2"}, path=[fake_tensorflow]
+    )
     assert result.returncode == 0, result.stderr
     assert "a real error" in result.stderr and "a Python warning during import" in result.stderr
     for dropped in ("oneDNN", "a warning below level 2", "absl::InitializeLog"):
@@ -214,15 +245,18 @@ def test_the_import_filter_drops_only_lines_below_the_level(fake_tensorflow):
 
 
 def test_level_0_shows_everything(fake_tensorflow):
-    result = python("import mpkeras, tensorflow", env={"TF_CPP_MIN_LOG_LEVEL": "0"},
-                    path=[fake_tensorflow])
+    result = python(
+        "import mpkeras, tensorflow", env={"TF_CPP_MIN_LOG_LEVEL": "0"}, path=[fake_tensorflow]
+    )
     assert "oneDNN" in result.stderr and "absl::InitializeLog" in result.stderr
 
 
 def test_a_crash_during_import_keeps_its_last_words(fake_tensorflow):
-    result = python("import mpkeras, tensorflow",
-                    env={"TF_CPP_MIN_LOG_LEVEL": "2", "FAKE_TF_ABORT": "1"},
-                    path=[fake_tensorflow])
+    result = python(
+        "import mpkeras, tensorflow",
+        env={"TF_CPP_MIN_LOG_LEVEL": "2", "FAKE_TF_ABORT": "1"},
+        path=[fake_tensorflow],
+    )
     assert result.returncode != 0
     assert "last words" in result.stderr and "a real error" in result.stderr, result.stderr
 

@@ -53,7 +53,9 @@ class DenoisingAEConfig:
 
     def __post_init__(self):
         if self.noise not in self.noise_levels:
-            raise ValueError(f"`noise_levels` has no level for noise={self.noise!r}: {self.noise_levels}")
+            raise ValueError(
+                f"`noise_levels` has no level for noise={self.noise!r}: {self.noise_levels}"
+            )
         if not all(0 < level <= 1 for level in self.noise_levels.values()):
             raise ValueError(f"`noise_levels` must be in (0, 1], got {self.noise_levels}")
         require_positive(self, ("latent_dim", "undercomplete_latent_dim", "images_every"))
@@ -61,8 +63,9 @@ class DenoisingAEConfig:
             raise ValueError(f"`hidden` must hold positive filter counts, got {self.hidden}")
 
 
-@register(DenoisingAEConfig, metrics=RESTORATION_METRICS,
-          datasets=("digits", "mnist", "fashion_mnist"))
+@register(
+    DenoisingAEConfig, metrics=RESTORATION_METRICS, datasets=("digits", "mnist", "fashion_mnist")
+)
 def denoising_ae(config, context):
     """A3: an overcomplete autoencoder trained on (x + noise, x) removes the noise.
 
@@ -76,10 +79,20 @@ def denoising_ae(config, context):
     undercomplete model the same way for comparison.
     """
     level = config.noise_levels[config.noise]
-    description = (f"Gaussian noise sigma = {level}" if config.noise == "gaussian"
-                   else f"salt and pepper, {level:.0%} of the pixels")
-    metrics, models = restore_experiment(
-        config, context, "denoising", {"noise": config.noise, "noise_level": level}, description,
+    description = (
+        f"Gaussian noise sigma = {level}"
+        if config.noise == "gaussian"
+        else f"salt and pepper, {level:.0%} of the pixels"
     )
-    return Results(metrics=metrics, model=models["overcomplete"],
-                   extra_models={"undercomplete": models["undercomplete"]})
+    metrics, models = restore_experiment(
+        config,
+        context,
+        "denoising",
+        {"noise": config.noise, "noise_level": level},
+        description,
+    )
+    return Results(
+        metrics=metrics,
+        model=models["overcomplete"],
+        extra_models={"undercomplete": models["undercomplete"]},
+    )

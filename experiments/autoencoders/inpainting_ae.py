@@ -48,18 +48,26 @@ class InpaintingAEConfig:
 
     def __post_init__(self):
         require_positive(self, ("latent_dim", "undercomplete_latent_dim", "images_every"))
-        sizes = [] if self.hole_size is None else (
-            self.hole_size if isinstance(self.hole_size, list) else [self.hole_size])
+        sizes = (
+            []
+            if self.hole_size is None
+            else (self.hole_size if isinstance(self.hole_size, list) else [self.hole_size])
+        )
         if isinstance(self.hole_size, list) and (len(sizes) != 2 or sizes[0] > sizes[1]):
-            raise ValueError(f"`hole_size` as a list must be [min, max] with min <= max, got {self.hole_size}")
+            raise ValueError(
+                f"`hole_size` as a list must be [min, max] with min <= max, got {self.hole_size}"
+            )
         if any(size <= 0 for size in sizes):
-            raise ValueError(f"`hole_size` must be positive (or None for half the image), got {self.hole_size}")
+            raise ValueError(
+                f"`hole_size` must be positive (or None for half the image), got {self.hole_size}"
+            )
         if any(h <= 0 for h in self.hidden):
             raise ValueError(f"`hidden` must hold positive filter counts, got {self.hidden}")
 
 
-@register(InpaintingAEConfig, metrics=RESTORATION_METRICS,
-          datasets=("digits", "mnist", "fashion_mnist"))
+@register(
+    InpaintingAEConfig, metrics=RESTORATION_METRICS, datasets=("digits", "mnist", "fashion_mnist")
+)
 def inpainting_ae(config, context):
     """A3: an overcomplete autoencoder trained on (x with a hole, x) fills the hole.
 
@@ -73,9 +81,15 @@ def inpainting_ae(config, context):
     if hole is None:
         options, description = {}, "square hole of half the image"
     elif isinstance(hole, list):
-        options, description = {"hole_size": tuple(hole)}, f"rectangular holes, sides {hole[0]}-{hole[1]} px"
+        options, description = (
+            {"hole_size": tuple(hole)},
+            f"rectangular holes, sides {hole[0]}-{hole[1]} px",
+        )
     else:
         options, description = {"hole_size": hole}, f"square hole of {hole} px"
     metrics, models = restore_experiment(config, context, "inpainting", options, description)
-    return Results(metrics=metrics, model=models["overcomplete"],
-                   extra_models={"undercomplete": models["undercomplete"]})
+    return Results(
+        metrics=metrics,
+        model=models["overcomplete"],
+        extra_models={"undercomplete": models["undercomplete"]},
+    )

@@ -3,13 +3,13 @@
 import dataclasses
 
 import numpy as np
-
-from mpkeras import data
-from mpkeras.diagnostics.subspaces import linear_decoder_basis, subspace_angles
 from mpkeras_experiments.autoencoders._common import display_basis, rows_figure
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import StepBudget, require_positive
+
+from mpkeras import data
+from mpkeras.diagnostics.subspaces import linear_decoder_basis, subspace_angles
 from mpkeras.models import build_autoencoder
 
 
@@ -37,7 +37,9 @@ class LinearAEPCAConfig:
     latent_dims: list[int] = dataclasses.field(default_factory=lambda: [2, 8, 16])
     center: bool = True
     train: StepBudget = dataclasses.field(
-        default_factory=lambda: StepBudget(epochs=10, steps_per_epoch=1000, batch_size=4096, learning_rate=1e-2)
+        default_factory=lambda: StepBudget(
+            epochs=10, steps_per_epoch=1000, batch_size=4096, learning_rate=1e-2
+        )
     )
 
     def __post_init__(self):
@@ -50,9 +52,24 @@ def _flat(x):
 
 @register(
     LinearAEPCAConfig,
-    metrics=("latent_dims", "max_angle_deg", "max_mse_ratio",
-             *(f"{metric}_k{{k}}" for metric in ("max_angle_deg", "angles_deg", "pca_mse", "ae_mse", "mse_ratio",
-                                                 "pca_test_mse", "ae_test_mse", "test_mse_ratio"))),
+    metrics=(
+        "latent_dims",
+        "max_angle_deg",
+        "max_mse_ratio",
+        *(
+            f"{metric}_k{{k}}"
+            for metric in (
+                "max_angle_deg",
+                "angles_deg",
+                "pca_mse",
+                "ae_mse",
+                "mse_ratio",
+                "pca_test_mse",
+                "ae_test_mse",
+                "test_mse_ratio",
+            )
+        ),
+    ),
     datasets=("digits", "mnist", "fashion_mnist"),
 )
 def linear_ae_pca(config, context):
@@ -73,8 +90,10 @@ def linear_ae_pca(config, context):
     x_test, _ = data.load_arrays(config.dataset, split=config.test_split, task="reconstruction")
     shape = x.shape[1:]
     features = int(np.prod(shape))
-    premise(max(config.latent_dims) <= features,
-            f"every latent size is at most the {features} input features")
+    premise(
+        max(config.latent_dims) <= features,
+        f"every latent size is at most the {features} input features",
+    )
     mean = x.mean(axis=0) if config.center else np.zeros_like(x[0])
     train_in = (x - mean).astype(np.float32)
     flat_x, flat_test = _flat(x), _flat(x_test)
@@ -85,7 +104,8 @@ def linear_ae_pca(config, context):
         pca = PCA(n_components=k, svd_solver="full").fit(flat_x)
 
         def pca_mse(flat):
-            return float(np.mean((pca.inverse_transform(pca.transform(flat)) - flat) ** 2))
+            # Called within this iteration only, so the late binding of pca is safe.
+            return float(np.mean((pca.inverse_transform(pca.transform(flat)) - flat) ** 2))  # noqa: B023
 
         model = build_autoencoder(shape, k, kind="linear", name=f"linear_k{k}")
         config.train.compile(model)
@@ -93,10 +113,12 @@ def linear_ae_pca(config, context):
 
         def ae_mse(images, flat):
             centred = (images - mean).astype(np.float32)
-            output = np.asarray(model(centred)) + mean
+            output = np.asarray(model(centred)) + mean  # noqa: B023 - used in this iteration
             return float(np.mean((_flat(output) - flat) ** 2))
 
-        angles = subspace_angles(linear_decoder_basis(model.decoder), pca.components_.T, degrees=True)
+        angles = subspace_angles(
+            linear_decoder_basis(model.decoder), pca.components_.T, degrees=True
+        )
         metrics[f"max_angle_deg_k{k}"] = float(angles[-1])
         metrics[f"angles_deg_k{k}"] = [float(a) for a in angles]
         metrics[f"pca_mse_k{k}"] = pca_mse(flat_x)
@@ -104,7 +126,9 @@ def linear_ae_pca(config, context):
         metrics[f"mse_ratio_k{k}"] = metrics[f"ae_mse_k{k}"] / metrics[f"pca_mse_k{k}"]
         metrics[f"pca_test_mse_k{k}"] = pca_mse(flat_test)
         metrics[f"ae_test_mse_k{k}"] = ae_mse(x_test, flat_test)
-        metrics[f"test_mse_ratio_k{k}"] = metrics[f"ae_test_mse_k{k}"] / metrics[f"pca_test_mse_k{k}"]
+        metrics[f"test_mse_ratio_k{k}"] = (
+            metrics[f"ae_test_mse_k{k}"] / metrics[f"pca_test_mse_k{k}"]
+        )
         models[k] = model
 
         # Both bases, and the decoder's basis mapped onto PCA's by least
@@ -114,12 +138,14 @@ def linear_ae_pca(config, context):
         mapping = np.linalg.lstsq(decoder_basis, components, rcond=None)[0]
         shown = min(k, 16)
         fig = rows_figure(
-            [display_basis(components[:, :shown], shape),
-             display_basis(decoder_basis[:, :shown], shape),
-             display_basis((decoder_basis @ mapping)[:, :shown], shape)],
+            [
+                display_basis(components[:, :shown], shape),
+                display_basis(decoder_basis[:, :shown], shape),
+                display_basis((decoder_basis @ mapping)[:, :shown], shape),
+            ],
             ["PCA", "decoder W_d", "W_d M (lstsq)"],
             title=f"k = {k}: largest principal angle {angles[-1]:.3f} deg, "
-                  f"MSE / PCA's = {metrics[f'mse_ratio_k{k}']:.4f}",
+            f"MSE / PCA's = {metrics[f'mse_ratio_k{k}']:.4f}",
         )
         context.save_figure(f"bases_k{k}", fig)
 

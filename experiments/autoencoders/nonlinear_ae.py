@@ -3,8 +3,6 @@
 import dataclasses
 
 import numpy as np
-
-from mpkeras import data
 from mpkeras_experiments.autoencoders._common import (
     cosine_adam,
     rows_figure,
@@ -14,6 +12,8 @@ from mpkeras_experiments.embeddings import log_test_codes
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import StepBudget, TrainConfig, require_positive
+
+from mpkeras import data
 from mpkeras.models import build_autoencoder
 
 
@@ -45,7 +45,9 @@ class NonlinearAEConfig:
         default_factory=lambda: TrainConfig(epochs=60, batch_size=32, learning_rate=3e-3)
     )
     linear_train: StepBudget = dataclasses.field(
-        default_factory=lambda: StepBudget(epochs=5, steps_per_epoch=1000, batch_size=4096, learning_rate=1e-2)
+        default_factory=lambda: StepBudget(
+            epochs=5, steps_per_epoch=1000, batch_size=4096, learning_rate=1e-2
+        )
     )
     figure_every: int = 5
 
@@ -57,8 +59,17 @@ class NonlinearAEConfig:
 
 @register(
     NonlinearAEConfig,
-    metrics=("latent_dim", "pca_test_mse", "linear_test_mse", "conv_test_mse", "conv_train_mse",
-             "conv_over_linear_test_mse", "conv_over_pca_test_mse", "conv_params", "linear_params"),
+    metrics=(
+        "latent_dim",
+        "pca_test_mse",
+        "linear_test_mse",
+        "conv_test_mse",
+        "conv_train_mse",
+        "conv_over_linear_test_mse",
+        "conv_over_pca_test_mse",
+        "conv_params",
+        "linear_params",
+    ),
     datasets=("digits", "mnist", "fashion_mnist"),
 )
 def nonlinear_ae(config, context):
@@ -97,23 +108,39 @@ def nonlinear_ae(config, context):
 
     conv = build_autoencoder(shape, k, kind="conv", hidden=config.hidden or None, name="conv")
     conv.compile(
-        optimizer=cosine_adam(config.train.learning_rate, config.train.epochs,
-                              steps_per_epoch(len(x), config.train.batch_size)),
+        optimizer=cosine_adam(
+            config.train.learning_rate,
+            config.train.epochs,
+            steps_per_epoch(len(x), config.train.batch_size),
+        ),
         loss="mse",
     )
-    train = data.load(config.dataset, split=config.train_split, batch_size=config.train.batch_size,
-                      task="reconstruction", seed=context.seed)
-    context.fit(conv, train, tag="conv", epochs=config.train.epochs, figure=reconstructions,
-                figure_every=config.figure_every)
+    train = data.load(
+        config.dataset,
+        split=config.train_split,
+        batch_size=config.train.batch_size,
+        task="reconstruction",
+        seed=context.seed,
+    )
+    context.fit(
+        conv,
+        train,
+        tag="conv",
+        epochs=config.train.epochs,
+        figure=reconstructions,
+        figure_every=config.figure_every,
+    )
     conv_out = np.asarray(conv.predict(x_test, batch_size=1024, verbose=0))
     conv_test_mse = float(np.mean((conv_out - x_test) ** 2))
-    conv_train_mse = float(np.mean((np.asarray(conv.predict(x, batch_size=1024, verbose=0)) - x) ** 2))
+    conv_train_mse = float(
+        np.mean((np.asarray(conv.predict(x, batch_size=1024, verbose=0)) - x) ** 2)
+    )
 
     fig = rows_figure(
         [examples, pca_test[:10].reshape(-1, *shape), linear_out[:10], conv_out[:10]],
         ["test", "PCA", "linear AE", "conv AE"],
         title=f"k = {k}: test MSE PCA {pca_test_mse:.4f}, linear {linear_test_mse:.4f}, "
-              f"conv {conv_test_mse:.4f}",
+        f"conv {conv_test_mse:.4f}",
     )
     context.save_figure("reconstructions", fig)
     log_test_codes(context, "conv", conv, config.dataset, x_test, split=config.test_split)

@@ -4,11 +4,11 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
-
-from mpkeras import data, plotting
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import TrainConfig, require_positive
+
+from mpkeras import data, plotting
 from mpkeras.models import build_cnn
 
 
@@ -86,8 +86,15 @@ def misclassified_figure(images, y_true, y_pred, max_images, columns=8):
 
 @register(
     CnnDigitsConfig,
-    metrics=("test_accuracy", "test_loss", "train_accuracy", "misclassified", "test_examples", "conv_params",
-             "params"),
+    metrics=(
+        "test_accuracy",
+        "test_loss",
+        "train_accuracy",
+        "misclassified",
+        "test_examples",
+        "conv_params",
+        "params",
+    ),
 )
 def cnn_digits(config, context):
     """C7: conv + pool blocks extract features, a dense layer classifies.
@@ -120,8 +127,14 @@ def cnn_digits(config, context):
         def augment(images, labels):
             return shift(images, training=True), labels
 
-    train = data.load(config.dataset, "train", batch_size=batch_size, task="classification",
-                      seed=context.seed, augment=augment)
+    train = data.load(
+        config.dataset,
+        "train",
+        batch_size=batch_size,
+        task="classification",
+        seed=context.seed,
+        augment=augment,
+    )
     validation = None
     if "validation" in spec.splits:
         validation = data.load(config.dataset, "validation", batch_size=256, task="classification")
@@ -130,9 +143,16 @@ def cnn_digits(config, context):
     y_test = np.asarray(y_test).astype(np.int64)
 
     model = build_cnn(
-        x_test.shape[1:], num_classes, filters=config.filters, kernel_size=config.kernel_size,
-        padding=config.padding, dense=config.dense, dropout=config.dropout, conv=config.conv,
-        seed=context.seed, name="cnn",
+        x_test.shape[1:],
+        num_classes,
+        filters=config.filters,
+        kernel_size=config.kernel_size,
+        padding=config.padding,
+        dense=config.dense,
+        dropout=config.dropout,
+        conv=config.conv,
+        seed=context.seed,
+        name="cnn",
     )
     model.compile(
         optimizer=config.train.make_optimizer(),
@@ -146,16 +166,23 @@ def cnn_digits(config, context):
     def confusion(m):
         return confusion_figure(y_test, predict(m), num_classes, "Test confusion matrix")
 
-    history = context.fit(model, train, tag="cnn", epochs=config.train.epochs,
-                          validation_data=validation, figure=confusion,
-                          figure_every=config.figure_every)
+    history = context.fit(
+        model,
+        train,
+        tag="cnn",
+        epochs=config.train.epochs,
+        validation_data=validation,
+        figure=confusion,
+        figure_every=config.figure_every,
+    )
     test = model.evaluate(x_test, y_test, batch_size=512, verbose=0, return_dict=True)
     y_pred = predict(model)
     accuracy = float(np.mean(y_pred == y_test))
     context.save_figure(
         "confusion_matrix",
-        confusion_figure(y_test, y_pred, num_classes,
-                         f"{config.dataset} test: accuracy {accuracy:.4f}"),
+        confusion_figure(
+            y_test, y_pred, num_classes, f"{config.dataset} test: accuracy {accuracy:.4f}"
+        ),
     )
     context.save_figure(
         "misclassified",

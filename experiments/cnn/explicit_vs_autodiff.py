@@ -4,11 +4,11 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
-
-from mpkeras import data, plotting
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig, require_positive
+
+from mpkeras import data, plotting
 from mpkeras.models import build_cnn
 
 
@@ -33,7 +33,9 @@ class ExplicitVsAutodiffConfig:
     kernel_size: int = 3
     padding: Literal["valid", "same"] = "same"
     train: TrainConfig = dataclasses.field(
-        default_factory=lambda: TrainConfig(epochs=10, batch_size=32, learning_rate=0.05, optimizer="sgd")
+        default_factory=lambda: TrainConfig(
+            epochs=10, batch_size=32, learning_rate=0.05, optimizer="sgd"
+        )
     )
 
     def __post_init__(self):
@@ -93,9 +95,17 @@ def _gradients(model, x, y):
 
 @register(
     ExplicitVsAutodiffConfig,
-    metrics=("max_abs_loss_difference", "max_abs_weight_difference", "max_rel_gradient_difference",
-             "weight_scale", "final_loss_keras", "final_loss_explicit", "test_accuracy_keras",
-             "test_accuracy_explicit", "steps"),
+    metrics=(
+        "max_abs_loss_difference",
+        "max_abs_weight_difference",
+        "max_rel_gradient_difference",
+        "weight_scale",
+        "final_loss_keras",
+        "final_loss_explicit",
+        "test_accuracy_keras",
+        "test_accuracy_explicit",
+        "steps",
+    ),
 )
 def explicit_vs_autodiff(config, context):
     """C4: delta^(l-1) = delta^(l) correlated (full) with Rot180(W) and
@@ -110,25 +120,41 @@ def explicit_vs_autodiff(config, context):
     """
     import keras
 
-    train = data.load(config.dataset, "train", batch_size=config.train.batch_size,
-                      task="classification", seed=context.seed)
+    train = data.load(
+        config.dataset,
+        "train",
+        batch_size=config.train.batch_size,
+        task="classification",
+        seed=context.seed,
+    )
     x_test, y_test = data.load_arrays(config.dataset, split="test", task="classification")
     x_probe, y_probe = next(iter(train))
 
     models, recorders, test_loss = {}, {}, {}
     for conv in ("keras", "explicit"):
-        model = build_cnn(x_test.shape[1:], 10, filters=config.filters,
-                          kernel_size=config.kernel_size, padding=config.padding,
-                          dropout=0.0, conv=conv, name=f"cnn_{conv}")
+        model = build_cnn(
+            x_test.shape[1:],
+            10,
+            filters=config.filters,
+            kernel_size=config.kernel_size,
+            padding=config.padding,
+            dropout=0.0,
+            conv=conv,
+            name=f"cnn_{conv}",
+        )
         if conv == "explicit":
             model.set_weights(models["keras"].get_weights())
-        model.compile(optimizer=config.train.make_optimizer(),
-                      loss="sparse_categorical_crossentropy",
-                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+        model.compile(
+            optimizer=config.train.make_optimizer(),
+            loss="sparse_categorical_crossentropy",
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        )
         models[conv] = model
 
-    initial = [np.abs(a - b).max() for a, b in
-               zip(models["keras"].get_weights(), models["explicit"].get_weights())]
+    initial = [
+        np.abs(a - b).max()
+        for a, b in zip(models["keras"].get_weights(), models["explicit"].get_weights())
+    ]
     premise(max(initial) == 0.0, "both models start from the same weights")
     gradients = {conv: _gradients(m, x_probe, y_probe) for conv, m in models.items()}
     gradient_difference = max(
@@ -138,19 +164,22 @@ def explicit_vs_autodiff(config, context):
 
     for conv, model in models.items():
         recorders[conv] = _batch_losses(
-            context.run_dir / "checkpoints" / conv / "batch_losses.json")
-        context.fit(model, train, tag=conv, epochs=config.train.epochs,
-                    callbacks=[recorders[conv]])
-        test_loss[conv] = model.evaluate(x_test, y_test, batch_size=512, verbose=0,
-                                         return_dict=True)
+            context.run_dir / "checkpoints" / conv / "batch_losses.json"
+        )
+        context.fit(model, train, tag=conv, epochs=config.train.epochs, callbacks=[recorders[conv]])
+        test_loss[conv] = model.evaluate(
+            x_test, y_test, batch_size=512, verbose=0, return_dict=True
+        )
 
     losses = {conv: np.array(r.losses) for conv, r in recorders.items()}
-    premise(len(losses["keras"]) == len(losses["explicit"]) > 0,
-            "both models took the same number of steps")
+    premise(
+        len(losses["keras"]) == len(losses["explicit"]) > 0,
+        "both models took the same number of steps",
+    )
     loss_difference = float(np.abs(losses["keras"] - losses["explicit"]).max())
     weight_difference = max(
-        float(np.abs(a - b).max()) for a, b in
-        zip(models["keras"].get_weights(), models["explicit"].get_weights())
+        float(np.abs(a - b).max())
+        for a, b in zip(models["keras"].get_weights(), models["explicit"].get_weights())
     )
     weight_scale = max(float(np.abs(w).max()) for w in models["keras"].get_weights())
 
@@ -158,12 +187,16 @@ def explicit_vs_autodiff(config, context):
     steps = np.arange(1, len(losses["keras"]) + 1)
     axes[0, 0].plot(steps, losses["keras"], label="Conv2D (autodiff)")
     axes[0, 0].plot(steps, losses["explicit"], "--", label="ExplicitConv2D (notes' formulas)")
-    axes[0, 0].set(xlabel="step", ylabel="training loss (running mean per epoch)",
-                   title="Same weights, same batches")
+    axes[0, 0].set(
+        xlabel="step",
+        ylabel="training loss (running mean per epoch)",
+        title="Same weights, same batches",
+    )
     axes[0, 0].legend()
     axes[0, 1].semilogy(steps, np.abs(losses["keras"] - losses["explicit"]) + 1e-12)
-    axes[0, 1].set(xlabel="step", ylabel="|loss difference| (+1e-12)",
-                   title=f"max {loss_difference:.2e}")
+    axes[0, 1].set(
+        xlabel="step", ylabel="|loss difference| (+1e-12)", title=f"max {loss_difference:.2e}"
+    )
     context.save_figure("loss_curves", fig)
 
     return Results(

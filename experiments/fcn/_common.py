@@ -39,8 +39,14 @@ def load_segmentation(config, seed):
         return images, tf.clip_by_value(masks, 0, len(names) - 1)
 
     def load(split, **kwargs):
-        return data.load(config.dataset, split, task="segmentation", image_size=image_size,
-                         augment=clip, **kwargs)
+        return data.load(
+            config.dataset,
+            split,
+            task="segmentation",
+            image_size=image_size,
+            augment=clip,
+            **kwargs,
+        )
 
     batch = config.train.batch_size
     train = load(split_name("train", config.train_examples), batch_size=batch, seed=seed)
@@ -90,8 +96,12 @@ def dihedral_augment(seed):
         flat = masks.shape.rank == 3
         masks4 = masks[..., None] if flat else masks
         draws = tf.random.stateless_uniform(
-            [tf.shape(images)[0]], seed=tf.stack([tf.cast(seed, tf.int64), index]),
-            minval=0, maxval=8, dtype=tf.int32)
+            [tf.shape(images)[0]],
+            seed=tf.stack([tf.cast(seed, tf.int64), index]),
+            minval=0,
+            maxval=8,
+            dtype=tf.int32,
+        )
         out_images, out_masks = images, masks4
         for k in range(1, 8):
             chosen = tf.equal(draws, k)[:, None, None, None]
@@ -187,4 +197,6 @@ def check_config(config):
         )
     for name in ("train_examples", "test_examples"):
         if getattr(config, name) < 0:
-            raise ValueError(f"`{name}` must be >= 0 (0 = the whole split), got {getattr(config, name)}")
+            raise ValueError(
+                f"`{name}` must be >= 0 (0 = the whole split), got {getattr(config, name)}"
+            )

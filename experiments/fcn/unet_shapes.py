@@ -7,6 +7,7 @@ from mpkeras_experiments.fcn import _common
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig, require_positive
+
 from mpkeras.models import build_unet
 
 
@@ -76,9 +77,16 @@ def unet_shapes(config, context):
     images, masks = _common.fixed_examples(test, config.figure_examples)
     premise(masks.min() >= 0 and masks.max() < num_classes, "mask labels are class indices")
 
-    model = build_unet(input_shape, num_classes, depth=config.depth,
-                       base_filters=config.base_filters, upsampling=config.upsampling,
-                       skips=config.skips, batch_norm=config.batch_norm, name="unet")
+    model = build_unet(
+        input_shape,
+        num_classes,
+        depth=config.depth,
+        base_filters=config.base_filters,
+        upsampling=config.upsampling,
+        skips=config.skips,
+        batch_norm=config.batch_norm,
+        name="unet",
+    )
     premise(model.output_shape[1:3] == input_shape[:2], "the U-Net keeps the input resolution")
     _common.compile_segmentation(model, config.train, num_classes, steps)
 
@@ -87,8 +95,15 @@ def unet_shapes(config, context):
         rows = [(images[i], masks[i], [("predicted", predicted[i])]) for i in range(len(images))]
         return _common.segmentation_figure(rows, num_classes)
 
-    context.fit(model, train, tag="unet", epochs=config.train.epochs, validation_data=validation,
-                figure=draw, figure_every=1)
+    context.fit(
+        model,
+        train,
+        tag="unet",
+        epochs=config.train.epochs,
+        validation_data=validation,
+        figure=draw,
+        figure_every=1,
+    )
     result = evaluate_iou(model, test, num_classes)
     context.save_figure("test_predictions", draw(model))
 

@@ -5,12 +5,12 @@ import time
 from typing import Literal
 
 import numpy as np
-
-from mpkeras import plotting
 from mpkeras_experiments.fcn import _common
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig
+
+from mpkeras import plotting
 from mpkeras.models import build_unet
 from mpkeras.models.unet import UPSAMPLING
 
@@ -118,23 +118,39 @@ def upsampling_compare(config, context):
     metrics, predictions, models = {}, [], {}
     for key, method, skips in variants:
         keras.utils.set_random_seed(context.seed)  # same initial draws for every model
-        model = build_unet(input_shape, num_classes, depth=config.depth,
-                           base_filters=config.base_filters, upsampling=method, skips=skips,
-                           batch_norm=config.batch_norm, name=f"unet_{key}")
+        model = build_unet(
+            input_shape,
+            num_classes,
+            depth=config.depth,
+            base_filters=config.base_filters,
+            upsampling=method,
+            skips=skips,
+            batch_norm=config.batch_norm,
+            name=f"unet_{key}",
+        )
         _common.compile_segmentation(model, config.train, num_classes, steps)
         timer = _StepTimer()
-        context.fit(model, train, tag=key, epochs=config.train.epochs, validation_data=validation,
-                    callbacks=[timer.callback])
+        context.fit(
+            model,
+            train,
+            tag=key,
+            epochs=config.train.epochs,
+            validation_data=validation,
+            callbacks=[timer.callback],
+        )
         result = evaluate_iou(model, test, num_classes)
         metrics[f"{key}_mean_iou"] = result["mean_iou"]
         metrics[f"{key}_parameters"] = int(model.count_params())
         metrics[f"{key}_step_ms"] = timer.median_ms()
-        predictions.append((f"{key}: {result['mean_iou']:.2f}", _common.predicted_masks(model, images)))
+        predictions.append(
+            (f"{key}: {result['mean_iou']:.2f}", _common.predicted_masks(model, images))
+        )
         models[key] = model
 
     premise(
         metrics["no_skips_parameters"] < metrics[f"{config.no_skip_upsampling}_parameters"]
-        if config.no_skip_upsampling in config.methods else True,
+        if config.no_skip_upsampling in config.methods
+        else True,
         "dropping the skips only removes input channels of the decoder convolutions",
     )
     with_skips = f"{config.no_skip_upsampling}_mean_iou"
@@ -166,6 +182,13 @@ def _bar_figure(variants, metrics):
     ax.set_ylabel("median training step (ms)")
     ax.tick_params(axis="x", rotation=30)
     for k, x in zip(keys, range(len(keys))):
-        axes[0, 0].text(x, 0.02, f"{metrics[f'{k}_parameters']:,}", ha="center", rotation=90,
-                        fontsize=7, color="white")
+        axes[0, 0].text(
+            x,
+            0.02,
+            f"{metrics[f'{k}_parameters']:,}",
+            ha="center",
+            rotation=90,
+            fontsize=7,
+            color="white",
+        )
     return fig

@@ -4,12 +4,12 @@ import dataclasses
 
 import keras
 import numpy as np
-
-from mpkeras import plotting
-from mpkeras.diagnostics.margins import augment_with_one
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import StepBudget, require_positive
+
+from mpkeras import plotting
+from mpkeras.diagnostics.margins import augment_with_one
 from mpkeras.models import build_mlp, compose_affine
 
 
@@ -20,7 +20,9 @@ def regression_target(x):
 
 def mse(model, x, y):
     """Mean squared error of ``model`` on ``(x, y)``, computed directly (float64)."""
-    prediction = keras.ops.convert_to_numpy(model(x.astype("float32"), training=False)).astype(np.float64)
+    prediction = keras.ops.convert_to_numpy(model(x.astype("float32"), training=False)).astype(
+        np.float64
+    )
     return float(np.mean((prediction.reshape(y.shape) - y) ** 2))
 
 
@@ -41,7 +43,9 @@ class LinearCollapseConfig:
     hidden: list[int] = dataclasses.field(default_factory=lambda: [32, 32, 32])
     nonlinear_activation: str = "tanh"
     train: StepBudget = dataclasses.field(
-        default_factory=lambda: StepBudget(epochs=10, steps_per_epoch=200, batch_size=2048, learning_rate=1e-2)
+        default_factory=lambda: StepBudget(
+            epochs=10, steps_per_epoch=200, batch_size=2048, learning_rate=1e-2
+        )
     )
 
     def __post_init__(self):
@@ -50,9 +54,17 @@ class LinearCollapseConfig:
 
 @register(
     LinearCollapseConfig,
-    metrics=("collapse_relative_error", "least_squares_mse", "deep_linear_mse", "nonlinear_mse",
-             "deep_linear_over_least_squares", "nonlinear_over_least_squares", "least_squares_test_mse",
-             "deep_linear_test_mse", "nonlinear_test_mse"),
+    metrics=(
+        "collapse_relative_error",
+        "least_squares_mse",
+        "deep_linear_mse",
+        "nonlinear_mse",
+        "deep_linear_over_least_squares",
+        "nonlinear_over_least_squares",
+        "least_squares_test_mse",
+        "deep_linear_test_mse",
+        "nonlinear_test_mse",
+    ),
 )
 def linear_collapse(config, context):
     """N6: an MLP without non-linearities collapses to one affine map.
@@ -76,7 +88,9 @@ def linear_collapse(config, context):
     least_squares_test_mse = float(np.mean((augment_with_one(x_test) @ coefficients - y_test) ** 2))
 
     def fitted(activation, tag):
-        model = build_mlp((2,), hidden=config.hidden, activation=activation, output="linear", name=tag)
+        model = build_mlp(
+            (2,), hidden=config.hidden, activation=activation, output="linear", name=tag
+        )
         config.train.compile(model)
         config.train.fit(model, x, y, context, tag)
         return model
@@ -85,15 +99,19 @@ def linear_collapse(config, context):
     nonlinear = fitted(config.nonlinear_activation, "nonlinear")
 
     weight, bias = compose_affine(deep_linear)
-    network_out = keras.ops.convert_to_numpy(deep_linear(x_test.astype("float32"))).astype(np.float64)
+    network_out = keras.ops.convert_to_numpy(deep_linear(x_test.astype("float32"))).astype(
+        np.float64
+    )
     affine_out = x_test.astype("float32").astype(np.float64) @ weight + bias
     collapse_error = float(np.max(np.abs(network_out - affine_out)) / np.max(np.abs(affine_out)))
 
     deep_linear_mse, nonlinear_mse = mse(deep_linear, x, y), mse(nonlinear, x, y)
     # Least squares is the best affine fit of the training points, so no
     # affine map (the deep linear net included) can beat it: (b)'s floor.
-    premise(deep_linear_mse >= least_squares_mse * (1 - 1e-6),
-            f"least squares is optimal among affine maps ({deep_linear_mse:.6g} vs {least_squares_mse:.6g})")
+    premise(
+        deep_linear_mse >= least_squares_mse * (1 - 1e-6),
+        f"least squares is optimal among affine maps ({deep_linear_mse:.6g} vs {least_squares_mse:.6g})",
+    )
 
     fig, axes = plotting.figure(ncols=4, size=3.2)
     side = np.linspace(0, 1, 101)
@@ -101,14 +119,25 @@ def linear_collapse(config, context):
     panels = [
         ("target f", regression_target(grid)),
         ("least-squares affine", augment_with_one(grid) @ coefficients),
-        (f"deep linear {config.hidden}", keras.ops.convert_to_numpy(deep_linear(grid.astype("float32")))),
-        (f"{config.nonlinear_activation} {config.hidden}",
-         keras.ops.convert_to_numpy(nonlinear(grid.astype("float32")))),
+        (
+            f"deep linear {config.hidden}",
+            keras.ops.convert_to_numpy(deep_linear(grid.astype("float32"))),
+        ),
+        (
+            f"{config.nonlinear_activation} {config.hidden}",
+            keras.ops.convert_to_numpy(nonlinear(grid.astype("float32"))),
+        ),
     ]
     low, high = panels[0][1].min(), panels[0][1].max()
     for ax, (title, values) in zip(axes[0], panels):
-        image = ax.imshow(np.asarray(values).reshape(101, 101), origin="lower", extent=(0, 1, 0, 1),
-                          vmin=low, vmax=high, cmap="viridis")
+        image = ax.imshow(
+            np.asarray(values).reshape(101, 101),
+            origin="lower",
+            extent=(0, 1, 0, 1),
+            vmin=low,
+            vmax=high,
+            cmap="viridis",
+        )
         ax.set_title(title, fontsize="small")
         ax.set_xlabel("$x_1$")
     axes[0, 0].set_ylabel("$x_2$")
@@ -130,5 +159,3 @@ def linear_collapse(config, context):
         model=deep_linear,
         extra_models={"nonlinear": nonlinear},
     )
-
-

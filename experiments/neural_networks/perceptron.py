@@ -4,12 +4,12 @@ import dataclasses
 
 import keras
 import numpy as np
-
-from mpkeras import data, plotting
-from mpkeras.diagnostics.margins import augment_with_one, augmented_margin, max_margin_separator
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import require_positive
+
+from mpkeras import data, plotting
+from mpkeras.diagnostics.margins import augment_with_one, augmented_margin, max_margin_separator
 from mpkeras.models import Perceptron
 
 
@@ -66,9 +66,13 @@ def _perceptron_figure(model, x, y, u, gamma, title):
     ax = axes[0, 0]
     plotting.decision_boundary(ax, plotting.batch_predict(model), x, y, title)
     # The reference separator and its margin band |<u, (x, 1)>| < gamma: Novikoff's gamma.
-    _draw_line(ax, u[:2], u[2], x, color="#238b45", linestyle="-", linewidth=1, label="max-margin u")
+    _draw_line(
+        ax, u[:2], u[2], x, color="#238b45", linestyle="-", linewidth=1, label="max-margin u"
+    )
     for side in (-1, 1):
-        _draw_line(ax, u[:2], u[2] - side * gamma, x, color="#238b45", linestyle="--", linewidth=0.8)
+        _draw_line(
+            ax, u[:2], u[2] - side * gamma, x, color="#238b45", linestyle="--", linewidth=0.8
+        )
     ax.set_xlim(x[:, 0].min() - 0.5, x[:, 0].max() + 0.5)
     ax.set_ylim(x[:, 1].min() - 0.5, x[:, 1].max() + 0.5)
     ax.legend(loc="upper right", fontsize="small")
@@ -77,8 +81,17 @@ def _perceptron_figure(model, x, y, u, gamma, title):
 
 @register(
     PerceptronConfig,
-    metrics=("train_accuracy", "test_accuracy", "updates", "radius", "margin", "data_separator_margin",
-             "novikoff_bound", "updates_over_bound", "learned_margin"),
+    metrics=(
+        "train_accuracy",
+        "test_accuracy",
+        "updates",
+        "radius",
+        "margin",
+        "data_separator_margin",
+        "novikoff_bound",
+        "updates_over_bound",
+        "learned_margin",
+    ),
     datasets=("toy2d/blobs",),
 )
 def perceptron(config, context):
@@ -109,26 +122,42 @@ def perceptron(config, context):
     radius = float(np.linalg.norm(augment_with_one(x), axis=1).max())
     bound = (radius / gamma) ** 2
 
-    train_inputs = data.load(config.dataset, split="train", batch_size=config.batch_size, seed=context.seed)
+    train_inputs = data.load(
+        config.dataset, split="train", batch_size=config.batch_size, seed=context.seed
+    )
     model = Perceptron(learning_rate=config.learning_rate, name="perceptron")
     model.build((None, x.shape[1]))  # BackupAndRestore needs built weights.
     model.compile()
     context.fit(
-        model, train_inputs, tag="perceptron", epochs=config.max_epochs,
+        model,
+        train_inputs,
+        tag="perceptron",
+        epochs=config.max_epochs,
         figure=lambda m: _perceptron_figure(m, x, y, u, gamma, "Perceptron"),
-        figure_every=config.figure_every, callbacks=[StopWhenNoMistakes()],
+        figure_every=config.figure_every,
+        callbacks=[StopWhenNoMistakes()],
     )
     updates = int(model.updates.numpy())
     premise(updates >= 1, "from zero weights Rosenblatt's rule updates at least once")
-    train_accuracy = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)["accuracy"]
-    test_accuracy = model.evaluate(x_test, y_test, batch_size=len(x_test), verbose=0, return_dict=True)["accuracy"]
+    train_accuracy = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)[
+        "accuracy"
+    ]
+    test_accuracy = model.evaluate(
+        x_test, y_test, batch_size=len(x_test), verbose=0, return_dict=True
+    )["accuracy"]
     learned = np.append(model.kernel.numpy().ravel(), model.bias.numpy().ravel())
 
     context.save_figure(
         "decision_boundary",
-        _perceptron_figure(model, x, y, u, gamma,
-                           f"{updates} updates <= (R/gamma)^2 = {bound:.0f}\n"
-                           f"R = {radius:.2f}, gamma = {gamma:.3f}, test accuracy {test_accuracy:.2f}"),
+        _perceptron_figure(
+            model,
+            x,
+            y,
+            u,
+            gamma,
+            f"{updates} updates <= (R/gamma)^2 = {bound:.0f}\n"
+            f"R = {radius:.2f}, gamma = {gamma:.3f}, test accuracy {test_accuracy:.2f}",
+        ),
     )
     return Results(
         metrics={

@@ -5,11 +5,11 @@ import dataclasses
 import keras
 import numpy as np
 import scipy.stats
-
-from mpkeras import plotting
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import StepBudget, require_positive
+
+from mpkeras import plotting
 from mpkeras.models.mlp import build_parallel_mlps
 
 
@@ -115,24 +115,36 @@ class UniversalApproximationConfig:
     slope: float = 0.5
     ridge: float = 1e-8
     train: StepBudget = dataclasses.field(
-        default_factory=lambda: StepBudget(epochs=10, steps_per_epoch=200, batch_size=256, learning_rate=1e-3)
+        default_factory=lambda: StepBudget(
+            epochs=10, steps_per_epoch=200, batch_size=256, learning_rate=1e-3
+        )
     )
     deep_hidden: list[int] = dataclasses.field(default_factory=lambda: [16, 16, 16, 16])
     comparison_activation: str = "tanh"
     comparison_train: StepBudget = dataclasses.field(
-        default_factory=lambda: StepBudget(epochs=10, steps_per_epoch=400, batch_size=256, learning_rate=1e-2)
+        default_factory=lambda: StepBudget(
+            epochs=10, steps_per_epoch=400, batch_size=256, learning_rate=1e-2
+        )
     )
     figure_every: int = 5
 
     def __post_init__(self):
-        require_positive(self, ("widths", "dims", "train_size", "grid_points", "slope", "deep_hidden",
-                                "figure_every"))
+        require_positive(
+            self,
+            ("widths", "dims", "train_size", "grid_points", "slope", "deep_hidden", "figure_every"),
+        )
         if not set(self.dims) <= {1, 2}:
-            raise ValueError(f"`dims` may hold 1 and 2 (the targets are defined there), got {self.dims}")
+            raise ValueError(
+                f"`dims` may hold 1 and 2 (the targets are defined there), got {self.dims}"
+            )
         if len(self.grid_points) != len(self.dims):
-            raise ValueError(f"`grid_points` needs one entry per dim {self.dims}, got {self.grid_points}")
+            raise ValueError(
+                f"`grid_points` needs one entry per dim {self.dims}, got {self.grid_points}"
+            )
         if len(self.widths) < 2:
-            raise ValueError(f"`widths` needs at least two widths to show a trend, got {self.widths}")
+            raise ValueError(
+                f"`widths` needs at least two widths to show a trend, got {self.widths}"
+            )
 
 
 def _fits_figure(model, x_plot, widths, shown, title):
@@ -141,7 +153,9 @@ def _fits_figure(model, x_plot, widths, shown, title):
     predictions = predict(model, x_plot)
     ax.plot(x_plot[:, 0], approximation_target(x_plot), color="k", linewidth=2.5, label="f")
     for width in shown:
-        ax.plot(x_plot[:, 0], predictions[:, widths.index(width)], linewidth=1.2, label=f"g, N={width}")
+        ax.plot(
+            x_plot[:, 0], predictions[:, widths.index(width)], linewidth=1.2, label=f"g, N={width}"
+        )
     ax.set_xlabel("x")
     ax.set_title(title)
     ax.legend(fontsize="small")
@@ -150,9 +164,20 @@ def _fits_figure(model, x_plot, widths, shown, title):
 
 @register(
     UniversalApproximationConfig,
-    metrics=("widths", "least_squares_max_error_m{m}", "max_error_m{m}", "spearman_m{m}", "error_ratio_m{m}",
-             "shallow_params", "deep_params", "shallow_max_error", "deep_max_error",
-             "deep_over_shallow_max_error", "shallow_rms_error", "deep_rms_error"),
+    metrics=(
+        "widths",
+        "least_squares_max_error_m{m}",
+        "max_error_m{m}",
+        "spearman_m{m}",
+        "error_ratio_m{m}",
+        "shallow_params",
+        "deep_params",
+        "shallow_max_error",
+        "deep_max_error",
+        "deep_over_shallow_max_error",
+        "shallow_rms_error",
+        "deep_rms_error",
+    ),
 )
 def universal_approximation(config, context):
     """N7: one hidden sigmoid layer approximates continuous f on [0, 1]^m; deeper beats wider.
@@ -187,7 +212,10 @@ def universal_approximation(config, context):
         y = approximation_target(x)
         model = build_parallel_mlps(m, [[n] for n in widths], "sigmoid", name)
         for k in range(len(widths)):
-            hidden, output = model.get_layer(f"{name}_net{k}_hidden0"), model.get_layer(f"{name}_net{k}_output")
+            hidden, output = (
+                model.get_layer(f"{name}_net{k}_hidden0"),
+                model.get_layer(f"{name}_net{k}_output"),
+            )
             spread_hidden_layer(hidden, m, config.slope, rng)
             least_squares_readout(hidden, output, x, y, config.ridge)
         grid = dense_grid(m, points)
@@ -196,26 +224,45 @@ def universal_approximation(config, context):
 
         # TensorBoard shows the fits as they train for m = 1 (a 2-D surface per width is too much).
         figure = (
-            (lambda mdl: _fits_figure(mdl, x_plot, widths, shown, "One hidden sigmoid layer, m = 1"))
-            if m == 1 else None
+            (
+                lambda mdl: _fits_figure(
+                    mdl, x_plot, widths, shown, "One hidden sigmoid layer, m = 1"
+                )
+            )
+            if m == 1
+            else None
         )
         config.train.compile(model)
-        config.train.fit(model, x, np.repeat(y[:, None], len(widths), axis=1), context, name,
-                         figure=figure, figure_every=config.figure_every)
+        config.train.fit(
+            model,
+            x,
+            np.repeat(y[:, None], len(widths), axis=1),
+            context,
+            name,
+            figure=figure,
+            figure_every=config.figure_every,
+        )
         errors = np.abs(predict(model, grid) - target).max(axis=0)
         metrics[f"max_error_m{m}"] = errors
         metrics[f"spearman_m{m}"] = float(scipy.stats.spearmanr(widths, errors).statistic)
         metrics[f"error_ratio_m{m}"] = float(errors[-1] / errors[0])
         sweep_models[m] = model
         if m == 1:
-            context.save_figure("fits_m1", _fits_figure(model, x_plot, widths, shown,
-                                                        "One hidden sigmoid layer, m = 1"))
+            context.save_figure(
+                "fits_m1",
+                _fits_figure(model, x_plot, widths, shown, "One hidden sigmoid layer, m = 1"),
+            )
 
     # Deeper vs wider, on the harder target.
     x = rng.uniform(size=(config.train_size, 2))
     y = ripple_target(x)
-    comparison = build_parallel_mlps(2, [[widths[-1]], list(config.deep_hidden)],
-                                     config.comparison_activation, "depth", centred=(1,))
+    comparison = build_parallel_mlps(
+        2,
+        [[widths[-1]], list(config.deep_hidden)],
+        config.comparison_activation,
+        "depth",
+        centred=(1,),
+    )
     spread_hidden_layer(comparison.get_layer("depth_net0_hidden0"), 2, config.slope, rng)
     config.comparison_train.compile(comparison)
     config.comparison_train.fit(comparison, x, np.repeat(y[:, None], 2, axis=1), context, "depth")
@@ -224,8 +271,10 @@ def universal_approximation(config, context):
     shallow_error, deep_error = np.abs(predictions - ripple_target(grid)[:, None]).max(axis=0)
     shallow_params = count_params(comparison, "depth_net0_")
     deep_params = count_params(comparison, "depth_net1_")
-    premise(deep_params <= shallow_params,
-            f"the deep net has no more parameters than the shallow one ({deep_params} vs {shallow_params})")
+    premise(
+        deep_params <= shallow_params,
+        f"the deep net has no more parameters than the shallow one ({deep_params} vs {shallow_params})",
+    )
     metrics.update(
         shallow_params=shallow_params,
         deep_params=deep_params,
@@ -238,8 +287,13 @@ def universal_approximation(config, context):
 
     fig, axes = plotting.figure(ncols=2, size=4.5)
     for ax, m in zip(axes[0], config.dims):
-        ax.loglog(widths, metrics[f"least_squares_max_error_m{m}"], "o--", color="0.6",
-                  label="least-squares readout")
+        ax.loglog(
+            widths,
+            metrics[f"least_squares_max_error_m{m}"],
+            "o--",
+            color="0.6",
+            label="least-squares readout",
+        )
         ax.loglog(widths, metrics[f"max_error_m{m}"], "o-", color="#d94801", label="after Adam")
         ax.set_xlabel("hidden width N")
         ax.set_ylabel("max |f - g| on the grid")
@@ -253,12 +307,24 @@ def universal_approximation(config, context):
     fig, axes = plotting.figure(ncols=3, size=3.5)
     panels = [
         ("target: cos(6 pi |x - c|)", ripple_target(grid)),
-        (f"shallow [{widths[-1]}], {shallow_params} params\nmax error {shallow_error:.2f}", predictions[:, 0]),
-        (f"deep {config.deep_hidden}, {deep_params} params\nmax error {deep_error:.2f}", predictions[:, 1]),
+        (
+            f"shallow [{widths[-1]}], {shallow_params} params\nmax error {shallow_error:.2f}",
+            predictions[:, 0],
+        ),
+        (
+            f"deep {config.deep_hidden}, {deep_params} params\nmax error {deep_error:.2f}",
+            predictions[:, 1],
+        ),
     ]
     for ax, (title, values) in zip(axes[0], panels):
-        ax.imshow(values.reshape(side, side).T, origin="lower", extent=(0, 1, 0, 1), vmin=-1.2, vmax=1.2,
-                  cmap="RdBu_r")
+        ax.imshow(
+            values.reshape(side, side).T,
+            origin="lower",
+            extent=(0, 1, 0, 1),
+            vmin=-1.2,
+            vmax=1.2,
+            cmap="RdBu_r",
+        )
         ax.set_title(title, fontsize="small")
         ax.set_xlabel("$x_1$")
     axes[0, 0].set_ylabel("$x_2$")
@@ -267,6 +333,8 @@ def universal_approximation(config, context):
     return Results(
         metrics=metrics,
         model=sweep_models[config.dims[0]],
-        extra_models={**{f"m{m}": model for m, model in sweep_models.items() if m != config.dims[0]},
-                      "depth": comparison},
+        extra_models={
+            **{f"m{m}": model for m, model in sweep_models.items() if m != config.dims[0]},
+            "depth": comparison,
+        },
     )

@@ -4,11 +4,11 @@ import dataclasses
 
 import keras
 import numpy as np
-
-from mpkeras import data, plotting
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import TrainConfig, require_positive
+
+from mpkeras import data, plotting
 from mpkeras.models import Perceptron, build_mlp
 
 
@@ -46,8 +46,13 @@ def updates_per_epoch(history):
 
 @register(
     XorConfig,
-    metrics=("perceptron_accuracy", "perceptron_min_updates_per_epoch", "perceptron_updates",
-             "mlp_accuracy", "mlp_loss"),
+    metrics=(
+        "perceptron_accuracy",
+        "perceptron_min_updates_per_epoch",
+        "perceptron_updates",
+        "mlp_accuracy",
+        "mlp_loss",
+    ),
     datasets=("toy2d/xor",),
 )
 def xor(config, context):
@@ -59,7 +64,9 @@ def xor(config, context):
     yhat = sigma(W_2 sigma(W_1 x + b_1) + b_2), bends the boundary.
     """
     x, y = data.load_arrays(config.dataset, split="train")
-    train_inputs = data.load(config.dataset, split="train", batch_size=config.train.batch_size, seed=context.seed)
+    train_inputs = data.load(
+        config.dataset, split="train", batch_size=config.train.batch_size, seed=context.seed
+    )
     test_inputs = data.load(config.dataset, split="test", batch_size=config.train.batch_size)
 
     def boundary(title):
@@ -73,25 +80,49 @@ def xor(config, context):
     perceptron = Perceptron(learning_rate=config.perceptron_learning_rate, name="perceptron")
     perceptron.build((None, x.shape[1]))  # BackupAndRestore needs built weights.
     perceptron.compile()
-    history = context.fit(perceptron, train_inputs, tag="perceptron", epochs=config.perceptron_epochs,
-                          figure=boundary("Perceptron"))
+    history = context.fit(
+        perceptron,
+        train_inputs,
+        tag="perceptron",
+        epochs=config.perceptron_epochs,
+        figure=boundary("Perceptron"),
+    )
     updates = updates_per_epoch(history)
     perceptron_accuracy = perceptron.evaluate(test_inputs, verbose=0, return_dict=True)["accuracy"]
 
-    mlp = build_mlp((x.shape[1],), hidden=config.hidden, activation=config.activation, output="sigmoid")
+    mlp = build_mlp(
+        (x.shape[1],), hidden=config.hidden, activation=config.activation, output="sigmoid"
+    )
     mlp.compile(
         optimizer=config.train.make_optimizer(),
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
     )
-    context.fit(mlp, train_inputs, tag="mlp", epochs=config.train.epochs, figure=boundary("MLP"), figure_every=20)
+    context.fit(
+        mlp,
+        train_inputs,
+        tag="mlp",
+        epochs=config.train.epochs,
+        figure=boundary("MLP"),
+        figure_every=20,
+    )
     mlp_metrics = mlp.evaluate(test_inputs, verbose=0, return_dict=True)
 
     fig, axes = plotting.figure(ncols=2)
-    plotting.decision_boundary(axes[0, 0], plotting.batch_predict(perceptron), x, y,
-                               f"Perceptron: accuracy {perceptron_accuracy:.2f}")
-    plotting.decision_boundary(axes[0, 1], plotting.batch_predict(mlp), x, y,
-                               f"MLP {config.hidden}: accuracy {mlp_metrics['accuracy']:.2f}")
+    plotting.decision_boundary(
+        axes[0, 0],
+        plotting.batch_predict(perceptron),
+        x,
+        y,
+        f"Perceptron: accuracy {perceptron_accuracy:.2f}",
+    )
+    plotting.decision_boundary(
+        axes[0, 1],
+        plotting.batch_predict(mlp),
+        x,
+        y,
+        f"MLP {config.hidden}: accuracy {mlp_metrics['accuracy']:.2f}",
+    )
     context.save_figure("decision_boundaries", fig)
 
     return Results(

@@ -5,13 +5,13 @@ import typing
 
 import keras
 import numpy as np
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import StepBudget, require_positive
 
 from mpkeras import data, plotting
 from mpkeras.data.builders.adding import BASELINE_MSE
 from mpkeras.data.builders.copy import NUM_CATEGORIES, NUM_SYMBOLS, NUM_TOKENS
-from mpkeras_experiments.registry import register
-from mpkeras_experiments.results import Results, premise
-from mpkeras_experiments.training import StepBudget, require_positive
 from mpkeras.models.rnn import SummedOverSteps, build_many_to_one, build_one_to_one
 
 
@@ -45,12 +45,16 @@ class AddingProblemConfig:
     train: StepBudget = _budget(epochs=10, steps_per_epoch=200, batch_size=128, learning_rate=0.02)
     clipnorm: float = 1.0
     copy_length: int = 10
-    copy_train: StepBudget = _budget(epochs=10, steps_per_epoch=100, batch_size=128, learning_rate=0.01)
+    copy_train: StepBudget = _budget(
+        epochs=10, steps_per_epoch=100, batch_size=128, learning_rate=0.01
+    )
 
     def __post_init__(self):
         require_positive(self, ("lengths", "units", "clipnorm"))
         if not self.cells or any(c not in ("elman", "lstm") for c in self.cells):
-            raise ValueError(f"`cells` must be a non-empty list of 'elman'/'lstm', got {self.cells}")
+            raise ValueError(
+                f"`cells` must be a non-empty list of 'elman'/'lstm', got {self.cells}"
+            )
         if self.copy_length < 0:
             raise ValueError(f"`copy_length` must be >= 0, got {self.copy_length}")
 
@@ -72,10 +76,21 @@ def _predict(model, x):
 
 @register(
     AddingProblemConfig,
-    metrics=("mean_predictor_mse_t{length}", "{cell}_mse_t{length}", "shortest_length", "longest_length",
-             "baseline_mse", "{cell}_mse_shortest", "{cell}_mse_longest", "elman_to_lstm_mse_longest",
-             "copy_length", "copy_guess_accuracy", "copy_baseline_loss", "{cell}_copy_accuracy",
-             "{cell}_copy_loss"),
+    metrics=(
+        "mean_predictor_mse_t{length}",
+        "{cell}_mse_t{length}",
+        "shortest_length",
+        "longest_length",
+        "baseline_mse",
+        "{cell}_mse_shortest",
+        "{cell}_mse_longest",
+        "elman_to_lstm_mse_longest",
+        "copy_length",
+        "copy_guess_accuracy",
+        "copy_baseline_loss",
+        "{cell}_copy_accuracy",
+        "{cell}_copy_loss",
+    ),
 )
 def adding_problem(config, context):
     """R4: Elman vs LSTM on the adding problem over sequence lengths.
@@ -97,8 +112,9 @@ def adding_problem(config, context):
         metrics[f"mean_predictor_mse_t{length}"] = float(np.mean((y_test - y.mean()) ** 2))
         for cell in config.cells:
             keras.utils.set_random_seed(context.seed)
-            model = build_many_to_one((length, 2), config.units, 1, cell=cell,
-                                      name=f"{cell}_adding_t{length}")
+            model = build_many_to_one(
+                (length, 2), config.units, 1, cell=cell, name=f"{cell}_adding_t{length}"
+            )
             _compile(model, config.train, config.clipnorm, "mse")
             history = config.train.fit(model, x, y[:, None], context, tag=f"{cell}_t{length}")
             histories[(cell, length)] = history.history["loss"]
@@ -113,32 +129,43 @@ def adding_problem(config, context):
         metrics[f"{cell}_mse_shortest"] = metrics[f"{cell}_mse_t{shortest}"]
         metrics[f"{cell}_mse_longest"] = metrics[f"{cell}_mse_t{longest}"]
     if {"elman", "lstm"} <= set(config.cells):
-        metrics["elman_to_lstm_mse_longest"] = (
-            metrics["elman_mse_longest"] / max(metrics["lstm_mse_longest"], 1e-12)
+        metrics["elman_to_lstm_mse_longest"] = metrics["elman_mse_longest"] / max(
+            metrics["lstm_mse_longest"], 1e-12
         )
 
     fig, axes = plotting.figure(ncols=2, size=4.5)
     for (cell, length), losses in histories.items():
-        axes[0, 0].semilogy(np.arange(1, len(losses) + 1) * config.train.steps_per_epoch, losses,
-                            label=f"{cell}, T = {length}",
-                            linestyle="-" if cell == "lstm" else "--")
+        axes[0, 0].semilogy(
+            np.arange(1, len(losses) + 1) * config.train.steps_per_epoch,
+            losses,
+            label=f"{cell}, T = {length}",
+            linestyle="-" if cell == "lstm" else "--",
+        )
     axes[0, 0].axhline(BASELINE_MSE, color="gray", linewidth=0.8, label="predict 1 (1/6)")
     axes[0, 0].set(xlabel="step", ylabel="training MSE", title="Adding problem: training")
     axes[0, 0].legend(fontsize="small")
     for cell in config.cells:
-        axes[0, 1].semilogy(config.lengths, [metrics[f"{cell}_mse_t{t}"] for t in config.lengths],
-                            marker="o", label=cell)
+        axes[0, 1].semilogy(
+            config.lengths,
+            [metrics[f"{cell}_mse_t{t}"] for t in config.lengths],
+            marker="o",
+            label=cell,
+        )
     axes[0, 1].axhline(BASELINE_MSE, color="gray", linewidth=0.8, label="predict 1 (1/6)")
-    axes[0, 1].set(xlabel="sequence length T", ylabel="test MSE",
-                   title=f"{config.units} units, {config.train.epochs * config.train.steps_per_epoch} steps")
+    axes[0, 1].set(
+        xlabel="sequence length T",
+        ylabel="test MSE",
+        title=f"{config.units} units, {config.train.epochs * config.train.steps_per_epoch} steps",
+    )
     axes[0, 1].legend(fontsize="small")
     context.save_figure("adding_mse", fig)
 
     if config.copy_length:
         metrics.update(_copy_task(config, context, models))
     main = models.get(f"lstm_t{longest}") or next(iter(models.values()))
-    return Results(metrics=metrics, model=main,
-                   extra_models={k: m for k, m in models.items() if m is not main})
+    return Results(
+        metrics=metrics, model=main, extra_models={k: m for k, m in models.items() if m is not main}
+    )
 
 
 def _copy_task(config, context, models):
@@ -157,8 +184,13 @@ def _copy_task(config, context, models):
     loss = SummedOverSteps(keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     for cell in config.cells:
         keras.utils.set_random_seed(context.seed)
-        model = build_one_to_one((length, NUM_TOKENS), config.units, NUM_TOKENS, cell=cell,
-                                 name=f"{cell}_copy_t{config.copy_length}")
+        model = build_one_to_one(
+            (length, NUM_TOKENS),
+            config.units,
+            NUM_TOKENS,
+            cell=cell,
+            name=f"{cell}_copy_t{config.copy_length}",
+        )
         _compile(model, config.copy_train, config.clipnorm, loss)
         config.copy_train.fit(model, x, y, context, tag=f"{cell}_copy")
         logits = _predict(model, x_test)

@@ -6,13 +6,13 @@ import math
 import keras
 import numpy as np
 import tensorflow as tf
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import in_memory_batches, require_positive
 
 from mpkeras import data, plotting
 from mpkeras.callbacks import ResumableHistory, TrainingDiverged
 from mpkeras.diagnostics import set_spectral_radius
-from mpkeras_experiments.registry import register
-from mpkeras_experiments.results import Results, premise
-from mpkeras_experiments.training import in_memory_batches, require_positive
 from mpkeras.models.rnn import build_many_to_one
 
 
@@ -48,8 +48,19 @@ class GradientClippingConfig:
     stall_fraction: float = 0.75
 
     def __post_init__(self):
-        require_positive(self, ("units", "radius", "learning_rate", "clipnorm", "batch_size",
-                                "epochs", "steps_per_epoch", "stall_fraction"))
+        require_positive(
+            self,
+            (
+                "units",
+                "radius",
+                "learning_rate",
+                "clipnorm",
+                "batch_size",
+                "epochs",
+                "steps_per_epoch",
+                "stall_fraction",
+            ),
+        )
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"`momentum` must be in [0, 1), got {self.momentum}")
 
@@ -71,9 +82,17 @@ def _gradient_norm(model, x, y):
 
 @register(
     GradientClippingConfig,
-    metrics=("mean_predictor_mse", "initial_gradient_norm", "unclipped_stalled", "unclipped_diverged",
-             *(f"{run}_{metric}" for run in ("unclipped", "clipped")
-               for metric in ("nan", "epochs_completed", "test_mse", "test_mse_ratio"))),
+    metrics=(
+        "mean_predictor_mse",
+        "initial_gradient_norm",
+        "unclipped_stalled",
+        "unclipped_diverged",
+        *(
+            f"{run}_{metric}"
+            for run in ("unclipped", "clipped")
+            for metric in ("nan", "epochs_completed", "test_mse", "test_mse_ratio")
+        ),
+    ),
     datasets=("adding/t*",),
 )
 def gradient_clipping(config, context):
@@ -100,8 +119,9 @@ def gradient_clipping(config, context):
         if run == "unclipped":
             metrics["initial_gradient_norm"] = _gradient_norm(model, probe_x, probe_y)
         model.compile(
-            optimizer=keras.optimizers.SGD(config.learning_rate, momentum=config.momentum,
-                                           global_clipnorm=clip),
+            optimizer=keras.optimizers.SGD(
+                config.learning_rate, momentum=config.momentum, global_clipnorm=clip
+            ),
             loss="mse",
             steps_per_execution=config.steps_per_epoch,
         )
@@ -109,14 +129,22 @@ def gradient_clipping(config, context):
         recorder = ResumableHistory(context.run_dir / "checkpoints" / run / "recorded_history.json")
         diverged = False
         try:
-            context.fit(model, batches, tag=run, epochs=config.epochs,
-                        steps_per_epoch=config.steps_per_epoch, callbacks=[recorder])
+            context.fit(
+                model,
+                batches,
+                tag=run,
+                epochs=config.epochs,
+                steps_per_epoch=config.steps_per_epoch,
+                callbacks=[recorder],
+            )
         except TrainingDiverged:
             diverged = True
         losses = list(recorder.history.get("loss", []))
         histories[run] = losses
         predictions = np.asarray(model.predict(x_test, batch_size=1000, verbose=0))
-        test_mse = float(np.mean((predictions.reshape(len(y_test), -1) - y_test.reshape(len(y_test), -1)) ** 2))
+        test_mse = float(
+            np.mean((predictions.reshape(len(y_test), -1) - y_test.reshape(len(y_test), -1)) ** 2)
+        )
         finite = math.isfinite(test_mse)
         metrics[f"{run}_nan"] = float(diverged or not finite)
         metrics[f"{run}_epochs_completed"] = len(losses)
@@ -137,12 +165,22 @@ def gradient_clipping(config, context):
     for run, losses in histories.items():
         steps = np.arange(1, len(losses) + 1) * config.steps_per_epoch
         values = np.asarray(losses, dtype=np.float64)
-        ax.semilogy(steps, np.where(np.isfinite(values), values, np.nan), marker=".",
-                    label=f"{run}{' (NaN: stopped)' if metrics[f'{run}_nan'] else ''}")
+        ax.semilogy(
+            steps,
+            np.where(np.isfinite(values), values, np.nan),
+            marker=".",
+            label=f"{run}{' (NaN: stopped)' if metrics[f'{run}_nan'] else ''}",
+        )
     ax.axhline(mean_mse, color="gray", linewidth=0.8, label="best constant")
-    ax.set(xlabel="step", ylabel="training MSE",
-           title=f"Elman, ||W_h|| = {config.radius:g}, SGD lr {config.learning_rate:g}, T = {config.clipnorm:g}")
+    ax.set(
+        xlabel="step",
+        ylabel="training MSE",
+        title=f"Elman, ||W_h|| = {config.radius:g}, SGD lr {config.learning_rate:g}, T = {config.clipnorm:g}",
+    )
     ax.legend(fontsize="small")
     context.save_figure("clipping_losses", fig)
-    return Results(metrics=metrics, model=clipped, extra_models={"unclipped": unclipped}
-                   if metrics["unclipped_nan"] == 0 else {})
+    return Results(
+        metrics=metrics,
+        model=clipped,
+        extra_models={"unclipped": unclipped} if metrics["unclipped_nan"] == 0 else {},
+    )

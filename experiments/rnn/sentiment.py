@@ -6,11 +6,11 @@ import typing
 import keras
 import numpy as np
 import tensorflow as tf
-
-from mpkeras import data, plotting
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import require_positive
+
+from mpkeras import data, plotting
 from mpkeras.models.rnn import build_many_to_one
 
 
@@ -45,15 +45,34 @@ class SentimentConfig:
     learning_rate: float = 1e-3
 
     def __post_init__(self):
-        require_positive(self, ("vocabulary_size", "sequence_length", "adapt_batches", "embedding_dim",
-                                "units", "batch_size", "epochs", "learning_rate"))
+        require_positive(
+            self,
+            (
+                "vocabulary_size",
+                "sequence_length",
+                "adapt_batches",
+                "embedding_dim",
+                "units",
+                "batch_size",
+                "epochs",
+                "learning_rate",
+            ),
+        )
         if self.vocabulary_size < 3:
-            raise ValueError(f"`vocabulary_size` must be at least 3 (padding, OOV, a word), got {self.vocabulary_size}")
+            raise ValueError(
+                f"`vocabulary_size` must be at least 3 (padding, OOV, a word), got {self.vocabulary_size}"
+            )
 
 
 @register(
     SentimentConfig,
-    metrics=("test_accuracy", "test_loss", "majority_accuracy", "accuracy_over_majority", "vocabulary_size"),
+    metrics=(
+        "test_accuracy",
+        "test_loss",
+        "majority_accuracy",
+        "accuracy_over_majority",
+        "vocabulary_size",
+    ),
     datasets=("imdb_reviews",),
 )
 def sentiment(config, context):
@@ -64,7 +83,9 @@ def sentiment(config, context):
     notes' sentiment-classification example of "many to one". Baseline:
     the majority class of the training labels.
     """
-    train = data.load(config.dataset, split="train", batch_size=config.batch_size, seed=context.seed)
+    train = data.load(
+        config.dataset, split="train", batch_size=config.batch_size, seed=context.seed
+    )
     test = data.load(config.dataset, split="test", batch_size=config.batch_size)
     vectorizer = keras.layers.TextVectorization(
         max_tokens=config.vocabulary_size,
@@ -82,8 +103,13 @@ def sentiment(config, context):
 
     keras.utils.set_random_seed(context.seed)
     classifier = build_many_to_one(
-        (config.sequence_length,), config.units, 1, cell=config.cell, output_activation="sigmoid",
-        vocabulary_size=vectorizer.vocabulary_size(), embedding_dim=config.embedding_dim,
+        (config.sequence_length,),
+        config.units,
+        1,
+        cell=config.cell,
+        output_activation="sigmoid",
+        vocabulary_size=vectorizer.vocabulary_size(),
+        embedding_dim=config.embedding_dim,
         name="sentiment",
     )
     classifier.compile(
@@ -91,8 +117,9 @@ def sentiment(config, context):
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
     )
-    history = context.fit(classifier, train_ids, tag=config.cell, epochs=config.epochs,
-                          validation_data=test_ids)
+    history = context.fit(
+        classifier, train_ids, tag=config.cell, epochs=config.epochs, validation_data=test_ids
+    )
     scores = classifier.evaluate(test_ids, verbose=0, return_dict=True)
 
     labels = np.concatenate([np.asarray(y) for _, y in train])
@@ -110,7 +137,9 @@ def sentiment(config, context):
     if "val_accuracy" in history.history:
         axes[0, 0].plot(epochs, history.history["val_accuracy"], marker="o", label="test")
     axes[0, 0].axhline(baseline, color="gray", linewidth=0.8, label="majority class")
-    axes[0, 0].set(xlabel="epoch", ylabel="accuracy", title=f"IMDB sentiment, {config.cell} {config.units}")
+    axes[0, 0].set(
+        xlabel="epoch", ylabel="accuracy", title=f"IMDB sentiment, {config.cell} {config.units}"
+    )
     axes[0, 0].legend(fontsize="small")
     context.save_figure("sentiment_accuracy", fig)
     return Results(

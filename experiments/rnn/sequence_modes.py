@@ -5,11 +5,11 @@ import typing
 
 import keras
 import numpy as np
-
-from mpkeras import data, plotting
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import StepBudget, require_positive
+
+from mpkeras import data, plotting
 from mpkeras.models.rnn import (
     SummedOverSteps,
     build_many_to_many,
@@ -39,7 +39,9 @@ class SequenceModesConfig:
     units: int = 32
     stacked_layers: int = 2
     train: StepBudget = dataclasses.field(
-        default_factory=lambda: StepBudget(epochs=10, steps_per_epoch=60, batch_size=64, learning_rate=0.01)
+        default_factory=lambda: StepBudget(
+            epochs=10, steps_per_epoch=60, batch_size=64, learning_rate=0.01
+        )
     )
 
     def __post_init__(self):
@@ -66,10 +68,19 @@ def _constant_mse(y_train, y_test):
 
 @register(
     SequenceModesConfig,
-    metrics=("many_to_one_baseline_accuracy", "many_to_one_accuracy", "many_to_one_parameters",
-             "stacked_many_to_one_accuracy", "stacked_many_to_one_parameters", "stacked_minus_single_accuracy",
-             *(f"{mode}_{metric}" for mode in ("one_to_many", "one_to_one", "encoder_decoder")
-               for metric in ("mse", "baseline_mse", "mse_ratio"))),
+    metrics=(
+        "many_to_one_baseline_accuracy",
+        "many_to_one_accuracy",
+        "many_to_one_parameters",
+        "stacked_many_to_one_accuracy",
+        "stacked_many_to_one_parameters",
+        "stacked_minus_single_accuracy",
+        *(
+            f"{mode}_{metric}"
+            for mode in ("one_to_many", "one_to_one", "encoder_decoder")
+            for metric in ("mse", "baseline_mse", "mse_ratio")
+        ),
+    ),
     datasets={"digits": ("digits",), "adding": ("adding/t*",)},
 )
 def sequence_modes(config, context):
@@ -106,22 +117,35 @@ def sequence_modes(config, context):
     # many to one (and stacked, R6)
     majority = np.bincount(labels).argmax()
     metrics["many_to_one_baseline_accuracy"] = float(np.mean(labels_test == majority))
-    for tag, units in (("many_to_one", [config.units]),
-                       ("stacked_many_to_one", [config.units] * config.stacked_layers)):
+    for tag, units in (
+        ("many_to_one", [config.units]),
+        ("stacked_many_to_one", [config.units] * config.stacked_layers),
+    ):
         keras.utils.set_random_seed(context.seed)
         model = build_many_to_one(rows.shape[1:], units, classes, cell=config.cell, name=tag)
-        train(model, rows, labels, keras.losses.SparseCategoricalCrossentropy(from_logits=True), tag)
+        train(
+            model, rows, labels, keras.losses.SparseCategoricalCrossentropy(from_logits=True), tag
+        )
         predicted = np.asarray(model.predict(rows_test, batch_size=1000, verbose=0)).argmax(-1)
         metrics[f"{tag}_accuracy"] = float(np.mean(predicted == labels_test))
         metrics[f"{tag}_parameters"] = int(model.count_params())
-    premise(metrics["stacked_many_to_one_parameters"] > metrics["many_to_one_parameters"],
-            "the stacked model adds layers on top of the single-layer one")
+    premise(
+        metrics["stacked_many_to_one_parameters"] > metrics["many_to_one_parameters"],
+        "the stacked model adds layers on top of the single-layer one",
+    )
 
     # one to many: class -> image rows
     one_hot, one_hot_test = np.eye(classes)[labels], np.eye(classes)[labels_test]
     keras.utils.set_random_seed(context.seed)
-    model = build_one_to_many((classes,), rows.shape[1], config.units, rows.shape[2],
-                              cell=config.cell, output_activation="sigmoid", name="one_to_many")
+    model = build_one_to_many(
+        (classes,),
+        rows.shape[1],
+        config.units,
+        rows.shape[2],
+        cell=config.cell,
+        output_activation="sigmoid",
+        name="one_to_many",
+    )
     train(model, one_hot, rows, SummedOverSteps("mse"), "one_to_many")
     metrics["one_to_many_mse"] = _mse(model, one_hot_test, rows_test)
     metrics["one_to_many_baseline_mse"] = _constant_mse(rows, rows_test)
@@ -140,8 +164,15 @@ def sequence_modes(config, context):
     # many to many, encoder-decoder: 8 rows -> 4 pooled rows
     pooled, pooled_test = _pooled(rows), _pooled(rows_test)
     keras.utils.set_random_seed(context.seed)
-    model = build_many_to_many(rows.shape[1:], config.units, pooled.shape[2], output_length=pooled.shape[1],
-                               cell=config.cell, output_activation="sigmoid", name="encoder_decoder")
+    model = build_many_to_many(
+        rows.shape[1:],
+        config.units,
+        pooled.shape[2],
+        output_length=pooled.shape[1],
+        cell=config.cell,
+        output_activation="sigmoid",
+        name="encoder_decoder",
+    )
     train(model, rows, pooled, SummedOverSteps("mse"), "encoder_decoder")
     metrics["encoder_decoder_mse"] = _mse(model, rows_test, pooled_test)
     metrics["encoder_decoder_baseline_mse"] = _constant_mse(pooled, pooled_test)
@@ -156,12 +187,17 @@ def sequence_modes(config, context):
     for tag, losses in curves.items():
         steps = np.arange(1, len(losses) + 1) * budget.steps_per_epoch
         axes[0, 0].semilogy(steps, losses, label=tag)
-    axes[0, 0].set(xlabel="step", ylabel="training loss", title=f"{config.cell}: one model per mode")
+    axes[0, 0].set(
+        xlabel="step", ylabel="training loss", title=f"{config.cell}: one model per mode"
+    )
     axes[0, 0].legend(fontsize="small")
     generated = np.asarray(models["one_to_many"].predict(np.eye(classes), verbose=0))
     axes[0, 1].imshow(np.concatenate(list(generated), axis=1), cmap="gray", vmin=0, vmax=1)
     axes[0, 1].set(title="one to many: digit class -> 8 rows", xticks=[], yticks=[])
     context.save_figure("sequence_modes", fig)
     main = models["many_to_one"]
-    return Results(metrics=metrics, model=main,
-                   extra_models={tag: m for tag, m in models.items() if m is not main})
+    return Results(
+        metrics=metrics,
+        model=main,
+        extra_models={tag: m for tag, m in models.items() if m is not main},
+    )

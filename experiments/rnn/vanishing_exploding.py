@@ -5,13 +5,13 @@ import typing
 
 import keras
 import numpy as np
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import require_positive
 
 from mpkeras import plotting
 from mpkeras.diagnostics import hidden_state_gradient_norms, log_norm_slope, set_spectral_radius
 from mpkeras.diagnostics.gradients import plot_gradient_norms
-from mpkeras_experiments.registry import register
-from mpkeras_experiments.results import Results, premise
-from mpkeras_experiments.training import require_positive
 from mpkeras.layers import ElmanCell
 
 # The notes' threshold 1/gamma, with gamma = sup |act'| = 1 for tanh and linear.
@@ -48,7 +48,9 @@ class VanishingExplodingConfig:
         if self.steps < 3:
             raise ValueError(f"`steps` must be at least 3 to fit a slope, got {self.steps}")
         if not self.activations or any(a not in ("tanh", "linear") for a in self.activations):
-            raise ValueError(f"`activations` must be a non-empty list of 'tanh'/'linear', got {self.activations}")
+            raise ValueError(
+                f"`activations` must be a non-empty list of 'tanh'/'linear', got {self.activations}"
+            )
 
 
 def radius_key(radius):
@@ -58,8 +60,12 @@ def radius_key(radius):
 
 @register(
     VanishingExplodingConfig,
-    metrics=("slope_{activation}_r{radius}", "log_norm_farthest_{activation}_r{radius}",
-             "{activation}_max_slope_below_threshold", "{activation}_min_slope_above_threshold"),
+    metrics=(
+        "slope_{activation}_r{radius}",
+        "log_norm_farthest_{activation}_r{radius}",
+        "{activation}_max_slope_below_threshold",
+        "{activation}_min_slope_above_threshold",
+    ),
 )
 def vanishing_exploding(config, context):
     """R3: measured ||dh_T/dh_k|| against T - k for several spectral radii of W_h.
@@ -72,8 +78,9 @@ def vanishing_exploding(config, context):
     experiment reports those slopes without a claim.
     """
     rng = np.random.default_rng(context.seed)
-    inputs = (config.input_scale * rng.standard_normal(
-        (config.batch_size, config.steps, config.features))).astype(np.float32)
+    inputs = (
+        config.input_scale * rng.standard_normal((config.batch_size, config.steps, config.features))
+    ).astype(np.float32)
     metrics, curves = {}, {}
     for activation in config.activations:
         curves[activation] = {}
@@ -83,17 +90,24 @@ def vanishing_exploding(config, context):
             cell.build((None, config.features))
             set_spectral_radius(cell, radius)
             singular = np.linalg.svd(np.asarray(cell.recurrent_kernel), compute_uv=False)
-            premise(np.allclose(singular, radius, rtol=1e-4),
-                    "the scaled orthogonal W_h has every singular value equal to the radius")
+            premise(
+                np.allclose(singular, radius, rtol=1e-4),
+                "the scaled orthogonal W_h has every singular value equal to the radius",
+            )
             norms = hidden_state_gradient_norms(cell, inputs)
             curves[activation][f"radius {radius:g}"] = norms
             key = f"{activation}_{radius_key(radius)}"
             metrics[f"slope_{key}"] = log_norm_slope(norms)
-            metrics[f"log_norm_farthest_{key}"] = float(np.log(norms[0])) if norms[0] > 0 else float("-inf")
+            metrics[f"log_norm_farthest_{key}"] = (
+                float(np.log(norms[0])) if norms[0] > 0 else float("-inf")
+            )
 
     def slopes(activation, below):
-        return [metrics[f"slope_{activation}_{radius_key(r)}"] for r in config.radii
-                if (r < THRESHOLD if below else r > THRESHOLD)]
+        return [
+            metrics[f"slope_{activation}_{radius_key(r)}"]
+            for r in config.radii
+            if (r < THRESHOLD if below else r > THRESHOLD)
+        ]
 
     for activation in config.activations:
         below, above = slopes(activation, True), slopes(activation, False)
@@ -104,7 +118,10 @@ def vanishing_exploding(config, context):
 
     fig, axes = plotting.figure(ncols=len(config.activations), size=4.5)
     for ax, activation in zip(axes[0], config.activations):
-        plot_gradient_norms(ax, curves[activation],
-                            title=f"{activation} Elman, {config.units} units, T = {config.steps}")
+        plot_gradient_norms(
+            ax,
+            curves[activation],
+            title=f"{activation} Elman, {config.units} units, T = {config.steps}",
+        )
     context.save_figure("gradient_norms", fig)
     return Results(metrics=metrics)

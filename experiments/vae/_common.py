@@ -14,10 +14,17 @@ def image_splits(dataset, binarize="dynamic", batch_size=64, seed=0):
     seed, so their log-likelihoods are of fixed binary data (nats comparable
     across runs).
     """
-    train = data.load(dataset, split="train", batch_size=batch_size, task="reconstruction",
-                      binarize=binarize, seed=seed)
-    validation = data.load(dataset, split="validation", batch_size=256, task="reconstruction",
-                           binarize="static")
+    train = data.load(
+        dataset,
+        split="train",
+        batch_size=batch_size,
+        task="reconstruction",
+        binarize=binarize,
+        seed=seed,
+    )
+    validation = data.load(
+        dataset, split="validation", batch_size=256, task="reconstruction", binarize="static"
+    )
     x_test, _ = data.load_arrays(dataset, split="test", task="reconstruction", binarize="static")
     return train, validation, x_test
 

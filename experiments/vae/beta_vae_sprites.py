@@ -4,13 +4,13 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
+from mpkeras_experiments.registry import register
+from mpkeras_experiments.results import Results, premise
+from mpkeras_experiments.training import TrainConfig, require_positive
 
 from mpkeras import data
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure, latent_traversals
 from mpkeras.callbacks.projector import latent_means
-from mpkeras_experiments.registry import register
-from mpkeras_experiments.results import Results, premise
-from mpkeras_experiments.training import TrainConfig, require_positive
 from mpkeras.metrics import beta_vae_score, mutual_information_gap
 from mpkeras.models import build_vae
 
@@ -54,8 +54,17 @@ class BetaVaeSpritesConfig:
     )
 
     def __post_init__(self):
-        require_positive(self, ("latent_dim", "score_examples", "betavae_batch", "betavae_train",
-                                "betavae_eval", "traversal_dims"))
+        require_positive(
+            self,
+            (
+                "latent_dim",
+                "score_examples",
+                "betavae_batch",
+                "betavae_train",
+                "betavae_eval",
+                "traversal_dims",
+            ),
+        )
         if not self.betas or min(self.betas) < 0:
             raise ValueError(f"`betas` must be a non-empty list of numbers >= 0, got {self.betas}")
 
@@ -72,9 +81,9 @@ def factor_observations(dataset, num, seed):
         from mpkeras.data.builders.sprites import FULL_VALUES, render
 
         factors = np.stack([rng.integers(len(FULL_VALUES[f]), size=num) for f in _FACTORS], axis=1)
-        images = np.stack([
-            render(*(FULL_VALUES[f][i] for f, i in zip(_FACTORS, row))) for row in factors
-        ]).astype(np.float32)
+        images = np.stack(
+            [render(*(FULL_VALUES[f][i] for f, i in zip(_FACTORS, row))) for row in factors]
+        ).astype(np.float32)
         return images, factors
     if dataset.startswith("sprites"):
         images, factors = data.load_arrays(dataset, task="factors")
@@ -93,7 +102,12 @@ def _tag(beta):
 
 @register(
     BetaVaeSpritesConfig,
-    metrics=("mig_beta{beta}", "betavae_score_beta{beta}", "kl_beta{beta}", "reconstruction_beta{beta}"),
+    metrics=(
+        "mig_beta{beta}",
+        "betavae_score_beta{beta}",
+        "kl_beta{beta}",
+        "reconstruction_beta{beta}",
+    ),
     datasets=("sprites/small", "sprites/full", "dsprites"),
 )
 def beta_vae_sprites(config, context):
@@ -105,8 +119,13 @@ def beta_vae_sprites(config, context):
     BetaVAE score (Higgins et al. 2017) measure that against the sprites'
     known factors (shape, scale, orientation, x, y).
     """
-    train = data.load(config.dataset, split="train", batch_size=config.train.batch_size,
-                      task="reconstruction", seed=context.seed)
+    train = data.load(
+        config.dataset,
+        split="train",
+        batch_size=config.train.batch_size,
+        task="reconstruction",
+        seed=context.seed,
+    )
     images, factors = factor_observations(config.dataset, config.score_examples, context.seed)
     premise(factors.shape[1] == len(_FACTORS), "the dataset labels the five sprite factors")
     shape = tuple(images.shape[1:])
@@ -114,28 +133,57 @@ def beta_vae_sprites(config, context):
     metrics, models = {}, {}
     for beta in config.betas:
         tag = _tag(beta)
-        vae = build_vae(shape, config.latent_dim, kind=config.kind, hidden=config.hidden or None,
-                        beta=beta, from_logits=True, seed=context.seed, name=f"vae_{tag}")
+        vae = build_vae(
+            shape,
+            config.latent_dim,
+            kind=config.kind,
+            hidden=config.hidden or None,
+            beta=beta,
+            from_logits=True,
+            seed=context.seed,
+            name=f"vae_{tag}",
+        )
         vae.compile(optimizer=config.train.make_optimizer())
-        logger = LatentImageLogger(context.log_dir(tag), shown, every=max(1, config.train.epochs // 5),
-                                   max_dims=config.traversal_dims, seed=context.seed)
+        logger = LatentImageLogger(
+            context.log_dir(tag),
+            shown,
+            every=max(1, config.train.epochs // 5),
+            max_dims=config.traversal_dims,
+            seed=context.seed,
+        )
         history = context.fit(vae, train, tag=tag, epochs=config.train.epochs, callbacks=[logger])
         metrics[f"mig_{tag}"] = mutual_information_gap(
-            vae, images, factors, num_samples=config.score_examples, seed=context.seed)
+            vae, images, factors, num_samples=config.score_examples, seed=context.seed
+        )
         metrics[f"betavae_score_{tag}"] = beta_vae_score(
-            vae, images, factors, batch_size=config.betavae_batch, num_train=config.betavae_train,
-            num_eval=config.betavae_eval, seed=context.seed)
+            vae,
+            images,
+            factors,
+            batch_size=config.betavae_batch,
+            num_train=config.betavae_train,
+            num_eval=config.betavae_eval,
+            seed=context.seed,
+        )
         metrics[f"kl_{tag}"] = float(history.history["kl"][-1])
         metrics[f"reconstruction_{tag}"] = float(history.history["reconstruction"][-1])
-        rows, dims = latent_traversals(vae, shown[0], max_dims=config.traversal_dims, reference=shown)
-        context.save_figure(f"traversals_{tag}", grid_figure(
-            rows, title=f"beta = {beta:g}: one latent per row (by KL), others fixed",
-            row_labels=[f"z{d}" for d in dims]))
+        rows, dims = latent_traversals(
+            vae, shown[0], max_dims=config.traversal_dims, reference=shown
+        )
+        context.save_figure(
+            f"traversals_{tag}",
+            grid_figure(
+                rows,
+                title=f"beta = {beta:g}: one latent per row (by KL), others fixed",
+                row_labels=[f"z{d}" for d in dims],
+            ),
+        )
         # A6 in the Projector: the codes coloured by each ground-truth factor.
         seen = slice(0, _PROJECTED)
-        context.log_embedding(tag, latent_means(vae, images[seen]), dict(zip(_FACTORS, factors[seen].T)),
-                              images[seen])
+        context.log_embedding(
+            tag, latent_means(vae, images[seen]), dict(zip(_FACTORS, factors[seen].T)), images[seen]
+        )
         models[tag] = vae
     tags = [_tag(b) for b in config.betas]
-    return Results(metrics=metrics, model=models[tags[-1]],
-                   extra_models={t: models[t] for t in tags[:-1]})
+    return Results(
+        metrics=metrics, model=models[tags[-1]], extra_models={t: models[t] for t in tags[:-1]}
+    )

@@ -4,11 +4,11 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
-
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results
 from mpkeras_experiments.training import TrainConfig, require_positive
 from mpkeras_experiments.vae._common import BetaTrajectory, image_splits
+
 from mpkeras.models import build_vae
 
 
@@ -63,7 +63,9 @@ def _trajectory_figure(trajectories, deltas, steps_per_epoch):
     beta_ax, kl_ax = axes[0, 0], axes[0, 1]
     for delta in deltas:
         beta, kl = trajectories[delta]
-        beta_ax.plot(np.arange(1, len(beta) + 1) / steps_per_epoch, beta, label=f"delta = {delta:g}")
+        beta_ax.plot(
+            np.arange(1, len(beta) + 1) / steps_per_epoch, beta, label=f"delta = {delta:g}"
+        )
         line = kl_ax.plot(np.arange(1, len(kl) + 1), kl, label=f"KL, delta = {delta:g}")[0]
         kl_ax.axhline(delta, color=line.get_color(), linestyle="--", linewidth=1)
     beta_ax.set(xlabel="epoch", ylabel="beta", title="beta <- max(0, beta + lr (KL - delta))")
@@ -75,8 +77,17 @@ def _trajectory_figure(trajectories, deltas, steps_per_epoch):
 
 @register(
     ConstrainedBetaVaeConfig,
-    metrics=tuple(f"{metric}_delta{{delta}}" for metric in (
-        "final_kl", "kl_relative_error", "final_beta", "test_kl", "test_reconstruction", "test_elbo")),
+    metrics=tuple(
+        f"{metric}_delta{{delta}}"
+        for metric in (
+            "final_kl",
+            "kl_relative_error",
+            "final_beta",
+            "test_kl",
+            "test_reconstruction",
+            "test_elbo",
+        )
+    ),
     datasets=("digits", "binarized_mnist"),
 )
 def constrained_beta_vae(config, context):
@@ -93,24 +104,38 @@ def constrained_beta_vae(config, context):
     )
     from mpkeras import data
 
-    x_train, _ = data.load_arrays(config.dataset, split="train", task="reconstruction",
-                                  binarize="static")
+    x_train, _ = data.load_arrays(
+        config.dataset, split="train", task="reconstruction", binarize="static"
+    )
     shape = tuple(x_test.shape[1:])
     steps_per_epoch = int(np.ceil(len(x_train) / config.train.batch_size))
     metrics, trajectories, models = {}, {}, {}
     for delta in config.deltas:
         tag = _tag(delta)
-        vae = build_vae(shape, config.latent_dim, kind=config.kind, hidden=config.hidden or None,
-                        beta=config.initial_beta, kl_threshold=delta,
-                        beta_learning_rate=config.beta_learning_rate, from_logits=True,
-                        seed=context.seed,
-                        name=f"vae_{tag}")
+        vae = build_vae(
+            shape,
+            config.latent_dim,
+            kind=config.kind,
+            hidden=config.hidden or None,
+            beta=config.initial_beta,
+            kl_threshold=delta,
+            beta_learning_rate=config.beta_learning_rate,
+            from_logits=True,
+            seed=context.seed,
+            name=f"vae_{tag}",
+        )
         vae.compile(optimizer=config.train.make_optimizer())
         record = BetaTrajectory()
-        history = context.fit(vae, train, tag=tag, epochs=config.train.epochs,
-                              validation_data=validation, callbacks=[record])
+        history = context.fit(
+            vae,
+            train,
+            tag=tag,
+            epochs=config.train.epochs,
+            validation_data=validation,
+            callbacks=[record],
+        )
         epoch_kl = list(history.history.get("kl", []))
-        final_kl = float(np.mean(epoch_kl[-config.final_epochs:])) if epoch_kl else float("nan")
+        final_kl = float(np.mean(epoch_kl[-config.final_epochs :])) if epoch_kl else float("nan")
         test = vae.evaluate(x_test, batch_size=256, verbose=0, return_dict=True)
         trajectories[delta] = (record.beta, epoch_kl)
         metrics[f"final_kl_{tag}"] = final_kl
@@ -120,7 +145,12 @@ def constrained_beta_vae(config, context):
         metrics[f"test_reconstruction_{tag}"] = float(test["reconstruction"])
         metrics[f"test_elbo_{tag}"] = float(test["elbo"])
         models[tag] = vae
-    context.save_figure("beta_trajectory", _trajectory_figure(trajectories, config.deltas, steps_per_epoch))
+    context.save_figure(
+        "beta_trajectory", _trajectory_figure(trajectories, config.deltas, steps_per_epoch)
+    )
     first, *rest = [models[_tag(d)] for d in config.deltas]
-    return Results(metrics=metrics, model=first,
-                   extra_models={_tag(d): models[_tag(d)] for d in config.deltas[1:]})
+    return Results(
+        metrics=metrics,
+        model=first,
+        extra_models={_tag(d): models[_tag(d)] for d in config.deltas[1:]},
+    )

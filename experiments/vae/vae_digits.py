@@ -4,13 +4,13 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
-
-from mpkeras.callbacks.latent import LatentImageLogger, grid_figure
 from mpkeras_experiments.embeddings import log_test_codes
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig, require_positive
 from mpkeras_experiments.vae._common import image_splits, nearest_distance
+
+from mpkeras.callbacks.latent import LatentImageLogger, grid_figure
 from mpkeras.models import build_vae
 
 
@@ -64,9 +64,18 @@ def _interpolation_pairs(n, rng, count):
 
 @register(
     VaeDigitsConfig,
-    metrics=("test_elbo", "test_reconstruction", "test_kl", "test_elbo_k1", "test_log_likelihood",
-             "log_likelihood_gap", "sample_distance_ratio", "interpolation_distance_ratio",
-             "noise_distance_ratio", "interpolation_max_step_ratio"),
+    metrics=(
+        "test_elbo",
+        "test_reconstruction",
+        "test_kl",
+        "test_elbo_k1",
+        "test_log_likelihood",
+        "log_likelihood_gap",
+        "sample_distance_ratio",
+        "interpolation_distance_ratio",
+        "noise_distance_ratio",
+        "interpolation_max_step_ratio",
+    ),
     datasets=("digits", "binarized_mnist"),
 )
 def vae_digits(config, context):
@@ -86,22 +95,45 @@ def vae_digits(config, context):
         x_test = x_test[: config.test_examples]
     from mpkeras import data
 
-    x_train, _ = data.load_arrays(config.dataset, split="train", task="reconstruction",
-                                  binarize="static")
+    x_train, _ = data.load_arrays(
+        config.dataset, split="train", task="reconstruction", binarize="static"
+    )
     shape = tuple(x_test.shape[1:])
-    premise(set(np.unique(x_test)) <= {0.0, 1.0}, "the test images are binary (a true Bernoulli likelihood)")
+    premise(
+        set(np.unique(x_test)) <= {0.0, 1.0},
+        "the test images are binary (a true Bernoulli likelihood)",
+    )
 
-    vae = build_vae(shape, config.latent_dim, kind=config.kind, hidden=config.hidden or None,
-                    likelihood="bernoulli", from_logits=True, seed=context.seed, name="vae")
+    vae = build_vae(
+        shape,
+        config.latent_dim,
+        kind=config.kind,
+        hidden=config.hidden or None,
+        likelihood="bernoulli",
+        from_logits=True,
+        seed=context.seed,
+        name="vae",
+    )
     vae.compile(optimizer=config.train.make_optimizer())
-    logger = LatentImageLogger(context.log_dir("vae"), x_test[: config.figure_examples],
-                               every=max(1, config.train.epochs // 10), seed=context.seed)
-    context.fit(vae, train, tag="vae", epochs=config.train.epochs, validation_data=validation,
-                callbacks=[logger])
+    logger = LatentImageLogger(
+        context.log_dir("vae"),
+        x_test[: config.figure_examples],
+        every=max(1, config.train.epochs // 10),
+        seed=context.seed,
+    )
+    context.fit(
+        vae,
+        train,
+        tag="vae",
+        epochs=config.train.epochs,
+        validation_data=validation,
+        callbacks=[logger],
+    )
 
     test = vae.evaluate(x_test, batch_size=256, verbose=0, return_dict=True)
-    log_px = vae.log_likelihood(x_test, num_samples=config.num_samples, batch_size=64,
-                                max_decoded=8192, seed=context.seed)
+    log_px = vae.log_likelihood(
+        x_test, num_samples=config.num_samples, batch_size=64, max_decoded=8192, seed=context.seed
+    )
     elbo_1 = vae.log_likelihood(x_test, num_samples=1, seed=context.seed)
 
     # A5: samples and interpolations against the data.
@@ -114,20 +146,33 @@ def vae_digits(config, context):
     inner = lines[:, 1:-1].reshape((-1,) + shape)
     noise = (rng.random((200,) + shape) < x_train.mean()).astype("float32")
     reference = nearest_distance(recon, x_train)
-    steps = np.sqrt(((lines[:, 1:] - lines[:, :-1]) ** 2).reshape(len(lines), lines.shape[1] - 1, -1).sum(-1))
+    steps = np.sqrt(
+        ((lines[:, 1:] - lines[:, :-1]) ** 2).reshape(len(lines), lines.shape[1] - 1, -1).sum(-1)
+    )
     max_step_ratio = float(np.mean(steps.max(1) / np.maximum(steps.mean(1), 1e-12)))
 
     side = int(np.ceil(np.sqrt(n_fig)))
     grid = np.ones((side * side,) + shape, np.float32)
     grid[:n_fig] = samples[:n_fig]
-    context.save_figure("samples", grid_figure(grid.reshape((side, side) + shape),
-                                               title="Samples from the prior (decoded means)"))
-    context.save_figure("reconstructions", grid_figure(
-        np.stack([x_test[:n_fig], recon[:n_fig]]), title="Test images (top), reconstructions (bottom)",
-        row_labels=["x", "x_hat"]))
+    context.save_figure(
+        "samples",
+        grid_figure(
+            grid.reshape((side, side) + shape), title="Samples from the prior (decoded means)"
+        ),
+    )
+    context.save_figure(
+        "reconstructions",
+        grid_figure(
+            np.stack([x_test[:n_fig], recon[:n_fig]]),
+            title="Test images (top), reconstructions (bottom)",
+            row_labels=["x", "x_hat"],
+        ),
+    )
     shown = min(8, len(lines))
-    context.save_figure("interpolation", grid_figure(
-        lines[:shown], title="Straight lines between posterior means, decoded"))
+    context.save_figure(
+        "interpolation",
+        grid_figure(lines[:shown], title="Straight lines between posterior means, decoded"),
+    )
     log_test_codes(context, "vae", vae, config.dataset, x_test)  # A5 in the Projector, by label
 
     return Results(

@@ -18,6 +18,7 @@ The files are the HParams plugin's own summaries
 summary writer.
 """
 
+import dataclasses
 import json
 import numbers
 import shutil
@@ -42,7 +43,8 @@ def flatten_config(config, prefix=""):
     JSON text (``[128, 64]``, ``null``), as HParams settings are scalars.
 
     Args:
-        config: a dict such as ``config.json``'s ``"config"``.
+        config: a dict such as ``config.json``'s ``"config"``, or a dataclass
+            (an experiment's config), read with ``dataclasses.asdict``.
         prefix: prepended to every name (used for the recursion).
 
     Returns:
@@ -52,8 +54,10 @@ def flatten_config(config, prefix=""):
         ValueError: ``config`` is not a dict, has a non-string key, or holds a
             value that is neither a dict, a scalar nor JSON-serialisable.
     """
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        config = dataclasses.asdict(config)
     if not isinstance(config, dict):
-        raise validation.invalid("config", "a dict of settings", config)
+        raise validation.invalid("config", "a dict (or dataclass) of settings", config)
     flat = {}
     for key, value in config.items():
         if not isinstance(key, str) or not key:
@@ -91,7 +95,7 @@ def scalar_metrics(metrics):
         raise validation.invalid("metrics", "a dict of metric name -> number", metrics)
     result = {}
     for name, value in metrics.items():
-        if hasattr(value, "ndim") and getattr(value, "ndim") == 0:
+        if hasattr(value, "ndim") and value.ndim == 0:
             value = value.item()
         if isinstance(value, numbers.Real):
             result[str(name)] = float(value)
@@ -102,8 +106,9 @@ STATUSES = ("success", "failure", "running", "unknown")
 """A session's status in the dashboard (HParams' ``Status`` enum)."""
 
 
-def write_run_hparams(logdir, config, metrics, trial_id=None, status="success",
-                      start_time_secs=None):
+def write_run_hparams(
+    logdir, config, metrics, trial_id=None, status="success", start_time_secs=None
+):
     """Write one HParams session: ``config``'s settings and ``metrics`` as scalars.
 
     Args:
@@ -179,8 +184,10 @@ def write_hparams_config(logdir, hparams, metric_names, description=""):
         raise validation.invalid("metric_names", "a list of metric names (strings)", metric_names)
     infos = [_hparam_info(name, values) for name, values in sorted(hparams.items())]
     # In the order given (the dashboard's columns): an experiment's main metrics first.
-    metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(group="", tag=name))
-               for name in dict.fromkeys(metric_names)]
+    metrics = [
+        api_pb2.MetricInfo(name=api_pb2.MetricName(group="", tag=name))
+        for name in dict.fromkeys(metric_names)
+    ]
     experiment = summary.experiment_pb(infos, metrics, description=description)
     logdir = Path(logdir)
     logdir.mkdir(parents=True, exist_ok=True)
@@ -245,8 +252,11 @@ def run_hparams(run_dir):
             f"The config of {run_dir} has settings named {clash}, which HParams uses for the "
             "run itself; rename them."
         )
-    run_settings = {"seed": config.get("seed"), "quick": bool(config.get("quick")),
-                    "spec": str(config.get("spec"))}
+    run_settings = {
+        "seed": config.get("seed"),
+        "quick": bool(config.get("quick")),
+        "spec": str(config.get("spec")),
+    }
     settings.update({name: _setting(name, value) for name, value in run_settings.items()})
     metrics = scalar_metrics(results.get("metrics", {}))
     if "wall_time_s" in results and "wall_time_s" not in metrics:
@@ -271,8 +281,9 @@ def log_run_hparams(run_dir):
     completed = json.loads((run_dir / "results.json").read_text()).get("status") == "completed"
     logdir = run_dir / "logs" / HPARAMS_DIR
     trial_id = "/".join(run_dir.resolve().parts[-2:])
-    write_run_hparams(logdir, settings, metrics, trial_id=trial_id,
-                      status="success" if completed else "failure")
+    write_run_hparams(
+        logdir, settings, metrics, trial_id=trial_id, status="success" if completed else "failure"
+    )
     return logdir
 
 

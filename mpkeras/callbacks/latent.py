@@ -43,9 +43,7 @@ def image_grid(rows, pad=1, pad_value=1.0):
             f"(rows, cols, height, width[, channels]). Received: shape={rows.shape}"
         )
     r, c, h, w, ch = rows.shape
-    grid = np.full(
-        (r * h + (r - 1) * pad, c * w + (c - 1) * pad, ch), pad_value, np.float32
-    )
+    grid = np.full((r * h + (r - 1) * pad, c * w + (c - 1) * pad, ch), pad_value, np.float32)
     for i in range(r):
         for j in range(c):
             grid[i * (h + pad) : i * (h + pad) + h, j * (w + pad) : j * (w + pad) + w] = rows[i, j]

@@ -114,7 +114,8 @@ def _codes(codes):
     array = np.asarray(codes)
     if array.ndim != 2 or not array.size or not np.issubdtype(array.dtype, np.number):
         raise validation.invalid(
-            "codes", "a non-empty 2-D array (points, dimensions) of numbers",
+            "codes",
+            "a non-empty 2-D array (points, dimensions) of numbers",
             f"array of shape {array.shape} and dtype {array.dtype}",
         )
     if not np.all(np.isfinite(array)):
@@ -132,7 +133,9 @@ def _metadata_rows(metadata, count):
         if not metadata:
             raise validation.invalid("metadata", "a non-empty dict of column -> values", metadata)
         names = [_cell(name, "metadata column name") for name in metadata]
-        columns = [_column(values, count, f"metadata[{name!r}]") for name, values in metadata.items()]
+        columns = [
+            _column(values, count, f"metadata[{name!r}]") for name, values in metadata.items()
+        ]
     else:
         names, columns = [], [_column(metadata, count, "metadata")]
     body = ["\t".join(cells) for cells in zip(*columns)]
@@ -173,15 +176,20 @@ def sprite_image(images, expected=None):
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] != 3) or not len(images):
-        raise validation.invalid("images", "N images of shape (N, H, W[, 1 or 3])",
-                                 f"array of shape {images.shape}")
+        raise validation.invalid(
+            "images", "N images of shape (N, H, W[, 1 or 3])", f"array of shape {images.shape}"
+        )
     if expected is not None and len(images) != expected:
-        raise validation.invalid("images", f"{expected} images, one per point", f"{len(images)} images")
+        raise validation.invalid(
+            "images", f"{expected} images, one per point", f"{len(images)} images"
+        )
     if images.dtype != np.uint8:
         images = images.astype(np.float64)
         low, high = float(np.min(images)), float(np.max(images))
         if not (0.0 <= low and high <= 1.0):
-            raise validation.invalid("images", "uint8 or floats in [0, 1]", f"values in [{low}, {high}]")
+            raise validation.invalid(
+                "images", "uint8 or floats in [0, 1]", f"values in [{low}, {high}]"
+            )
         images = np.round(images * 255).astype(np.uint8)
     height, width = images.shape[1:3]
     side = max(height, width)
@@ -195,7 +203,7 @@ def sprite_image(images, expected=None):
     grid = np.full((cols * thumb, cols * thumb, *images.shape[3:]), 255, np.uint8)
     for index, image in enumerate(images):
         row, col = divmod(index, cols)
-        grid[row * thumb:(row + 1) * thumb, col * thumb:(col + 1) * thumb] = image
+        grid[row * thumb : (row + 1) * thumb, col * thumb : (col + 1) * thumb] = image
     return grid, thumb
 
 
@@ -209,10 +217,12 @@ def _resize(images, side):
         return images.repeat(factor, axis=1).repeat(factor, axis=2)
     from PIL import Image
 
-    return np.stack([
-        np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BOX))
-        for image in images
-    ])
+    return np.stack(
+        [
+            np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BOX))
+            for image in images
+        ]
+    )
 
 
 def _write_png(path, grid):
@@ -233,13 +243,26 @@ def latent_means(model, x, batch_size=256):
     """
     x = np.asarray(x)
     if hasattr(model, "encode"):
-        parts = [np.asarray(model.encode(x[i:i + batch_size])[0]) for i in range(0, len(x), batch_size)]
+        parts = [
+            np.asarray(model.encode(x[i : i + batch_size])[0]) for i in range(0, len(x), batch_size)
+        ]
         return np.concatenate(parts)
     if hasattr(model, "encoder"):
-        return np.asarray(model.encoder.predict(x, batch_size=batch_size, verbose=0))
+        codes = model.encoder.predict(x, batch_size=batch_size, verbose=0)
+        if isinstance(codes, (list, tuple, dict)):
+            # Which output is the code (z_mean? z?) is the model's to say.
+            raise validation.invalid(
+                "model",
+                "an encoder with one output; this one has several, so pass "
+                "`encode=lambda model, x: ...` that returns the codes",
+                type(model).__name__,
+            )
+        return np.asarray(codes)
     raise validation.invalid(
-        "model", "a VAE (with `encode`) or an autoencoder (with an `encoder` sub-model); "
-        "for another model compute the codes and call `write_embedding`", type(model).__name__,
+        "model",
+        "a VAE (with `encode`) or an autoencoder (with an `encoder` sub-model); "
+        "for another model compute the codes and call `write_embedding`",
+        type(model).__name__,
     )
 
 
@@ -276,6 +299,18 @@ class EmbeddingLogger(keras.callbacks.Callback):
         self.metadata = metadata
         self.images = images
         self.encode = encode or latent_means
+
+    def on_train_begin(self, logs=None):
+        if self.encode is latent_means and not (
+            hasattr(self.model, "encode") or hasattr(self.model, "encoder")
+        ):
+            # Now, not after the whole fit.
+            raise validation.invalid(
+                "encode",
+                "a callable (model, inputs) -> codes for a model without `encode` "
+                "or an `encoder` sub-model",
+                None,
+            )
 
     def on_train_end(self, logs=None):
         codes = self.encode(self.model, self.inputs)

@@ -53,8 +53,7 @@ TASK_OPTIONS = {
 }
 # The options of `load` that apply to image datasets only.
 IMAGE_OPTIONS = ("binarize", "image_size", "normalize")
-_KIND_PHRASES = {"points": "2-D points", "adding": "sequences", "copy": "sequences",
-                 "text": "text"}
+_KIND_PHRASES = {"points": "2-D points", "adding": "sequences", "copy": "sequences", "text": "text"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,17 +297,13 @@ def resolve(name):
     base, _, config = name.partition("/")
     spec = SPECS.get(base)
     if spec is None:
-        raise ValueError(
-            f"Unknown dataset {name!r}. Available: {', '.join(names())}"
-        )
+        raise ValueError(f"Unknown dataset {name!r}. Available: {', '.join(names())}")
     if spec.source == "offline":
         if not config:
             config = spec.default_config
         elif config not in spec.configs:
             valid = ", ".join(f"{base}/{c}" for c in spec.configs) or base
-            raise ValueError(
-                f"Unknown config {config!r} for dataset {base!r}. Available: {valid}"
-            )
+            raise ValueError(f"Unknown config {config!r} for dataset {base!r}. Available: {valid}")
     return spec, config or None
 
 
@@ -355,9 +350,7 @@ def check_task(spec, task, name=None):
     if task is None:
         return spec.natural_task
     if task not in TASKS:
-        raise ValueError(
-            f"Unknown task {task!r}. Available tasks: {', '.join(TASKS)}"
-        )
+        raise ValueError(f"Unknown task {task!r}. Available tasks: {', '.join(TASKS)}")
     if task not in spec.tasks:
         raise ValueError(
             f"Dataset {name or spec.name!r} cannot serve task {task!r}. "

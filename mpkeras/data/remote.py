@@ -83,7 +83,7 @@ def unavailable_message(name, data_dir):
         f"{', '.join(DOWNLOAD_HOSTS.get(base, ('its download host',)))}).\n"
         "To use it: on a machine with network access run\n"
         f"    mpkeras prepare {name}\n"
-        "(or python -c \"import tensorflow_datasets as tfds; "
+        '(or python -c "import tensorflow_datasets as tfds; '
         f"tfds.builder('{name}').download_and_prepare()\"), then copy that "
         f"machine's TFDS data dir (~/tensorflow_datasets/{base}) to "
         f"{os.path.join(data_dir, base)} here, or pass data_dir= / set "

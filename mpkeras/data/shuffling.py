@@ -141,4 +141,3 @@ def shuffle_pass(dataset, buffer_size, seed, pass_index):
     """
     seed = tf.constant(int(seed), tf.int64) * _SEED_STRIDE + tf.cast(pass_index, tf.int64)
     return dataset.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=False)
-

@@ -103,9 +103,7 @@ def _quiet_generation():
             sys.stderr.write(held.getvalue())
             raise
     for warning in caught:
-        warnings.warn_explicit(
-            warning.message, warning.category, warning.filename, warning.lineno
-        )
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def make_builder(spec, config, data_dir=None):

@@ -13,8 +13,8 @@ gradients), and above 1/gamma it can grow like eta^(T-k), eta > 1
 (exploding gradients). For tanh, gamma = 1 (tanh' <= 1, equal at 0).
 """
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 
 from mpkeras import validation

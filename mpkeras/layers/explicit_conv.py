@@ -48,9 +48,7 @@ def explicit_conv2d(inputs, kernel, bias=None, strides=(1, 1), padding="valid"):
 
             def grad(delta):
                 grads = [
-                    conv2d_input_gradient(
-                        delta, w, _shape_for_gradient(z), padding, strides
-                    ),
+                    conv2d_input_gradient(delta, w, _shape_for_gradient(z), padding, strides),
                     conv2d_kernel_gradient(delta, z, w.shape, padding, strides),
                 ]
                 if maybe_bias:
@@ -160,12 +158,14 @@ class ExplicitConv2D(keras.layers.Conv2D):
         # are what the notes' backward formulas do not cover.
         if self.data_format != "channels_last":
             raise validation.invalid(
-                "data_format", "'channels_last' (ExplicitConv2D supports no other)",
+                "data_format",
+                "'channels_last' (ExplicitConv2D supports no other)",
                 self.data_format,
             )
         if tuple(self.dilation_rate) != (1, 1):
             raise validation.invalid(
-                "dilation_rate", "1 (the notes' layer; ExplicitConv2D supports no other)",
+                "dilation_rate",
+                "1 (the notes' layer; ExplicitConv2D supports no other)",
                 dilation_rate,
             )
         if self.groups != 1:

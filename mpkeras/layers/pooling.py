@@ -72,8 +72,12 @@ class _MaxUnpooling(_Pooling):
 
     def call(self, values, indices, output_size=None):
         return unpooling.unpool(
-            tf.convert_to_tensor(values), indices, self.pool_size, self.strides,
-            self.padding, output_size,
+            tf.convert_to_tensor(values),
+            indices,
+            self.pool_size,
+            self.strides,
+            self.padding,
+            output_size,
         )
 
     def compute_output_shape(self, values_shape, indices_shape=None, output_size=None):
@@ -89,8 +93,10 @@ class _MaxUnpooling(_Pooling):
 
     def compute_output_spec(self, values, indices, output_size=None):
         unpooling.check_inputs(
-            tf.TensorShape(values.shape), tf.TensorShape(indices.shape),
-            keras.backend.standardize_dtype(indices.dtype), self.rank,
+            tf.TensorShape(values.shape),
+            tf.TensorShape(indices.shape),
+            keras.backend.standardize_dtype(indices.dtype),
+            self.rank,
         )
         shape = self.compute_output_shape(values.shape, indices.shape, output_size)
         return keras.KerasTensor(shape, dtype=values.dtype)
@@ -348,4 +354,3 @@ class MaxUnpooling3D(_MaxUnpooling):
     """
 
     rank = 3
-

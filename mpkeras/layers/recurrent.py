@@ -235,19 +235,13 @@ class ElmanCell(keras.layers.Layer):
             "activation": keras.activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": keras.initializers.serialize(
-                self.recurrent_initializer
-            ),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": keras.regularizers.serialize(
-                self.recurrent_regularizer
-            ),
+            "recurrent_regularizer": keras.regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": keras.constraints.serialize(
-                self.recurrent_constraint
-            ),
+            "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
             "bias_constraint": keras.constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
@@ -415,9 +409,7 @@ class Elman(keras.layers.RNN):
         cell_config = self.cell.get_config()
         for key in _CELL_ARGS:
             config[key] = cell_config[key]
-        config["activity_regularizer"] = keras.regularizers.serialize(
-            self.activity_regularizer
-        )
+        config["activity_regularizer"] = keras.regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod

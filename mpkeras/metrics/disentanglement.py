@@ -73,9 +73,7 @@ def _partner_tables(factors, varying):
     tables = {}
     for k in varying:
         order = np.argsort(factors[:, k], kind="stable")
-        values, starts, counts = np.unique(
-            factors[order, k], return_index=True, return_counts=True
-        )
+        values, starts, counts = np.unique(factors[order, k], return_index=True, return_counts=True)
         position = np.searchsorted(values, factors[:, k])
         tables[k] = (order, starts[position], counts[position])
     return tables
@@ -102,6 +100,7 @@ def _beta_vae_points(codes, varying, tables, num_points, batch_size, rng, chunk=
         diff = codes[first[s : s + chunk]] - codes[second[s : s + chunk]]
         features[s : s + chunk] = np.mean(np.abs(diff), axis=1)
     return features, labels
+
 
 def beta_vae_score(
     encode,

@@ -29,8 +29,7 @@ def _labels(y, num_classes, name):
         y = tf.argmax(y, axis=-1)
     elif not y.dtype.is_integer:
         raise ValueError(
-            f"`{name}` must hold integer labels or float scores. Received dtype "
-            f"{y.dtype.name}"
+            f"`{name}` must hold integer labels or float scores. Received dtype {y.dtype.name}"
         )
     return tf.reshape(tf.cast(y, tf.int64), [-1])
 

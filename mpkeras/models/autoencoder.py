@@ -29,12 +29,20 @@ KINDS = ("linear", "mlp", "conv")
 
 def _image_shape(shape, name, kind):
     if kind == "conv":
-        return validation.shape(shape, name, rank=3, expected=(
-            "an image shape (height, width, channels) of positive integers for kind='conv'"
-        ))
-    return validation.shape(shape, name, rank=(1, 3), expected=(
-        "an image shape (height, width, channels) or (features,) of positive integers"
-    ))
+        return validation.shape(
+            shape,
+            name,
+            rank=3,
+            expected=(
+                "an image shape (height, width, channels) of positive integers for kind='conv'"
+            ),
+        )
+    return validation.shape(
+        shape,
+        name,
+        rank=(1, 3),
+        expected=("an image shape (height, width, channels) or (features,) of positive integers"),
+    )
 
 
 def _hidden(hidden, kind, shape):
@@ -42,7 +50,8 @@ def _hidden(hidden, kind, shape):
     if kind == "linear":
         if hidden not in (None, (), []):
             raise validation.invalid(
-                "hidden", "None: kind='linear' has no hidden layers (it is PCA's model, A1)",
+                "hidden",
+                "None: kind='linear' has no hidden layers (it is PCA's model, A1)",
                 hidden,
             )
         return ()
@@ -52,8 +61,9 @@ def _hidden(hidden, kind, shape):
         return default_conv_filters(shape[:2])
     if kind == "conv":
         return validation.positive_ints(
-            hidden, "hidden", expected="positive integers (filters per stride-2 stage for "
-            "'conv', at least one)",
+            hidden,
+            "hidden",
+            expected="positive integers (filters per stride-2 stage for 'conv', at least one)",
         )
     return validation.positive_ints(
         hidden, "hidden", allow_empty=True, expected="positive integers (layer widths for 'mlp')"
@@ -162,9 +172,7 @@ def build_encoder(
         x = keras.layers.Flatten(name=f"{name}_flatten")(x)
     if kind == "mlp":
         for i, units in enumerate(hidden):
-            x = keras.layers.Dense(
-                units, activation=activation, name=f"{name}_hidden{i}"
-            )(x)
+            x = keras.layers.Dense(units, activation=activation, name=f"{name}_hidden{i}")(x)
     outputs = keras.layers.Dense(output_dim, name=f"{name}_output")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -237,12 +245,8 @@ def build_decoder(
     x = inputs
     if kind in ("linear", "mlp"):
         for i, units in enumerate(reversed(hidden)):
-            x = keras.layers.Dense(
-                units, activation=activation, name=f"{name}_hidden{i}"
-            )(x)
-        x = keras.layers.Dense(
-            features, activation=output_activation, name=f"{name}_output"
-        )(x)
+            x = keras.layers.Dense(units, activation=activation, name=f"{name}_hidden{i}")(x)
+        x = keras.layers.Dense(features, activation=output_activation, name=f"{name}_output")(x)
         if len(output_shape) > 1:
             x = keras.layers.Reshape(output_shape, name=f"{name}_reshape")(x)
         return keras.Model(inputs, x, name=name)
@@ -255,9 +259,7 @@ def build_decoder(
         activation=activation,
         name=f"{name}_dense",
     )(x)
-    x = keras.layers.Reshape(
-        (small_h, small_w, hidden[-1]), name=f"{name}_reshape"
-    )(x)
+    x = keras.layers.Reshape((small_h, small_w, hidden[-1]), name=f"{name}_reshape")(x)
     for i, filters in enumerate(reversed(hidden)):
         x = keras.layers.Conv2DTranspose(
             filters,
@@ -420,8 +422,10 @@ def build_autoencoder(
     features = math.prod(input_shape)
     if kind == "linear" and latent_dim > features:
         raise validation.invalid(
-            "latent_dim", f"at most the {features} input features for kind='linear' (a "
-            "larger code would only span the input space)", latent_dim,
+            "latent_dim",
+            f"at most the {features} input features for kind='linear' (a "
+            "larger code would only span the input space)",
+            latent_dim,
         )
     if output_activation == _DEFAULT:
         output_activation = "linear" if kind == "linear" else "sigmoid"

@@ -127,19 +127,15 @@ def build_cnn(
             name=f"{name}_conv{i}",
         )(x)
         if all(s >= p for s, p in zip(size, pool_size)):
-            x = keras.layers.MaxPooling2D(
-                pool_size, dtype=dtype, name=f"{name}_pool{i}"
-            )(x)
+            x = keras.layers.MaxPooling2D(pool_size, dtype=dtype, name=f"{name}_pool{i}")(x)
             size = [s // p for s, p in zip(size, pool_size)]
     x = keras.layers.Flatten(dtype=dtype, name=f"{name}_flatten")(x)
     for i, units in enumerate(dense):
-        x = keras.layers.Dense(
-            units, activation=activation, dtype=dtype, name=f"{name}_dense{i}"
-        )(x)
+        x = keras.layers.Dense(units, activation=activation, dtype=dtype, name=f"{name}_dense{i}")(
+            x
+        )
     if dropout:
-        x = keras.layers.Dropout(
-            dropout, seed=seed, dtype=dtype, name=f"{name}_dropout"
-        )(x)
+        x = keras.layers.Dropout(dropout, seed=seed, dtype=dtype, name=f"{name}_dropout")(x)
     outputs = keras.layers.Dense(
         num_classes, activation="softmax", dtype=dtype, name=f"{name}_output"
     )(x)

@@ -1,7 +1,7 @@
 """Multi-layer perceptrons (notes section 1.1) and their affine collapse (N6)."""
 
-import numpy as np
 import keras
+import numpy as np
 
 from mpkeras import validation
 
@@ -126,7 +126,11 @@ def build_parallel_mlps(m, hidden_layers, activation, name, centred=()):
         for i, units in enumerate(widths):
             h = keras.layers.Dense(units, activation=activation, name=f"{name}_net{k}_hidden{i}")(h)
         outputs.append(keras.layers.Dense(1, name=f"{name}_net{k}_output")(h))
-    merged = keras.layers.Concatenate(name=f"{name}_outputs")(outputs) if len(outputs) > 1 else outputs[0]
+    merged = (
+        keras.layers.Concatenate(name=f"{name}_outputs")(outputs)
+        if len(outputs) > 1
+        else outputs[0]
+    )
     return keras.Model(inputs, merged, name=name)
 
 
@@ -186,7 +190,5 @@ def compose_affine(model):
             weight = weight @ kernel
             bias = bias @ kernel + layer_bias
     if weight is None:
-        raise ValueError(
-            f"compose_affine found no Dense layer in model {model.name!r}."
-        )
+        raise ValueError(f"compose_affine found no Dense layer in model {model.name!r}.")
     return weight, bias

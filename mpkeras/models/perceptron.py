@@ -1,7 +1,7 @@
 """Rosenblatt's perceptron as a Keras model trained by its own rule (claim N1)."""
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -15,9 +15,7 @@ _LABEL_MESSAGE = (
 
 
 def _looks_like_array(y):
-    return isinstance(y, (np.ndarray, list, tuple, tf.Tensor)) or hasattr(
-        y, "__array__"
-    )
+    return isinstance(y, (np.ndarray, list, tuple, tf.Tensor)) or hasattr(y, "__array__")
 
 
 def _check_labels_eagerly(y):
@@ -27,10 +25,7 @@ def _check_labels_eagerly(y):
     values = np.unique(np.asarray(y))
     bad = values[(values != 0) & (values != 1)]
     if bad.size:
-        raise ValueError(
-            f"{_LABEL_MESSAGE} Received labels with values "
-            f"{values[:10].tolist()}"
-        )
+        raise ValueError(f"{_LABEL_MESSAGE} Received labels with values {values[:10].tolist()}")
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
@@ -244,9 +239,7 @@ class Perceptron(keras.Model):
         self._check_array_width(x)
         _check_labels_eagerly(y)
         validation_data = kwargs.get("validation_data")
-        if isinstance(validation_data, (list, tuple)) and len(
-            validation_data
-        ) in (2, 3):
+        if isinstance(validation_data, (list, tuple)) and len(validation_data) in (2, 3):
             _check_labels_eagerly(validation_data[1])
         return super().fit(x, y, *args, **kwargs)
 
@@ -263,8 +256,7 @@ class Perceptron(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:
             raise ValueError(
-                "Perceptron does not support `sample_weight` (the rule "
-                "treats every mistake alike)."
+                "Perceptron does not support `sample_weight` (the rule treats every mistake alike)."
             )
         if y is None:
             raise ValueError("Perceptron needs labels y in {0, 1}.")
@@ -291,11 +283,7 @@ class Perceptron(keras.Model):
         x, y = self._prepare(data)
         eta = ops.cast(self.learning_rate, x.dtype)
         w_start = ops.cast(self.kernel, x.dtype)[:, 0]
-        b_start = (
-            ops.cast(self.bias, x.dtype)[0]
-            if self.use_bias
-            else ops.zeros((), x.dtype)
-        )
+        b_start = ops.cast(self.bias, x.dtype)[0] if self.use_bias else ops.zeros((), x.dtype)
 
         def visit(state, example):
             w, b, _ = state
@@ -362,10 +350,6 @@ class Perceptron(keras.Model):
             **super().get_config(),
             "learning_rate": self.learning_rate,
             "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "bias_initializer": keras.initializers.serialize(
-                self.bias_initializer
-            ),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }

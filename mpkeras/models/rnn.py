@@ -35,8 +35,9 @@ MODES = ("one_to_one", "one_to_many", "many_to_one", "many_to_many")
 
 def _units(units):
     return validation.positive_ints(
-        units, "units", expected="a positive integer or a non-empty sequence of them "
-        "(one per stacked layer)",
+        units,
+        "units",
+        expected="a positive integer or a non-empty sequence of them (one per stacked layer)",
     )
 
 
@@ -51,15 +52,15 @@ def _sequence_shape(input_shape, vocabulary_size):
     else:
         expected = "(timesteps, features)"
     return validation.shape(
-        input_shape, "input_shape", rank=1 if vocabulary_size is not None else 2,
+        input_shape,
+        "input_shape",
+        rank=1 if vocabulary_size is not None else 2,
         unknown_axes=(0,),
         expected=f"{expected} without the batch axis (timesteps may be None)",
     )
 
 
-def recurrent_layer(
-    cell, units, return_sequences=False, return_state=False, name=None, **kwargs
-):
+def recurrent_layer(cell, units, return_sequences=False, return_state=False, name=None, **kwargs):
     """One recurrent layer of the given cell type.
 
     Args:
@@ -117,7 +118,10 @@ def _inputs(input_shape, vocabulary_size, embedding_dim, name, dtype):
     # Id 0 is padding (TextVectorization's convention): masked, so padded
     # steps keep the previous state.
     x = keras.layers.Embedding(
-        vocabulary_size, embedding_dim, mask_zero=True, name=f"{name}_embedding",
+        vocabulary_size,
+        embedding_dim,
+        mask_zero=True,
+        name=f"{name}_embedding",
         dtype=dtype,
     )(inputs)
     return inputs, x
@@ -293,9 +297,16 @@ def build_many_to_many(
     """
     if output_length is None:
         return build_one_to_one(
-            input_shape, units, output_units, cell=cell,
-            output_activation=output_activation, vocabulary_size=vocabulary_size,
-            embedding_dim=embedding_dim, dtype=dtype, name=name, **layer_kwargs,
+            input_shape,
+            units,
+            output_units,
+            cell=cell,
+            output_activation=output_activation,
+            vocabulary_size=vocabulary_size,
+            embedding_dim=embedding_dim,
+            dtype=dtype,
+            name=name,
+            **layer_kwargs,
         )
     units, cell = _units(units), _cell(cell)
     output_length = validation.positive_int(output_length, "output_length")
@@ -303,7 +314,13 @@ def build_many_to_many(
     context, states = _stack(x, cell, units, f"{name}_encoder", False, dtype=dtype, **layer_kwargs)
     x = keras.layers.RepeatVector(output_length, name=f"{name}_repeat", dtype=dtype)(context)
     x, _ = _stack(
-        x, cell, units, f"{name}_decoder", True, initial_states=states, dtype=dtype,
+        x,
+        cell,
+        units,
+        f"{name}_decoder",
+        True,
+        initial_states=states,
+        dtype=dtype,
         **layer_kwargs,
     )
     return keras.Model(inputs, _head(x, output_units, output_activation, name, dtype), name=name)

@@ -145,7 +145,10 @@ def build_unet(
     (None, 28, 28, 3)
     """
     input_shape = validation.shape(
-        input_shape, "input_shape", rank=3, unknown_axes=(0, 1),
+        input_shape,
+        "input_shape",
+        rank=3,
+        unknown_axes=(0, 1),
         expected="(height, width, channels) of positive integers (height and width may be None)",
     )
     height, width, _ = input_shape
@@ -228,7 +231,9 @@ def build_unet(
         else:
             x = keras.layers.Conv2D(filters, 1, name=f"{prefix}_project")(x)
             if upsampling == "nearest":
-                x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{prefix}_nearest")(x)
+                x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{prefix}_nearest")(
+                    x
+                )
             elif upsampling == "bed_of_nails":
                 x = BedOfNails2D(2, name=f"{prefix}_bed_of_nails")(x)
             else:

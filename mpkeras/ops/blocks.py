@@ -89,7 +89,7 @@ def keys(indices, spatial, channels, out, s, before, index_dtype):
 
 def cell_steps(s):
     """The steps of cell numbers: cell (o_0, ..., o_last) is number sum_d o_d * prod_{e > d} s_e."""
-    return [int(np.prod(s[d + 1:], dtype=np.int64)) for d in range(len(s))]
+    return [int(np.prod(s[d + 1 :], dtype=np.int64)) for d in range(len(s))]
 
 
 def own_cells(keys, steps, out, s, before, size, rank):
@@ -197,8 +197,10 @@ def place(values, keys, steps, out, s, before, size, rank):
         k, v = expanded(keys, lead, axes), expanded(values, lead, axes)
         slab = [batch, out[0]] + [out[d] * s[d] for d in axes] + [channels]
         blocks = tf.stack(
-            [tf.reshape(tf.where(k == table(axes, o0 * steps[0]), v, zero), slab)
-             for o0 in range(s[0])],
+            [
+                tf.reshape(tf.where(k == table(axes, o0 * steps[0]), v, zero), slab)
+                for o0 in range(s[0])
+            ],
             axis=2,
         )
     placed = tf.reshape(blocks, [batch] + [out[d] * s[d] for d in range(rank)] + [channels])
@@ -216,9 +218,7 @@ def crop_to(placed, out, s, before, size, rank):
     )
     if exact:
         return placed
-    return tf.slice(
-        placed, [0] + list(before) + [0], [-1] + [size[d] for d in range(rank)] + [-1]
-    )
+    return tf.slice(placed, [0] + list(before) + [0], [-1] + [size[d] for d in range(rank)] + [-1])
 
 
 def read(upstream, keys, steps, out, s, before, rank):

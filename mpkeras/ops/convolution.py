@@ -81,8 +81,7 @@ def _as_tensor(value, name, dtype=None):
         tensor = tf.cast(tensor, dtype)
     if not tensor.dtype.is_floating:
         raise ValueError(
-            f"`{name}` must be floating point. Received: {name}.dtype="
-            f"{tensor.dtype.name}"
+            f"`{name}` must be floating point. Received: {name}.dtype={tensor.dtype.name}"
         )
     return tensor
 
@@ -119,9 +118,7 @@ def _spatial_size(tensor):
     """(H, W) of a rank-4 tensor: static ints where known, else tensors."""
     static = tensor.shape[1:3]
     dynamic = tf.shape(tensor)
-    return tuple(
-        int(d) if d is not None else dynamic[1 + axis] for axis, d in enumerate(static)
-    )
+    return tuple(int(d) if d is not None else dynamic[1 + axis] for axis, d in enumerate(static))
 
 
 def _pad(image, kernel_hw, mode, strides, align="tensorflow"):
@@ -238,8 +235,7 @@ def _check_backward(mode, strides):
     if mode == "full":
         # The layer's forward pass is "valid" or "same" (keras.layers.Conv2D).
         raise ValueError(
-            "The conv layer backward formulas take mode 'valid' or 'same'. "
-            f"Received: mode={mode!r}"
+            f"The conv layer backward formulas take mode 'valid' or 'same'. Received: mode={mode!r}"
         )
     return mode, normalize_strides(strides)
 
@@ -282,8 +278,7 @@ def conv2d_input_gradient(delta, kernel, input_shape, mode="valid", strides=1):
     kernel = tf.cast(tf.convert_to_tensor(kernel), delta.dtype)
     k_h, k_w = int(kernel.shape[0]), int(kernel.shape[1])
     height, width = (
-        int(d) if isinstance(d, numbers.Integral) else d
-        for d in (input_shape[1], input_shape[2])
+        int(d) if isinstance(d, numbers.Integral) else d for d in (input_shape[1], input_shape[2])
     )
     pad_top, _, _ = padding_1d(height, k_h, strides[0], mode)
     pad_left, _, _ = padding_1d(width, k_w, strides[1], mode)
@@ -298,8 +293,7 @@ def conv2d_input_gradient(delta, kernel, input_shape, mode="valid", strides=1):
     top, left = k_h - 1 - pad_top, k_w - 1 - pad_left
     padded = tf.pad(
         dilated,
-        [[0, 0], [top, height + k_h - 1 - top - d_h],
-         [left, width + k_w - 1 - left - d_w], [0, 0]],
+        [[0, 0], [top, height + k_h - 1 - top - d_h], [left, width + k_w - 1 - left - d_w], [0, 0]],
     )
     return tf.nn.conv2d(padded, mirrored, strides=1, padding="VALID")
 

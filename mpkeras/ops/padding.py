@@ -77,7 +77,5 @@ def pooling_arguments(pool_size, strides, padding, rank):
     ``strides=None`` means ``pool_size``, as in ``keras.layers.MaxPooling2D``.
     """
     pool_size = validation.normalize_tuple(pool_size, rank, "pool_size")
-    strides = pool_size if strides is None else validation.normalize_tuple(
-        strides, rank, "strides"
-    )
+    strides = pool_size if strides is None else validation.normalize_tuple(strides, rank, "strides")
     return pool_size, strides, validation.padding(padding)

@@ -93,15 +93,19 @@ def max_pool2d_backward(inputs, upstream, pool_size=2, strides=None, padding="va
     # into the -inf padded image, taps in row-major order within the window.
     p_h, p_w = height + top + bottom, width + left + right
     i, j, m, n = np.meshgrid(
-        np.arange(h_out), np.arange(w_out),
-        np.arange(pool_size[0]), np.arange(pool_size[1]), indexing="ij",
+        np.arange(h_out),
+        np.arange(w_out),
+        np.arange(pool_size[0]),
+        np.arange(pool_size[1]),
+        indexing="ij",
     )
     flat = ((i * strides[0] + m) * p_w + (j * strides[1] + n)).reshape(
         h_out * w_out, pool_size[0] * pool_size[1]
     )
     lowest = tf.constant(-np.inf, inputs.dtype)
     padded = tf.pad(
-        inputs, [[0, 0], [top, bottom], [left, right], [0, 0]],
+        inputs,
+        [[0, 0], [top, bottom], [left, right], [0, 0]],
         constant_values=lowest,
     )
     batch, channels = tf.shape(inputs)[0], tf.shape(inputs)[3]
@@ -109,9 +113,7 @@ def max_pool2d_backward(inputs, upstream, pool_size=2, strides=None, padding="va
     windows = tf.gather(pixels, flat, axis=1)  # (b, windows, taps, c)
     is_max = windows == tf.reduce_max(windows, axis=2, keepdims=True)
     # Tie rule: keep only the first maximum (row-major) of each window.
-    first = tf.logical_and(
-        is_max, tf.cumsum(tf.cast(is_max, tf.int32), axis=2) == 1
-    )
+    first = tf.logical_and(is_max, tf.cumsum(tf.cast(is_max, tf.int32), axis=2) == 1)
     routed = tf.where(
         first,
         tf.reshape(upstream, tf.stack([batch, h_out * w_out, 1, channels])),

@@ -75,9 +75,7 @@ def output_shape(input_hw, kernel_hw, mode="valid", strides=1):
     """Spatial output size `(H_out, W_out)` of `correlate2d` (see module doc)."""
     mode = check_mode(mode)
     strides = normalize_strides(strides)
-    return tuple(
-        padding_1d(n, k, s, mode)[2] for n, k, s in zip(input_hw, kernel_hw, strides)
-    )
+    return tuple(padding_1d(n, k, s, mode)[2] for n, k, s in zip(input_hw, kernel_hw, strides))
 
 
 def check_fits(image_hw, kernel_hw, mode, image_name="image"):
@@ -114,8 +112,7 @@ def _kernel_and_input_shape(kernel, input_shape):
     if input_shape is None or len(input_shape) != 3 or not all(d > 0 for d in input_shape):
         raise validation.invalid(
             "input_shape",
-            "(height, width, channels) of positive integers (or (height, width) "
-            "with a 2-D kernel)",
+            "(height, width, channels) of positive integers (or (height, width) with a 2-D kernel)",
             given,
         )
     if kernel.shape[2] != input_shape[2]:
@@ -171,7 +168,10 @@ def conv_matrix(kernel, input_shape, mode="valid", strides=1, sparse=None):
     # One entry per (output pixel, kernel tap) whose input pixel exists; the
     # (c, o) block of every entry is the kernel's c_in x c_out tap matrix.
     i, j, m, n = np.meshgrid(
-        np.arange(h_out), np.arange(w_out), np.arange(k_h), np.arange(k_w),
+        np.arange(h_out),
+        np.arange(w_out),
+        np.arange(k_h),
+        np.arange(k_w),
         indexing="ij",
     )
     y = i * strides[0] + m - pad_h

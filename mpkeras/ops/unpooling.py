@@ -167,8 +167,10 @@ def output_size_of(output_size, values_shape, k, s, padding):
 
 
 def _is_tensor(value):
-    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(
-        value, tf.TensorShape
+    return (
+        hasattr(value, "shape")
+        and hasattr(value, "dtype")
+        and not isinstance(value, tf.TensorShape)
     )
 
 
@@ -195,9 +197,14 @@ def _shape_vector(output_size, rank):
         tensor = tf.convert_to_tensor(output_size)
     except (TypeError, ValueError):
         return [object()]  # rejected by the caller, with the value in the message
-    if not tensor.dtype.is_integer or tensor.shape.rank != 1 or tensor.shape[0] not in (
-        rank,
-        rank + 2,
+    if (
+        not tensor.dtype.is_integer
+        or tensor.shape.rank != 1
+        or tensor.shape[0]
+        not in (
+            rank,
+            rank + 2,
+        )
     ):
         return [object()]
     static = tf.get_static_value(tensor)
@@ -233,9 +240,11 @@ def check_geometry(size, out, k, s, padding, values_shape):
     for d in range(len(k)):
         if not is_static(size[d], out[d]):
             continue
-        pooled = output_length(size[d], k[d], s[d], padding) if size[d] >= (
-            k[d] if padding == "valid" else 1
-        ) else 0
+        pooled = (
+            output_length(size[d], k[d], s[d], padding)
+            if size[d] >= (k[d] if padding == "valid" else 1)
+            else 0
+        )
         if pooled != out[d]:
             low, high = input_length_range(out[d], k[d], s[d], padding)
             raise ValueError(
@@ -278,7 +287,8 @@ def _unpool(values, indices, size, k, s, padding, given):
             result = placed if ok else _checked_scatter(v, indices, size, k, s, padding, fits)[0]
         else:
             result = tf.cond(
-                ok, lambda: placed,
+                ok,
+                lambda: placed,
                 lambda: _checked_scatter(v, indices, size, k, s, padding, fits)[0],
             )
 

@@ -31,8 +31,9 @@ class RunContext:
     def log_dir(self, tag):
         return self.run_dir / "logs" / tag
 
-    def fit(self, model, x, *, tag, epochs, figure=None, figure_every=10, callbacks=(),
-            **fit_kwargs):
+    def fit(
+        self, model, x, *, tag, epochs, figure=None, figure_every=10, callbacks=(), **fit_kwargs
+    ):
         """``model.fit(x, epochs=epochs, ...)`` under the run's callbacks.
 
         The one way an experiment trains: every fit gets TensorBoard under

@@ -52,10 +52,9 @@ def evaluate(model_path, dataset, split="test", task=None, batch_size=128, verbo
 
     model = load_model(path)
     if not model.compiled:
-        raise RunError(
-            f"{path} was saved without compile(); it has no loss or metrics to evaluate"
-        )
-    inputs = data.load(dataset, split=split, batch_size=batch_size, task=task)
+        raise RunError(f"{path} was saved without compile(); it has no loss or metrics to evaluate")
+    # seed=0: the same corruption (denoising, inpainting) in every process.
+    inputs = data.load(dataset, split=split, batch_size=batch_size, task=task, seed=0)
     _check_fits(model, path, inputs, f"--dataset {dataset} (task {task})")
     return model.evaluate(inputs, verbose=verbose, return_dict=True)
 
@@ -86,8 +85,9 @@ def _check_fits(model, path, dataset, described):
         model.test_on_batch(*batch)
     except (ValueError, TypeError, tf.errors.InvalidArgumentError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RunError(f"{path} does not fit {described} (inputs {_shapes(given)}): {first}") \
-            from None
+        raise RunError(
+            f"{path} does not fit {described} (inputs {_shapes(given)}): {first}"
+        ) from None
 
 
 def _input_shapes(model):

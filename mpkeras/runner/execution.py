@@ -63,8 +63,11 @@ class ExecutionConfig:
     @classmethod
     def from_options(cls, strategy=None, mixed_precision=None, jit_compile=None):
         """The config of the command-line options; None means the default."""
-        given = {"strategy": strategy, "mixed_precision": mixed_precision,
-                 "jit_compile": jit_compile}
+        given = {
+            "strategy": strategy,
+            "mixed_precision": mixed_precision,
+            "jit_compile": jit_compile,
+        }
         return cls(**{key: value for key, value in given.items() if value is not None})
 
     @classmethod
@@ -116,9 +119,7 @@ def make_strategy(name):
         # CPUs only (e.g. logical CPU devices): TensorFlow's collective
         # all-reduce can pair different tensors across the CPU replicas
         # ("Shape mismatch in the collective instance"); reduce on one device.
-        return tf.distribute.MirroredStrategy(
-            cross_device_ops=tf.distribute.ReductionToOneDevice()
-        )
+        return tf.distribute.MirroredStrategy(cross_device_ops=tf.distribute.ReductionToOneDevice())
     if name == "multiworker":
         # The cluster comes from TF_CONFIG (TFConfigClusterResolver). One per
         # process: it configures the collective ops, which TensorFlow allows

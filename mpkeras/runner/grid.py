@@ -118,15 +118,21 @@ def expand(sets):
         if len(set(values)) != len(values):
             raise RunError(f"Invalid --set {text!r}: a value is listed twice")
         axes.append((key, values))
-    return [tuple(zip((key for key, _ in axes), combo))
-            for combo in itertools.product(*(values for _, values in axes))]
+    return [
+        tuple(zip((key for key, _ in axes), combo))
+        for combo in itertools.product(*(values for _, values in axes))
+    ]
 
 
 def swept_keys(sets):
     """The keys of ``--set`` options that list more than one value, in order."""
-    return [key for key, values in
-            ((str(t).partition("=")[0].strip(), split_values(str(t).partition("=")[2]))
-             for t in sets) if len(values) > 1]
+    return [
+        key
+        for key, values in (
+            (str(t).partition("=")[0].strip(), split_values(str(t).partition("=")[2])) for t in sets
+        )
+        if len(values) > 1
+    ]
 
 
 def point_name(settings, seed, with_seed=True):
@@ -154,8 +160,11 @@ def plan_points(spec, sets=(), seeds=(None,), quick=False, execution=None, name=
         overrides = [f"{key}={value}" for key, value in settings]
         for seed in seeds:
             checked = plan(spec, overrides, seed, quick, execution)
-            points.append(GridPoint(name=name(settings, seed), settings=settings,
-                                    seed=checked.seed, plan=checked))
+            points.append(
+                GridPoint(
+                    name=name(settings, seed), settings=settings, seed=checked.seed, plan=checked
+                )
+            )
     _dedupe(points)
     return points
 
@@ -165,13 +174,16 @@ def _dedupe(points):
     seen = {}
     for point in points:
         if point.name in seen:
-            raise RunError(f"Two points of the grid would share the directory {point.name!r}: "
-                           f"{seen[point.name]} and {point.settings}")
+            raise RunError(
+                f"Two points of the grid would share the directory {point.name!r}: "
+                f"{seen[point.name]} and {point.settings}"
+            )
         seen[point.name] = point.settings
 
 
-def run_points(points, root, resume=False, log_for=None, models_for=None, verbose=False,
-               report=print):
+def run_points(
+    points, root, resume=False, log_for=None, models_for=None, verbose=False, report=print
+):
     """The loop: run each point into ``root/<point.name>``; yields
     ``(index, point, result, metrics, resumed)`` after each.
 
@@ -197,11 +209,15 @@ def run_points(points, root, resume=False, log_for=None, models_for=None, verbos
             shutil.rmtree(run_dir)  # killed part way: nothing of it is a result
         log = log_for(point) if log_for else None
         kwargs = {"models_dir": models_for(point)} if models_for else {}
-        result = run_point(point.plan, run_dir, log=log, verbose=verbose, report=report,
-                           **kwargs)
+        result = run_point(point.plan, run_dir, log=log, verbose=verbose, report=report, **kwargs)
         metrics = _read_back(point, done)[1] if done.is_file() else {}
-        yield index, point, PointResult(result.status, result.rows, result.wall_time_s), \
-            metrics, False
+        yield (
+            index,
+            point,
+            PointResult(result.status, result.rows, result.wall_time_s),
+            metrics,
+            False,
+        )
 
 
 def _read_back(point, path):
@@ -215,8 +231,10 @@ def _read_back(point, path):
     else:
         status = "failed"
         rows = [failed_row(point.plan.spec, payload.get("reason", "failed"))]
-    return (PointResult(status, rows, float(payload.get("wall_time_s", 0.0))),
-            payload.get("metrics", {}))
+    return (
+        PointResult(status, rows, float(payload.get("wall_time_s", 0.0))),
+        payload.get("metrics", {}),
+    )
 
 
 def _number(value):
@@ -258,18 +276,20 @@ def aggregate(per_seed_rows):
         else:
             holds = held == n
         complete = len(numbers) == n
-        merged.append({
-            **found[0],
-            "expected": found[0]["expected"],
-            "measured": sum(numbers) / n if complete else _first_text(values),
-            "measured_min": min(numbers) if complete else None,
-            "measured_max": max(numbers) if complete else None,
-            "measured_values": values,
-            "margin": min(margins) if margins and len(margins) == n else None,
-            "holds": holds,
-            "held": held,
-            "seeds": n,
-        })
+        merged.append(
+            {
+                **found[0],
+                "expected": found[0]["expected"],
+                "measured": sum(numbers) / n if complete else _first_text(values),
+                "measured_min": min(numbers) if complete else None,
+                "measured_max": max(numbers) if complete else None,
+                "measured_values": values,
+                "margin": min(margins) if margins and len(margins) == n else None,
+                "holds": holds,
+                "held": held,
+                "seeds": n,
+            }
+        )
     return merged
 
 
@@ -285,8 +305,7 @@ def metric_summary(metrics_by_seed):
     """``{metric: {mean, min, max, values}}`` of the numeric scalar metrics over seeds."""
     names = []
     for metrics in metrics_by_seed:
-        names += [name for name, value in metrics.items()
-                  if _number(value) and name not in names]
+        names += [name for name, value in metrics.items() if _number(value) and name not in names]
     summary = {}
     for name in names:
         values = [metrics.get(name) for metrics in metrics_by_seed]

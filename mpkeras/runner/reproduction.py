@@ -40,8 +40,7 @@ class PointResult:
     wall_time_s: float
 
 
-def run_point(plan, run_dir, log=None, models_dir=DEFAULT_MODELS_DIR, verbose=False,
-              report=print):
+def run_point(plan, run_dir, log=None, models_dir=DEFAULT_MODELS_DIR, verbose=False, report=print):
     """Run ``plan`` into ``run_dir``; whatever it raises becomes a row, not an exception.
 
     Everything the run prints goes to ``log`` (a path) unless it is None.
@@ -54,22 +53,37 @@ def run_point(plan, run_dir, log=None, models_dir=DEFAULT_MODELS_DIR, verbose=Fa
     output = contextlib.nullcontext() if log is None else output_to(log)
     try:
         with output:
-            outcome = run_plan(plan, run_dir, models_dir=models_dir,
-                               verbose="auto" if verbose else 2, report=report)
+            outcome = run_plan(
+                plan,
+                run_dir,
+                models_dir=models_dir,
+                verbose="auto" if verbose else 2,
+                report=report,
+            )
         rows = outcome.results["expectations"]
     except DatasetUnavailableError as error:
         status = "skipped"
-        rows = [_run_row(spec, "runs when its data is prepared",
-                         f"skipped: {_first_line(error)}", None)]
+        rows = [
+            _run_row(spec, "runs when its data is prepared", f"skipped: {_first_line(error)}", None)
+        ]
     except Exception as error:  # noqa: BLE001 - one point's failure must not stop the others
         status = "failed"
         rows = [failed_row(spec, f"{type(error).__name__}: {_first_line(error)}")]
     return PointResult(status=status, rows=rows, wall_time_s=time.perf_counter() - started)
 
 
-def reproduce(names=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_DIR,
-              models_dir=DEFAULT_MODELS_DIR, verbose=False, report=print, strategy=None,
-              mixed_precision=None, jit_compile=None, seeds=None):
+def reproduce(
+    names=None,
+    quick=False,
+    runs_dir=rundir.DEFAULT_RUNS_DIR,
+    models_dir=DEFAULT_MODELS_DIR,
+    verbose=False,
+    report=print,
+    strategy=None,
+    mixed_precision=None,
+    jit_compile=None,
+    seeds=None,
+):
     """Run every spec (or ``names``) and write the claims table.
 
     Each experiment prints one progress line (i/N, name, wall time,
@@ -117,11 +131,16 @@ def reproduce(names=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_DIR,
     def directory(spec):
         def name(settings, seed):
             return f"{spec.name}/seed-{seed}" if several else spec.name
+
         return name
 
-    points = [point for spec in loaded
-              for point in grid.plan_points(spec, seeds=seeds, quick=quick,
-                                            execution=execution, name=directory(spec))]
+    points = [
+        point
+        for spec in loaded
+        for point in grid.plan_points(
+            spec, seeds=seeds, quick=quick, execution=execution, name=directory(spec)
+        )
+    ]
 
     report_dir = rundir.default_run_dir("reproduce", runs_dir)
     report_dir.mkdir(parents=True)
@@ -136,24 +155,40 @@ def reproduce(names=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_DIR,
 
     rows = []
     for index, point, result, _, _ in grid.run_points(
-            points, report_dir, log_for=log_for, models_for=lambda _: models_dir,
-            verbose=verbose, report=report):
+        points,
+        report_dir,
+        log_for=log_for,
+        models_for=lambda _: models_dir,
+        verbose=verbose,
+        report=report,
+    ):
         spec = point.plan.spec
         done.setdefault(spec.name, []).append((point, result))
         held = sum(bool(row["holds"]) for row in result.rows)
-        summary = (result.status if result.status != "completed"
-                   else f"{held}/{len(result.rows)} expectations hold")
+        summary = (
+            result.status
+            if result.status != "completed"
+            else f"{held}/{len(result.rows)} expectations hold"
+        )
         over = quick and result.wall_time_s > QUICK_BUDGET_S
         flag = f"  (over the {QUICK_BUDGET_S:.0f} s quick budget)" if over else ""
         seed = f" seed {point.seed:<3}" if several else ""
-        report(f"[{index}/{len(points)}] {spec.name:<28}{seed} {result.wall_time_s:6.1f} s  "
-               f"{summary}{flag}")
+        report(
+            f"[{index}/{len(points)}] {spec.name:<28}{seed} {result.wall_time_s:6.1f} s  "
+            f"{summary}{flag}"
+        )
         rows, experiments = _summarise(done, report_dir, quick, several)
         # After every point, so a long run that is stopped keeps a report of what it did.
-        reporting.write(report_dir, rows, experiments, quick,
-                        started=began_at.strftime("%Y-%m-%d %H:%M UTC"),
-                        wall_time_s=time.perf_counter() - began,
-                        planned=len(loaded), seeds=[p.seed for p in points[:len(seeds)]])
+        reporting.write(
+            report_dir,
+            rows,
+            experiments,
+            quick,
+            started=began_at.strftime("%Y-%m-%d %H:%M UTC"),
+            wall_time_s=time.perf_counter() - began,
+            planned=len(loaded),
+            seeds=[p.seed for p in points[: len(seeds)]],
+        )
     return report_dir, rows
 
 
@@ -168,20 +203,26 @@ def _summarise(done, report_dir, quick, several):
         wall = sum(result.wall_time_s for result in results)
         over = quick and any(result.wall_time_s > QUICK_BUDGET_S for result in results)
         merged = grid.aggregate([result.rows for result in results])
-        rows += [{"experiment": name, **row, "wall_time_s": round(wall, 1),
-                  "over_budget": over} for row in merged]
+        rows += [
+            {"experiment": name, **row, "wall_time_s": round(wall, 1), "over_budget": over}
+            for row in merged
+        ]
         # The key figures of the first seed stand for the experiment.
         written, missing = key_figures(spec, report_dir / finished[0][0].name)
         statuses = {result.status for result in results}
-        experiments.append({
-            "name": name, "title": spec.title, "chapter": spec.chapter,
-            "claims": list(spec.claims),
-            "status": statuses.pop() if len(statuses) == 1 else "failed",
-            "wall_time_s": round(wall, 1),
-            "seeds": [point.seed for point, _ in finished] if several else None,
-            "figures": [path.relative_to(report_dir).as_posix() for path in written],
-            "missing_figures": missing,
-        })
+        experiments.append(
+            {
+                "name": name,
+                "title": spec.title,
+                "chapter": spec.chapter,
+                "claims": list(spec.claims),
+                "status": statuses.pop() if len(statuses) == 1 else "failed",
+                "wall_time_s": round(wall, 1),
+                "seeds": [point.seed for point, _ in finished] if several else None,
+                "figures": [path.relative_to(report_dir).as_posix() for path in written],
+                "missing_figures": missing,
+            }
+        )
     return rows, experiments
 
 
@@ -228,8 +269,15 @@ def failed_row(spec, reason):
 
 def _run_row(spec, expected, measured, holds):
     """The row standing for an experiment that gave no expectations to check."""
-    return {"claim": ", ".join(spec.claims), "metric": "(run)", "expected": expected,
-            "measured": measured, "margin": None, "holds": holds, "description": ""}
+    return {
+        "claim": ", ".join(spec.claims),
+        "metric": "(run)",
+        "expected": expected,
+        "measured": measured,
+        "margin": None,
+        "holds": holds,
+        "description": "",
+    }
 
 
 def _claim_order(claims):

@@ -109,9 +109,15 @@ def plan(spec_name, overrides=(), seed=None, quick=False, execution=None):
     """
     check_seed(seed)
     spec, experiment, config = resolve(spec_name, overrides, quick)
-    return RunPlan(spec=spec, experiment=experiment, config=config,
-                   seed=spec.seed if seed is None else seed, quick=quick,
-                   overrides=tuple(overrides), execution=execution or ExecutionConfig())
+    return RunPlan(
+        spec=spec,
+        experiment=experiment,
+        config=config,
+        seed=spec.seed if seed is None else seed,
+        quick=quick,
+        overrides=tuple(overrides),
+        execution=execution or ExecutionConfig(),
+    )
 
 
 def plan_resume(spec_name, run_dir):
@@ -123,9 +129,15 @@ def plan_resume(spec_name, run_dir):
     # The config the run started with, even if the spec file changed since.
     config = specs.build_dataclass(experiment.config_class, record["config"], prefix="")
     check_config(experiment, config)
-    return RunPlan(spec=spec, experiment=experiment, config=config, seed=record["seed"],
-                   quick=record["quick"], overrides=tuple(record["overrides"]),
-                   execution=execution)
+    return RunPlan(
+        spec=spec,
+        experiment=experiment,
+        config=config,
+        seed=record["seed"],
+        quick=record["quick"],
+        overrides=tuple(record["overrides"]),
+        execution=execution,
+    )
 
 
 def run(
@@ -180,8 +192,10 @@ def run(
             raise RunError("--resume needs --run-dir (the run to continue)")
         if overwrite:
             raise RunError("--resume and --overwrite exclude each other")
-        if overrides or seed is not None or any(
-            value is not None for value in (strategy, mixed_precision, jit_compile)
+        if (
+            overrides
+            or seed is not None
+            or any(value is not None for value in (strategy, mixed_precision, jit_compile))
         ):
             raise RunError(
                 "--resume continues a run as its config.json says; drop "
@@ -195,17 +209,31 @@ def run(
     return run_plan(checked, target, overwrite=overwrite, **options)
 
 
-def run_plan(plan, run_dir, overwrite=False, models_dir=DEFAULT_MODELS_DIR, verbose="auto",
-             report=print):
+def run_plan(
+    plan, run_dir, overwrite=False, models_dir=DEFAULT_MODELS_DIR, verbose="auto", report=print
+):
     """Run ``plan`` into the fresh directory ``run_dir``: one point of a
     reproduce or a sweep. Returns its :class:`RunOutcome`."""
     made_parents = rundir.make_fresh(run_dir, overwrite)
-    return execute(plan, Path(run_dir), models_dir=models_dir, verbose=verbose, report=report,
-                   made_parents=made_parents)
+    return execute(
+        plan,
+        Path(run_dir),
+        models_dir=models_dir,
+        verbose=verbose,
+        report=report,
+        made_parents=made_parents,
+    )
 
 
-def execute(plan, run_dir, models_dir=DEFAULT_MODELS_DIR, verbose="auto", report=print,
-            resumed=False, made_parents=()):
+def execute(
+    plan,
+    run_dir,
+    models_dir=DEFAULT_MODELS_DIR,
+    verbose="auto",
+    report=print,
+    resumed=False,
+    made_parents=(),
+):
     """Run ``plan`` in the existing ``run_dir``; write results.json and the models."""
     rundir.write_json(run_dir / "config.json", plan.record())
     report(f"Run directory: {run_dir}")
@@ -218,14 +246,27 @@ def execute(plan, run_dir, models_dir=DEFAULT_MODELS_DIR, verbose="auto", report
     # strategy configures the collective ops, which must happen first.
     distribution = make_strategy(execution.strategy)
     seed_everything(plan.seed, deterministic=not execution.jit_compile)
-    context = RunContext(run_dir=run_dir, seed=plan.seed, quick=plan.quick, verbose=verbose,
-                         strategy=distribution, jit_compile=execution.jit_compile)
+    context = RunContext(
+        run_dir=run_dir,
+        seed=plan.seed,
+        quick=plan.quick,
+        verbose=verbose,
+        strategy=distribution,
+        jit_compile=execution.jit_compile,
+    )
     spec = plan.spec
-    base = {"name": spec.name, "experiment": spec.experiment, "seed": plan.seed,
-            "quick": plan.quick, "execution": execution.to_dict()}
+    base = {
+        "name": spec.name,
+        "experiment": spec.experiment,
+        "seed": plan.seed,
+        "quick": plan.quick,
+        "execution": execution.to_dict(),
+    }
     if execution.strategy != "default":
-        report(f"Strategy:      {execution.strategy}, "
-               f"{distribution.num_replicas_in_sync} replica(s) in sync")
+        report(
+            f"Strategy:      {execution.strategy}, "
+            f"{distribution.num_replicas_in_sync} replica(s) in sync"
+        )
     started = time.perf_counter()
     try:
         with warnings.catch_warnings(), execution_scope(execution, distribution):
@@ -269,9 +310,10 @@ def _fail(run_dir, base, error, fresh, made_parents=()):
     inside the experiment -- a ValueError from Keras included -- is a bug:
     a failed run whose traceback is kept in ``error.log``.
     """
+    from mpkeras_experiments.results import PremiseError
+
     from mpkeras.callbacks import TrainingDiverged
     from mpkeras.data.errors import DatasetUnavailableError
-    from mpkeras_experiments.results import PremiseError
 
     if isinstance(error, DatasetUnavailableError):
         if fresh and not (run_dir / "checkpoints").exists():
@@ -279,8 +321,9 @@ def _fail(run_dir, base, error, fresh, made_parents=()):
         raise error
     if isinstance(error, TrainingDiverged):
         status = "diverged"
-        message = (f"Training diverged: {error}; the last good checkpoint is in "
-                   f"{run_dir / 'checkpoints'}")
+        message = (
+            f"Training diverged: {error}; the last good checkpoint is in {run_dir / 'checkpoints'}"
+        )
     elif isinstance(error, PremiseError):
         status, message = "premise violated", str(error)
     else:
@@ -288,8 +331,10 @@ def _fail(run_dir, base, error, fresh, made_parents=()):
         (run_dir / "error.log").write_text("".join(traceback.format_exception(error)))
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         message = f"{type(error).__name__}: {first} (traceback in {run_dir / 'error.log'})"
-    rundir.write_json(run_dir / "results.json", {**base, "status": status, "reason": message,
-                                                 "metrics": {}, "expectations": []})
+    rundir.write_json(
+        run_dir / "results.json",
+        {**base, "status": status, "reason": message, "metrics": {}, "expectations": []},
+    )
     raise RunFailed(message) from error
 
 

@@ -34,9 +34,19 @@ class SweepOutcome:
     failed: list
 
 
-def sweep(name, sets=(), seeds=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_DIR,
-          resume=None, verbose=False, report=print, strategy=None, mixed_precision=None,
-          jit_compile=None):
+def sweep(
+    name,
+    sets=(),
+    seeds=None,
+    quick=False,
+    runs_dir=rundir.DEFAULT_RUNS_DIR,
+    resume=None,
+    verbose=False,
+    report=print,
+    strategy=None,
+    mixed_precision=None,
+    jit_compile=None,
+):
     """Run experiment ``name`` at every point of the ``--set`` grid, once per seed.
 
     Args:
@@ -55,8 +65,12 @@ def sweep(name, sets=(), seeds=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_D
     seeds = list(seeds) if seeds else [None]
     spec = specs.load(name)
     points = grid.plan_points(spec, sets, seeds, quick, execution)
-    record = {"spec": spec.name, "sets": list(sets), "quick": quick,
-              "points": [point.name for point in points]}
+    record = {
+        "spec": spec.name,
+        "sets": list(sets),
+        "quick": quick,
+        "points": [point.name for point in points],
+    }
     if resume is not None:
         root = Path(resume)
         _check_resume(root, record)
@@ -69,17 +83,28 @@ def sweep(name, sets=(), seeds=None, quick=False, runs_dir=rundir.DEFAULT_RUNS_D
 
     by_settings, failed, finished = {}, [], []
     for index, point, result, metrics, resumed in grid.run_points(
-            points, root, resume=resume is not None,
-            log_for=None if verbose else (lambda p: root / "logs" / f"{p.name}.log"),
-            models_for=lambda p: root / p.name / "models", verbose=verbose, report=report):
+        points,
+        root,
+        resume=resume is not None,
+        log_for=None if verbose else (lambda p: root / "logs" / f"{p.name}.log"),
+        models_for=lambda p: root / p.name / "models",
+        verbose=verbose,
+        report=report,
+    ):
         by_settings.setdefault(point.settings, []).append((point, result, metrics))
         if result.status != "completed":
             failed.append(point.name)
         held = sum(bool(row["holds"]) for row in result.rows)
-        state = ("already done" if resumed else
-                 f"{result.wall_time_s:6.1f} s  " + (
-                     result.status if result.status != "completed"
-                     else f"{held}/{len(result.rows)} expectations hold"))
+        state = (
+            "already done"
+            if resumed
+            else f"{result.wall_time_s:6.1f} s  "
+            + (
+                result.status
+                if result.status != "completed"
+                else f"{held}/{len(result.rows)} expectations hold"
+            )
+        )
         report(f"[{index}/{len(points)}] {point.name:<32} {state}")
         # The sweep's HParams config at its root, kept current after every point.
         finished.append(root / point.name)
@@ -109,28 +134,37 @@ def _check_resume(root, record):
     except (OSError, json.JSONDecodeError) as error:
         raise RunError(f"Cannot resume: {path} is not readable JSON ({error})") from None
     if earlier != record:
-        raise RunError(f"Cannot resume {root}: it is a sweep of {earlier.get('spec')!r} with "
-                       f"--set {' '.join(earlier.get('sets', []))} over points "
-                       f"{earlier.get('points')}; pass the same experiment, --set, --seeds "
-                       f"and --quick")
+        raise RunError(
+            f"Cannot resume {root}: it is a sweep of {earlier.get('spec')!r} with "
+            f"--set {' '.join(earlier.get('sets', []))} over points "
+            f"{earlier.get('points')}; pass the same experiment, --set, --seeds "
+            f"and --quick"
+        )
 
 
 def _summary(spec, sets, by_settings):
     """One entry per settings point: its settings, seeds, metrics and aggregated expectations."""
     entries = []
     for settings, finished in by_settings.items():
-        entries.append({
-            "name": grid.point_name(settings, None),
-            "settings": dict(settings),
-            "seeds": [point.seed for point, _, _ in finished],
-            "status": [result.status for _, result, _ in finished],
-            "metrics": grid.metric_summary([metrics for _, _, metrics in finished]),
-            "expectations": grid.aggregate([result.rows for _, result, _ in finished]),
-        })
+        entries.append(
+            {
+                "name": grid.point_name(settings, None),
+                "settings": dict(settings),
+                "seeds": [point.seed for point, _, _ in finished],
+                "status": [result.status for _, result, _ in finished],
+                "metrics": grid.metric_summary([metrics for _, _, metrics in finished]),
+                "expectations": grid.aggregate([result.rows for _, result, _ in finished]),
+            }
+        )
     keys = [key for key, _ in next(iter(by_settings))] if by_settings else []
-    return {"spec": spec.name, "title": spec.title, "swept": grid.swept_keys(sets),
-            "settings": keys, "points": entries,
-            "written": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    return {
+        "spec": spec.name,
+        "title": spec.title,
+        "swept": grid.swept_keys(sets),
+        "settings": keys,
+        "points": entries,
+        "written": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    }
 
 
 def summary_markdown(summary):
@@ -141,8 +175,7 @@ def summary_markdown(summary):
     title = f": {summary['title']}" if summary.get("title") else ""
     lines = [f"# Sweep of {summary['spec']}{title}", ""]
     seeds = sorted({len(entry["seeds"]) for entry in points})
-    lines += [f"{len(points)} settings points, seeds per point: "
-              f"{', '.join(map(str, seeds))}.", ""]
+    lines += [f"{len(points)} settings points, seeds per point: {', '.join(map(str, seeds))}.", ""]
     metrics = list(dict.fromkeys(name for entry in points for name in entry["metrics"]))
     header = "| " + " | ".join(keys + ["mean", "min-max", "seeds"]) + " |"
     rule = "|" + "---|" * (len(keys) + 3)
@@ -154,18 +187,31 @@ def summary_markdown(summary):
             if stats is None or stats["mean"] is None:
                 cells += ["missing", "", str(len(entry["seeds"]))]
             else:
-                cells += [f"{stats['mean']:.4g}", f"{stats['min']:.4g}-{stats['max']:.4g}",
-                          str(sum(v is not None for v in stats["values"]))]
+                cells += [
+                    f"{stats['mean']:.4g}",
+                    f"{stats['min']:.4g}-{stats['max']:.4g}",
+                    str(sum(v is not None for v in stats["values"])),
+                ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["## Expectations", "", "| " + " | ".join(keys) + " | claim | metric | expected "
-              "| mean | min-max | worst margin | holds |", "|" + "---|" * (len(keys) + 7)]
+    lines += [
+        "## Expectations",
+        "",
+        "| " + " | ".join(keys) + " | claim | metric | expected "
+        "| mean | min-max | worst margin | holds |",
+        "|" + "---|" * (len(keys) + 7),
+    ]
     for entry in points:
         for row in entry["expectations"]:
             cells = [str(entry["settings"][key]) for key in keys] + [
-                str(row["claim"]), str(row["metric"]), str(row["expected"]),
-                _measured(row["measured"]), _range(row),
-                "" if row.get("margin") is None else f"{row['margin']:+.3g}", _holds(row)]
+                str(row["claim"]),
+                str(row["metric"]),
+                str(row["expected"]),
+                _measured(row["measured"]),
+                _range(row),
+                "" if row.get("margin") is None else f"{row['margin']:+.3g}",
+                _holds(row),
+            ]
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -58,14 +58,20 @@ def test_figure_logger_draws_a_mixed_bfloat16_model(tmp_path):
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, activation="tanh"),
-                                  keras.layers.Dense(1, activation="sigmoid")])
+        model = keras.Sequential(
+            [
+                keras.Input((2,)),
+                keras.layers.Dense(4, activation="tanh"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
         model.compile(optimizer="sgd", loss="binary_crossentropy")
 
         def draw(m):
             fig, axes = plotting.figure(size=2.0)
-            plotting.decision_boundary(axes[0, 0], plotting.batch_predict(m), X, Y, "mlp",
-                                       resolution=20)
+            plotting.decision_boundary(
+                axes[0, 0], plotting.batch_predict(m), X, Y, "mlp", resolution=20
+            )
             return fig
 
         logger = FigureLogger(tmp_path, draw, name="boundary", every=2)

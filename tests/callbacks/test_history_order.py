@@ -29,8 +29,9 @@ def _fit(folder, epochs, extra=()):
     history = ResumableHistory(folder / "history.json")
     backup = keras.callbacks.BackupAndRestore(str(folder / "backup"), delete_checkpoint=False)
     # The history first: it must not depend on BackupAndRestore having run.
-    model.fit(x, 2 * x, epochs=epochs, batch_size=32, verbose=0,
-              callbacks=[history, backup, *extra])
+    model.fit(
+        x, 2 * x, epochs=epochs, batch_size=32, verbose=0, callbacks=[history, backup, *extra]
+    )
     return history.history
 
 

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from mpkeras_experiments.embeddings import log_test_codes
 from PIL import Image
 from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
 from tensorboard.plugins import base_plugin
@@ -19,10 +20,8 @@ from werkzeug import test as werkzeug_test
 from werkzeug import wrappers
 
 from mpkeras import data, runner
-from mpkeras.callbacks import EmbeddingLogger, latent_means, write_embedding
-from mpkeras.callbacks import projector
+from mpkeras.callbacks import EmbeddingLogger, latent_means, projector, write_embedding
 from mpkeras.models import build_autoencoder, build_vae
-from mpkeras_experiments.embeddings import log_test_codes
 
 RNG = np.random.default_rng(0)
 CODES = RNG.normal(size=(10, 3)).astype(np.float32)
@@ -38,8 +37,9 @@ class ProjectorServer:
         multiplexer.AddRunsFromDirectory(str(logdir))
         multiplexer.Reload()
         provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
-        context = base_plugin.TBContext(logdir=str(logdir), data_provider=provider,
-                                        multiplexer=multiplexer)
+        context = base_plugin.TBContext(
+            logdir=str(logdir), data_provider=provider, multiplexer=multiplexer
+        )
         self.apps = projector_plugin.ProjectorPlugin(context).get_plugin_apps()
 
     def get(self, route, **params):
@@ -50,7 +50,9 @@ class ProjectorServer:
 
 
 def test_the_plugin_serves_codes_labels_and_sprite(tmp_path):
-    write_embedding(tmp_path / "vae" / "projector", CODES, metadata=np.arange(10) % 3, images=IMAGES)
+    write_embedding(
+        tmp_path / "vae" / "projector", CODES, metadata=np.arange(10) % 3, images=IMAGES
+    )
     server = ProjectorServer(tmp_path)
     assert server.get("/runs").json == ["vae/projector"]
     (info,) = server.get("/info", run="vae/projector").json["embeddings"]
@@ -68,8 +70,9 @@ def test_the_plugin_serves_codes_labels_and_sprite(tmp_path):
 
 
 def test_files_are_as_the_plugin_documents(tmp_path):
-    config = write_embedding(tmp_path, CODES, metadata={"label": list("abcdefghij"), "k": range(10)},
-                             images=IMAGES)
+    config = write_embedding(
+        tmp_path, CODES, metadata={"label": list("abcdefghij"), "k": range(10)}, images=IMAGES
+    )
     assert config == tmp_path / "projector_config.pbtxt"
     text = config.read_text()
     assert f'tensor_name: "{NAME}"' in text and 'metadata_path: "metadata.tsv"' in text
@@ -98,7 +101,7 @@ def test_sprite_places_each_image_row_major(tmp_path):
     assert side == 32 and grid.shape == (3 * 32, 3 * 32)
     for index in range(5):
         row, col = divmod(index, 3)
-        tile = grid[row * 32:(row + 1) * 32, col * 32:(col + 1) * 32]
+        tile = grid[row * 32 : (row + 1) * 32, col * 32 : (col + 1) * 32]
         expected = images[index].repeat(4, axis=0).repeat(4, axis=1)
         np.testing.assert_array_equal(tile, expected)
     # Places with no image are white.
@@ -112,18 +115,21 @@ def test_sprite_shrinks_to_the_projector_limit(monkeypatch):
     np.testing.assert_array_equal(grid[:25, :25], 255)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"codes": np.zeros(10)}, "`codes`"),
-    ({"codes": np.zeros((0, 3))}, "`codes`"),
-    ({"codes": np.full((10, 3), np.nan)}, "finite"),
-    ({"metadata": np.arange(9)}, "10 values"),
-    ({"metadata": {"a": range(10), "b": range(11)}}, "metadata\\['b'\\]"),
-    ({"metadata": ["x\ty"] * 10}, "without tabs"),
-    ({"metadata": "labels"}, "`metadata`"),
-    ({"images": IMAGES[:9]}, "10 images"),
-    ({"images": IMAGES * 2}, "floats in \\[0, 1\\]"),
-    ({"images": np.zeros((10, 8, 8, 2))}, "`images`"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"codes": np.zeros(10)}, "`codes`"),
+        ({"codes": np.zeros((0, 3))}, "`codes`"),
+        ({"codes": np.full((10, 3), np.nan)}, "finite"),
+        ({"metadata": np.arange(9)}, "10 values"),
+        ({"metadata": {"a": range(10), "b": range(11)}}, "metadata\\['b'\\]"),
+        ({"metadata": ["x\ty"] * 10}, "without tabs"),
+        ({"metadata": "labels"}, "`metadata`"),
+        ({"images": IMAGES[:9]}, "10 images"),
+        ({"images": IMAGES * 2}, "floats in \\[0, 1\\]"),
+        ({"images": np.zeros((10, 8, 8, 2))}, "`images`"),
+    ],
+)
 def test_bad_inputs_are_refused_before_anything_is_written(tmp_path, kwargs, match):
     arguments = {"codes": CODES, "metadata": None, "images": None, **kwargs}
     with pytest.raises(ValueError, match=match):
@@ -135,27 +141,68 @@ def test_writing_again_replaces_the_embedding(tmp_path):
     write_embedding(tmp_path, CODES, metadata=range(10), images=IMAGES)
     write_embedding(tmp_path, CODES[:4] * 2)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("events")) == [
-        "checkpoint", "embedding.ckpt-1.data-00000-of-00001", "embedding.ckpt-1.index",
-        "projector_config.pbtxt"]
+        "checkpoint",
+        "embedding.ckpt-1.data-00000-of-00001",
+        "embedding.ckpt-1.index",
+        "projector_config.pbtxt",
+    ]
     assert len(list(tmp_path.glob("events.*"))) == 1
-    np.testing.assert_array_equal(tf.train.load_checkpoint(str(tmp_path)).get_tensor(NAME), CODES[:4] * 2)
+    np.testing.assert_array_equal(
+        tf.train.load_checkpoint(str(tmp_path)).get_tensor(NAME), CODES[:4] * 2
+    )
 
 
 def test_latent_means_of_a_vae_and_an_autoencoder():
     vae = build_vae((8, 8, 1), 3, kind="mlp", hidden=(8,), seed=0)
-    np.testing.assert_allclose(latent_means(vae, IMAGES, batch_size=3), vae.encode(IMAGES)[0],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        latent_means(vae, IMAGES, batch_size=3), vae.encode(IMAGES)[0], rtol=1e-5, atol=1e-6
+    )
     autoencoder = build_autoencoder((8, 8, 1), 2, kind="mlp", hidden=(8,))
-    np.testing.assert_allclose(latent_means(autoencoder, IMAGES), autoencoder.encoder(IMAGES),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        latent_means(autoencoder, IMAGES), autoencoder.encoder(IMAGES), rtol=1e-5, atol=1e-6
+    )
     with pytest.raises(ValueError, match="`model`"):
         latent_means(keras.Sequential([keras.layers.Dense(2)]), IMAGES)
+
+
+class KerasExampleVAE(keras.Model):
+    """As keras.io's VAE example: an encoder giving [z_mean, z_log_var, z]."""
+
+    def __init__(self):
+        super().__init__()
+        inputs = keras.Input((8, 8, 1))
+        flat = keras.layers.Flatten()(inputs)
+        self.encoder = keras.Model(inputs, [keras.layers.Dense(3)(flat) for _ in range(3)])
+
+    def call(self, x):
+        return self.encoder(x)[0]
+
+
+def test_latent_means_refuses_to_guess_among_several_encoder_outputs(tmp_path):
+    model = KerasExampleVAE()
+    with pytest.raises(ValueError, match="several"):
+        latent_means(model, IMAGES)
+    model.compile(optimizer="sgd", loss="mse")
+    plain = keras.Model(model.encoder.input, model.encoder.output[0])
+    plain.compile(optimizer="sgd", loss="mse")
+    # Without `encode` or `encoder`, the logger refuses when fit starts, not after it.
+    with pytest.raises(ValueError, match="`encode`"):
+        plain.fit(
+            IMAGES,
+            np.zeros((10, 3)),
+            epochs=1,
+            verbose=0,
+            callbacks=[EmbeddingLogger(tmp_path, IMAGES)],
+        )
+    assert not list(tmp_path.iterdir())
 
 
 def test_embedding_logger_writes_the_codes_after_fit(tmp_path):
     autoencoder = build_autoencoder((8, 8, 1), 4, kind="mlp", hidden=(8,))
     autoencoder.compile(optimizer="adam", loss="mse")
-    logger = EmbeddingLogger(tmp_path / "conv" / "projector", IMAGES, metadata=range(10), images=IMAGES)
+    logger = EmbeddingLogger(
+        tmp_path / "conv" / "projector", IMAGES, metadata=range(10), images=IMAGES
+    )
     autoencoder.fit(IMAGES, IMAGES, epochs=1, verbose=0, callbacks=[logger])
     (info,) = ProjectorServer(tmp_path).get("/info", run="conv/projector").json["embeddings"]
     assert info["tensorShape"] == [10, 4]

@@ -20,23 +20,44 @@ def _order(dataset):
     "name, options, pattern",
     [
         # Accepted and ignored before: the default task is classification.
-        ("digits", {"noise_level": 0.3},
-         r"`noise_level` applies to the denoising task only; load\('digits'\) serves the "
-         r"classification task.*task='denoising'.*Received: noise_level=0.3"),
-        ("digits", {"noise": "flip", "task": "inpainting"},
-         r"`noise` applies to the denoising task.*Received: noise='flip'"),
-        ("digits", {"hole_size": 3, "task": "denoising"},
-         r"`hole_size` applies to the inpainting task.*task='inpainting'.*Received: hole_size=3"),
-        ("sprites", {"hole_size": 3},
-         r"`hole_size` applies to the inpainting task only; load\('sprites'\) serves the "
-         r"reconstruction task here \(pass task='inpainting'"),
-        ("toy2d/xor", {"noise_level": 0.1},
-         r"`noise_level` applies to the denoising task only; load\('toy2d/xor'\).*"
-         r"'toy2d/xor' serves no such task"),
-        ("toy2d/xor", {"binarize": "static"},
-         r"`binarize` applies to image datasets only; 'toy2d/xor' holds 2-D points"),
-        ("adding/t10", {"normalize": False},
-         r"`normalize` applies to image datasets only; 'adding/t10' holds sequences"),
+        (
+            "digits",
+            {"noise_level": 0.3},
+            r"`noise_level` applies to the denoising task only; load\('digits'\) serves the "
+            r"classification task.*task='denoising'.*Received: noise_level=0.3",
+        ),
+        (
+            "digits",
+            {"noise": "flip", "task": "inpainting"},
+            r"`noise` applies to the denoising task.*Received: noise='flip'",
+        ),
+        (
+            "digits",
+            {"hole_size": 3, "task": "denoising"},
+            r"`hole_size` applies to the inpainting task.*task='inpainting'.*Received: hole_size=3",
+        ),
+        (
+            "sprites",
+            {"hole_size": 3},
+            r"`hole_size` applies to the inpainting task only; load\('sprites'\) serves the "
+            r"reconstruction task here \(pass task='inpainting'",
+        ),
+        (
+            "toy2d/xor",
+            {"noise_level": 0.1},
+            r"`noise_level` applies to the denoising task only; load\('toy2d/xor'\).*"
+            r"'toy2d/xor' serves no such task",
+        ),
+        (
+            "toy2d/xor",
+            {"binarize": "static"},
+            r"`binarize` applies to image datasets only; 'toy2d/xor' holds 2-D points",
+        ),
+        (
+            "adding/t10",
+            {"normalize": False},
+            r"`normalize` applies to image datasets only; 'adding/t10' holds sequences",
+        ),
         ("copy/t10", {"image_size": (4, 4)}, r"`image_size` applies to image datasets only"),
     ],
 )
@@ -46,8 +67,11 @@ def test_options_that_do_not_apply_are_refused(name, options, pattern, data_dir)
 
 
 def test_shuffle_buffer_needs_a_shuffled_dataset(data_dir):
-    with pytest.raises(ValueError, match=r"`shuffle_buffer` applies to shuffled datasets only; "
-                                         r"load\('toy2d/blobs', split='test'\) is not shuffled"):
+    with pytest.raises(
+        ValueError,
+        match=r"`shuffle_buffer` applies to shuffled datasets only; "
+        r"load\('toy2d/blobs', split='test'\) is not shuffled",
+    ):
         data.load("toy2d/blobs", "test", shuffle_buffer=10, data_dir=data_dir)
     with pytest.raises(ValueError, match="shuffle_buffer"):
         data.load_arrays("toy2d/blobs", shuffle_buffer=10, data_dir=data_dir)
@@ -109,8 +133,9 @@ def test_normalize_false_keeps_the_sources_range(data_dir):
     x, _ = data.load_arrays("sprites/small", data_dir=data_dir, normalize=False)
     assert set(np.unique(x)) == {0.0, 1.0}
     # Un-normalised denoising noise stays in the source's range.
-    noisy, clean = data.load_arrays("digits", "test", task="denoising", normalize=False,
-                                    data_dir=data_dir)
+    noisy, clean = data.load_arrays(
+        "digits", "test", task="denoising", normalize=False, data_dir=data_dir
+    )
     assert clean.max() == 16.0 and 0.0 <= noisy.min() and noisy.max() <= 16.0
     assert np.abs(noisy - clean).mean() > 1.0  # sigma = 0.3 * 16
 
@@ -125,8 +150,9 @@ def test_first_load_prints_one_line_not_tfds_noise(fresh_data_dir, capfd, caplog
     assert "Downloading and preparing" not in printed
     assert "Generating" not in printed and "Shuffling" not in printed  # progress bars
     lines = [line for line in out.splitlines() if line.strip()]
-    assert lines == [f"Preparing toy2d/xor (built locally) ... 12 examples in "
-                     f"{fresh_data_dir}/toy2d/xor/1.0.0"], out
+    assert lines == [
+        f"Preparing toy2d/xor (built locally) ... 12 examples in {fresh_data_dir}/toy2d/xor/1.0.0"
+    ], out
     assert data.is_prepared("toy2d/xor", data_dir=fresh_data_dir)
     data.load("toy2d/xor", data_dir=fresh_data_dir)
     out, err = capfd.readouterr()
@@ -145,8 +171,9 @@ def test_offline_check_of_a_remote_dataset_is_quiet(fresh_data_dir, monkeypatch,
 
 def test_quiet_checks_keep_other_warnings(caplog):
     with sources.quiet_checks():
-        logging.getLogger("absl").warning("Variant folder %s has no %s", "/x/1.0.0",
-                                          "dataset_info.json")
+        logging.getLogger("absl").warning(
+            "Variant folder %s has no %s", "/x/1.0.0", "dataset_info.json"
+        )
         logging.getLogger("absl").warning("Variant folder %s has invalid version %s", "/x", "v")
         logging.getLogger("absl").warning("a real warning")
     assert "dataset_info.json" not in caplog.text
@@ -161,7 +188,7 @@ def test_failed_generation_replays_what_tfds_printed(fresh_data_dir, monkeypatch
     def broken(self, split):
         print("partial output of the generator")
         raise RuntimeError("generator broke")
-        yield  # noqa: unreachable: a generator
+        yield  # unreachable: makes this function a generator
 
     monkeypatch.setattr(toy2d.Toy2D, "_generate_examples", broken)
     with pytest.raises(RuntimeError, match="generator broke"):

@@ -41,8 +41,15 @@ FLAGS = {
 # same size as the others'); sentiment's remote data is mocked.
 EXTRA_TINY = {
     "xor": ["perceptron_epochs=3", "train.epochs=2"],
-    "sentiment": ["vocabulary_size=50", "sequence_length=12", "adapt_batches=2",
-                  "embedding_dim=4", "units=4", "batch_size=4", "epochs=1"],
+    "sentiment": [
+        "vocabulary_size=50",
+        "sequence_length=12",
+        "adapt_batches=2",
+        "embedding_dim=4",
+        "units=4",
+        "batch_size=4",
+        "epochs=1",
+    ],
 }
 MOCKED = {"sentiment"}
 
@@ -102,7 +109,8 @@ def _finite(value):
 def test_every_experiment_has_a_tiny_budget():
     assert not set(EXPERIMENTS) - set(TINY), (
         f"no tiny budget for {sorted(set(EXPERIMENTS) - set(TINY))}: add one to the "
-        "experiment's TINY dict in tests/experiments (or EXTRA_TINY here)")
+        "experiment's TINY dict in tests/experiments (or EXTRA_TINY here)"
+    )
 
 
 @pytest.mark.slow
@@ -112,13 +120,24 @@ def test_tiny_run_under_execution_flag(name, flag, tmp_path):
     if name not in TINY:
         pytest.fail(f"no tiny budget for {name!r}", pytrace=False)
     args = [name, flag, FLAGS[flag], TINY[name], str(tmp_path), name in MOCKED]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3",
-           "KERAS_BACKEND": "tensorflow"}
-    proc = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], capture_output=True,
-                          text=True, env=env, timeout=900)
+    env = {
+        **os.environ,
+        "CUDA_VISIBLE_DEVICES": "",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "KERAS_BACKEND": "tensorflow",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
-    assert lines, f"{name} under {flag}: the process died (rc {proc.returncode})\n{proc.stderr[-3000:]}"
-    out = json.loads(lines[-1][len("RESULT"):])
+    assert lines, (
+        f"{name} under {flag}: the process died (rc {proc.returncode})\n{proc.stderr[-3000:]}"
+    )
+    out = json.loads(lines[-1][len("RESULT") :])
     assert "error" not in out, f"{name} under {flag}: {out['error']}\n{out['log']}"
     spec = specs.load(name)
     metrics = out["metrics"]
@@ -128,6 +147,7 @@ def test_tiny_run_under_execution_flag(name, flag, tmp_path):
     assert not bad, f"{name} under {flag}: metrics not finite: {bad}"
     assert set(spec.figures) <= set(out["figures"]), (
         f"{name} under {flag}: key figures {sorted(set(spec.figures) - set(out['figures']))} "
-        f"not written (wrote {out['figures']})")
+        f"not written (wrote {out['figures']})"
+    )
     for key, value in FLAGS[flag].items():
         assert out["execution"][key] == value, out["execution"]

@@ -14,11 +14,25 @@ import tensorflow_datasets as tfds
 from mpkeras import specs
 
 TINY = {
-    "unet_shapes": ["train.epochs=1", "train_examples=32", "test_examples=8", "depth=1",
-                    "base_filters=2", "image_size=[32, 32]", "figure_examples=2"],
-    "upsampling_compare": ["train.epochs=1", "train_examples=16", "test_examples=8", "depth=1",
-                           "base_filters=2", "image_size=[16, 16]", "figure_examples=2",
-                           "methods=['transpose']"],
+    "unet_shapes": [
+        "train.epochs=1",
+        "train_examples=32",
+        "test_examples=8",
+        "depth=1",
+        "base_filters=2",
+        "image_size=[32, 32]",
+        "figure_examples=2",
+    ],
+    "upsampling_compare": [
+        "train.epochs=1",
+        "train_examples=16",
+        "test_examples=8",
+        "depth=1",
+        "base_filters=2",
+        "image_size=[16, 16]",
+        "figure_examples=2",
+        "methods=['transpose']",
+    ],
 }
 FIGURES = {
     "unet_shapes": {"test_predictions.png"},
@@ -69,9 +83,18 @@ def test_f1_upsampling_compare_reports_every_variant(tiny_runs):
 
 def test_unet_shapes_runs_on_oxford_pets_under_mock_data(tmp_path, run_quick):
     with tfds.testing.mock_data(num_examples=8):
-        outcome = run_quick("unet_shapes", tmp_path, ["dataset=oxford_iiit_pet", "train.epochs=1",
-                                                      "depth=1", "base_filters=2", "figure_examples=2",
-                                                      "train.batch_size=4"])
+        outcome = run_quick(
+            "unet_shapes",
+            tmp_path,
+            [
+                "dataset=oxford_iiit_pet",
+                "train.epochs=1",
+                "depth=1",
+                "base_filters=2",
+                "figure_examples=2",
+                "train.batch_size=4",
+            ],
+        )
     metrics = outcome.results["metrics"]
     assert len(metrics["test_per_class_iou"]) == 3  # pet, background, border
     assert 0.0 <= metrics["test_mean_iou"] <= 1.0
@@ -80,15 +103,15 @@ def test_unet_shapes_runs_on_oxford_pets_under_mock_data(tmp_path, run_quick):
 
 def test_dihedral_augment_turns_image_and_mask_together():
     import tensorflow as tf
-
     from mpkeras_experiments.fcn._common import dihedral_augment
 
     rng = np.random.default_rng(0)
     images = rng.random((64, 8, 8, 3)).astype("float32")
     masks = (images[..., 0] > 0.5).astype("int32")
     augment = dihedral_augment(3)
-    out_images, out_masks = (np.asarray(t) for t in augment(tf.constant(5, tf.int64),
-                                                             (images, masks)))
+    out_images, out_masks = (
+        np.asarray(t) for t in augment(tf.constant(5, tf.int64), (images, masks))
+    )
     again = augment(tf.constant(5, tf.int64), (images, masks))
     np.testing.assert_array_equal(out_images, again[0])  # stateless: same batch index, same draw
     # The mask was computed from channel 0, so it must still match it.
@@ -109,10 +132,13 @@ def test_dihedral_augment_turns_image_and_mask_together():
 
 
 def test_bad_config_is_rejected_before_any_work(tmp_path, run_quick):
-    for name, override in [("unet_shapes", "upsampling=bilinear"), ("unet_shapes", "depth=0"),
-                           ("unet_shapes", "image_size=[32]"),
-                           ("upsampling_compare", "methods=['bicubic']"),
-                           ("upsampling_compare", "methods=[]")]:
+    for name, override in [
+        ("unet_shapes", "upsampling=bilinear"),
+        ("unet_shapes", "depth=0"),
+        ("unet_shapes", "image_size=[32]"),
+        ("upsampling_compare", "methods=['bicubic']"),
+        ("upsampling_compare", "methods=[]"),
+    ]:
         with pytest.raises(ValueError):
             run_quick(name, tmp_path / override.split("=")[0], [override])
     with pytest.raises(ValueError, match="square"):

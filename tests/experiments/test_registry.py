@@ -4,13 +4,13 @@ import dataclasses
 import typing
 from pathlib import Path
 
+import mpkeras_experiments
 import pytest
 from click.testing import CliRunner
+from mpkeras_experiments import CHAPTERS, registry
 
 from mpkeras import runner, specs
 from mpkeras.cli import main
-import mpkeras_experiments
-from mpkeras_experiments import CHAPTERS, registry
 
 
 def test_every_bundled_spec_has_its_experiment_and_every_experiment_its_spec():
@@ -31,7 +31,9 @@ def test_every_bundled_experiment_declares_its_metrics_and_datasets():
         for field in dataclasses.fields(experiment.config_class):
             free_text = hints[field.name] is str
             if field.name == "dataset" and free_text:
-                assert "dataset" in experiment.datasets, f"{name}: a str `dataset` field needs datasets=..."
+                assert "dataset" in experiment.datasets, (
+                    f"{name}: a str `dataset` field needs datasets=..."
+                )
         for field in experiment.datasets:
             # Its own default must pass, or the experiment could not run at all.
             default = getattr(experiment.config_class(), field)
@@ -50,21 +52,49 @@ def test_every_bundled_spec_resolves_and_validates(quick):
     "name, override, message",
     [
         # Measured (issue 18): this failed inside the run, after the perceptron had trained.
-        ("xor", "dataset=digits",
-         r"Received an invalid value for `dataset`, expected a dataset experiment 'xor' trains on "
-         r"\(toy2d/xor\). Received: dataset='digits'"),
-        ("sequence_modes", "adding=copy/t10", r"`adding`, expected a dataset experiment 'sequence_modes'"),
-        ("sequence_modes", "adding=adding/t7", r"`adding`: Unknown config 't7' for dataset 'adding'"),
-        ("gradient_clipping", "dataset=copy/t10", r"`dataset`, expected a dataset .*\(adding/t\*\)"),
-        ("nonlinear_ae", "dataset=digits\ntest_split=bogus",
-         r"`test_split`, expected a split of 'digits' \(train, validation, test"),
+        (
+            "xor",
+            "dataset=digits",
+            r"Received an invalid value for `dataset`, expected a dataset experiment 'xor' trains on "
+            r"\(toy2d/xor\). Received: dataset='digits'",
+        ),
+        (
+            "sequence_modes",
+            "adding=copy/t10",
+            r"`adding`, expected a dataset experiment 'sequence_modes'",
+        ),
+        (
+            "sequence_modes",
+            "adding=adding/t7",
+            r"`adding`: Unknown config 't7' for dataset 'adding'",
+        ),
+        (
+            "gradient_clipping",
+            "dataset=copy/t10",
+            r"`dataset`, expected a dataset .*\(adding/t\*\)",
+        ),
+        (
+            "nonlinear_ae",
+            "dataset=digits\ntest_split=bogus",
+            r"`test_split`, expected a split of 'digits' \(train, validation, test",
+        ),
         # Measured (issue 18): the run dir was made, then Keras could not interpret the name.
-        ("xor", "train.optimizer=sgdd", r"`train.optimizer`, expected the name of a Keras optimizer"),
+        (
+            "xor",
+            "train.optimizer=sgdd",
+            r"`train.optimizer`, expected the name of a Keras optimizer",
+        ),
         # keras.optimizers exports Lamb, but keras.optimizers.get("lamb") cannot build it.
-        ("xor", "train.optimizer=lamb", r"`train.optimizer`, expected the name of a Keras optimizer"),
+        (
+            "xor",
+            "train.optimizer=lamb",
+            r"`train.optimizer`, expected the name of a Keras optimizer",
+        ),
     ],
 )
-def test_a_config_the_experiment_cannot_use_is_refused_before_any_work(name, override, message, tmp_path):
+def test_a_config_the_experiment_cannot_use_is_refused_before_any_work(
+    name, override, message, tmp_path
+):
     overrides = override.split("\n")
     with pytest.raises(specs.SpecError, match=message):
         runner.resolve(name, overrides)
@@ -73,7 +103,9 @@ def test_a_config_the_experiment_cannot_use_is_refused_before_any_work(name, ove
         args += ["--set", item]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
-    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output, (
+        result.output
+    )
     assert not (tmp_path / "run").exists()
 
 
@@ -86,18 +118,27 @@ def test_the_optimizer_check_accepts_what_keras_accepts():
         xor.validate(dataclasses.replace(config, train=TrainConfig(optimizer=optimizer)))
 
 
-def test_an_expectation_on_a_metric_the_experiment_never_produces_is_refused_before_training(tmp_path):
+def test_an_expectation_on_a_metric_the_experiment_never_produces_is_refused_before_training(
+    tmp_path,
+):
     spec = tmp_path / "typo.toml"
-    spec.write_text('experiment = "xor"\nclaims = ["N2"]\n[[expectations]]\nclaim = "N2"\n'
-                    'metric = "mlp_acuracy"\nop = ">="\nvalue = 1.0\n')
-    with pytest.raises(specs.SpecError, match=r"#1 .* names metric 'mlp_acuracy', which experiment 'xor' "
-                                              r"never produces. It produces: .*mlp_accuracy"):
+    spec.write_text(
+        'experiment = "xor"\nclaims = ["N2"]\n[[expectations]]\nclaim = "N2"\n'
+        'metric = "mlp_acuracy"\nop = ">="\nvalue = 1.0\n'
+    )
+    with pytest.raises(
+        specs.SpecError,
+        match=r"#1 .* names metric 'mlp_acuracy', which experiment 'xor' "
+        r"never produces. It produces: .*mlp_accuracy",
+    ):
         runner.resolve(spec)
     result = CliRunner().invoke(main, ["run", str(spec), "--run-dir", str(tmp_path / "run")])
     assert result.exit_code == 2 and not (tmp_path / "run").exists(), result.output
     # The other side of a comparison is checked too.
-    spec.write_text('experiment = "xor"\nclaims = ["N2"]\n[[expectations]]\nclaim = "N2"\n'
-                    'metric = "mlp_accuracy"\nop = ">="\nother = "perceptron_acc"\n')
+    spec.write_text(
+        'experiment = "xor"\nclaims = ["N2"]\n[[expectations]]\nclaim = "N2"\n'
+        'metric = "mlp_accuracy"\nop = ">="\nother = "perceptron_acc"\n'
+    )
     with pytest.raises(specs.SpecError, match=r"names other 'perceptron_acc'"):
         runner.resolve(spec)
 
@@ -134,7 +175,9 @@ def test_register_outside_the_bundle_needs_a_name_and_checks_its_declarations():
         registry.register(_Config, metrics="loss", name="test_registry_a")
     with pytest.raises(TypeError, match=r"must be a dataclass"):
         registry.register(dict, name="test_registry_a")
-    registry.register(_Config, metrics=("loss",), datasets=("digits",), name="test_registry_a")(function)
+    registry.register(_Config, metrics=("loss",), datasets=("digits",), name="test_registry_a")(
+        function
+    )
     assert registry.get("test_registry_a").datasets == {"dataset": ("digits",)}
 
 
@@ -143,7 +186,9 @@ def test_a_bundled_experiment_is_named_by_its_file_only():
         return None
 
     function.__module__ = "mpkeras_experiments.neural_networks.test_registry_b"
-    with pytest.raises(TypeError, match=r"is named by its file \('test_registry_b'\); drop name='other'"):
+    with pytest.raises(
+        TypeError, match=r"is named by its file \('test_registry_b'\); drop name='other'"
+    ):
         registry.register(_Config, name="other")(function)
     registry.register(_Config)(function)
     assert registry.get("test_registry_b").function is function

@@ -30,17 +30,9 @@ UNPOOL = {1: MaxUnpooling1D, 2: MaxUnpooling2D, 3: MaxUnpooling3D}
 
 # The notes' Figure 7 input is not in the text; this 4x4 image has Figure 7's
 # pooled maxima 6, 8 / 4, 8 at the positions Figure 10 puts them back.
-FIGURE_7_INPUT = np.array(
-    [[1, 3, 2, 1],
-     [2, 6, 5, 8],
-     [3, 2, 8, 1],
-     [4, 1, 0, 3]], dtype="float32")
+FIGURE_7_INPUT = np.array([[1, 3, 2, 1], [2, 6, 5, 8], [3, 2, 8, 1], [4, 1, 0, 3]], dtype="float32")
 FIGURE_7_POOLED = np.array([[6, 8], [4, 8]], dtype="float32")
-FIGURE_10 = np.array(
-    [[0, 0, 0, 0],
-     [0, 6, 0, 8],
-     [0, 0, 8, 0],
-     [4, 0, 0, 0]], dtype="float32")
+FIGURE_10 = np.array([[0, 0, 0, 0], [0, 6, 0, 8], [0, 0, 8, 0], [4, 0, 0, 0]], dtype="float32")
 
 
 def scatter_first(values, indices, size):
@@ -60,8 +52,12 @@ def maxima_in_place(x, values):
 
 def distinct(shape, seed=0):
     """Distinct values: a round trip must put each maximum back exactly where it was."""
-    return np.random.default_rng(seed).permutation(int(np.prod(shape))).reshape(shape).astype(
-        "float32")
+    return (
+        np.random.default_rng(seed)
+        .permutation(int(np.prod(shape)))
+        .reshape(shape)
+        .astype("float32")
+    )
 
 
 def pool_unpool_model(input_shape, pool_args=(2,), unpool_args=None, padding="valid", **kw):
@@ -190,7 +186,10 @@ def test_issue18_a_shape_with_unknown_entries_says_to_pass_the_tensor():
 )
 def test_same_answer_eager_tf_function_xla_and_functional(rank, size, pool_size, strides, padding):
     x = distinct((2, *size, 2), seed=rank)
-    pool, unpool = POOL[rank](pool_size, strides, padding), UNPOOL[rank](pool_size, strides, padding)
+    pool, unpool = (
+        POOL[rank](pool_size, strides, padding),
+        UNPOOL[rank](pool_size, strides, padding),
+    )
 
     def round_trip(t):
         values, indices = pool(t)
@@ -277,8 +276,12 @@ def test_segnet_style_functional_model_of_unknown_size_trains_saves_and_reloads(
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"pool_size": 0}, "pool_size"), ({"pool_size": (2, 2, 2)}, "pool_size"),
-     ({"strides": -1}, "strides"), ({"padding": "full"}, "padding")],
+    [
+        ({"pool_size": 0}, "pool_size"),
+        ({"pool_size": (2, 2, 2)}, "pool_size"),
+        ({"strides": -1}, "strides"),
+        ({"padding": "full"}, "padding"),
+    ],
 )
 def test_bad_constructor_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -311,9 +314,10 @@ def test_bad_call_arguments():
         MaxPoolingWithArgmax2D(5)(x)
 
 
-@pytest.mark.parametrize("name", [f"{kind}{rank}D" for kind in ("MaxPoolingWithArgmax",
-                                                                  "MaxUnpooling")
-                                  for rank in (1, 2, 3)])
+@pytest.mark.parametrize(
+    "name",
+    [f"{kind}{rank}D" for kind in ("MaxPoolingWithArgmax", "MaxUnpooling") for rank in (1, 2, 3)],
+)
 def test_each_docstring_example_runs_in_its_own_rank(name):
     cls = getattr(pooling, name)
     rank = cls.rank

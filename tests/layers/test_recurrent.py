@@ -1,18 +1,15 @@
 """R1: ElmanCell / Elman, h_t = act(W_h h_{t-1} + W_x x_t + b), against SimpleRNN and NumPy."""
 
+import keras
 import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-
 from mpkeras.layers import Elman, ElmanCell
 
 
 def sequences(batch=3, steps=6, features=5, seed=0):
-    return np.random.default_rng(seed).normal(size=(batch, steps, features)).astype(
-        np.float32
-    )
+    return np.random.default_rng(seed).normal(size=(batch, steps, features)).astype(np.float32)
 
 
 def numpy_elman(x, w_x, w_h, b, h0=None, activation=np.tanh):
@@ -141,9 +138,7 @@ def test_equals_simple_rnn_stateful():
     ours.set_weights(reference.get_weights())
     for chunk in (x[:, :3], x[:, 3:]):  # the state carries over between calls
         assert_same(reference(chunk), ours(chunk))
-    np.testing.assert_array_equal(
-        np.asarray(reference.states[0]), np.asarray(ours.states[0])
-    )
+    np.testing.assert_array_equal(np.asarray(reference.states[0]), np.asarray(ours.states[0]))
     reference.reset_state()
     ours.reset_state()
     assert_same(reference(x[:, :3]), ours(x[:, :3]))
@@ -171,7 +166,11 @@ def _mask_probe(layer_class, units, rate, recurrent):
     """
     option = "recurrent_dropout" if recurrent else "dropout"
     layer = layer_class(
-        units, activation="linear", use_bias=False, return_sequences=True, seed=4,
+        units,
+        activation="linear",
+        use_bias=False,
+        return_sequences=True,
+        seed=4,
         **{option: rate},
     )
     batch, steps = 256, 5

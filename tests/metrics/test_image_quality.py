@@ -2,13 +2,12 @@
 
 import os
 
+import keras
 import numpy as np
 import pytest
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.metrics import PSNR, SSIM
 
 
@@ -45,8 +44,11 @@ def test_sample_weight_weights_images():
     )
     # An identical image has PSNR inf; weight 0 leaves it out instead of nan.
     both = PSNR()
-    both.update_state(np.stack([clean[0], clean[1]]), np.stack([noisy[0], clean[1]]),
-                      sample_weight=np.array([1.0, 0.0]))
+    both.update_state(
+        np.stack([clean[0], clean[1]]),
+        np.stack([noisy[0], clean[1]]),
+        sample_weight=np.array([1.0, 0.0]),
+    )
     np.testing.assert_allclose(float(both.result()), per_image[0], rtol=1e-5)
     unweighted = PSNR()
     unweighted.update_state(clean[1:], clean[1:])
@@ -87,7 +89,9 @@ def test_config_round_trip_and_compiled_model(tmp_path):
     assert clone.get_config() == metric.get_config()
     assert PSNR.from_config(PSNR(max_val=255).get_config()).max_val == 255.0
     inputs = keras.Input((8, 8, 1))
-    model = keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(inputs))
+    model = keras.Model(
+        inputs, keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(inputs)
+    )
     model.compile(optimizer="adam", loss="mse", metrics=[PSNR(), SSIM()])
     clean, noisy = pair(n=4, shape=(8, 8, 1))
     logs = model.evaluate(noisy, clean, verbose=0, return_dict=True)
@@ -148,18 +152,25 @@ def test_psnr_serves_a_flat_autoencoder_and_mixed_precision():
 
 def test_ssim_says_what_it_needs():
     clean, noisy = pair(n=2, shape=(64,))
-    with pytest.raises(ValueError, match=r"SSIM needs images of shape \(batch, height, width, "
-                                         r"channels\), rank 4.*\(2, 64\).*Reshape.*PSNR"):
+    with pytest.raises(
+        ValueError,
+        match=r"SSIM needs images of shape \(batch, height, width, "
+        r"channels\), rank 4.*\(2, 64\).*Reshape.*PSNR",
+    ):
         SSIM().update_state(clean, noisy)
     with pytest.raises(ValueError, match=r"rank 4.*rank 3"):
         SSIM().update_state(clean.reshape(2, 8, 8), noisy.reshape(2, 8, 8))
     # Spatial size unknown until run time: a window larger than the image is
     # refused when the images arrive.
     metric = SSIM(filter_size=11)
-    update = tf.function(metric.update_state,
-                         input_signature=[tf.TensorSpec((None, None, None, 1))] * 2)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"SSIM with filter_size=11 needs "
-                                                              r"images at least 11x11"):
+    update = tf.function(
+        metric.update_state, input_signature=[tf.TensorSpec((None, None, None, 1))] * 2
+    )
+    with pytest.raises(
+        tf.errors.InvalidArgumentError,
+        match=r"SSIM with filter_size=11 needs "
+        r"images at least 11x11",
+    ):
         update(clean.reshape(2, 8, 8, 1), noisy.reshape(2, 8, 8, 1))
     big, big_noisy = pair(n=2, shape=(12, 12, 1))
     update(big, big_noisy)

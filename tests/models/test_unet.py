@@ -29,14 +29,14 @@ def test_f3_unet_shapes_and_one_training_step(upsampling):
     model.fit(x, y, epochs=1, verbose=0)
     assert any(not np.array_equal(a, w.numpy()) for a, w in zip(before, model.trainable_weights))
     # Every encoder stage is copied into the decoder: depth concatenations.
-    concats = [l for l in model.layers if isinstance(l, keras.layers.Concatenate)]
+    concats = [layer for layer in model.layers if isinstance(layer, keras.layers.Concatenate)]
     assert len(concats) == 2
 
 
 def test_max_unpool_is_segnet_style():
     model = build_unet((16, 16, 1), 2, depth=2, base_filters=4, upsampling="max_unpool")
-    pools = [l for l in model.layers if isinstance(l, MaxPoolingWithArgmax2D)]
-    unpools = [l for l in model.layers if isinstance(l, MaxUnpooling2D)]
+    pools = [layer for layer in model.layers if isinstance(layer, MaxPoolingWithArgmax2D)]
+    unpools = [layer for layer in model.layers if isinstance(layer, MaxUnpooling2D)]
     assert len(pools) == len(unpools) == 2
     # The deepest unpooling takes the deepest pooling's indices.
     assert unpools[0].input[1] is pools[-1].output[1]
@@ -98,7 +98,9 @@ def test_one_unknown_size_and_a_round_trip(tmp_path):
     model = build_unet((None, 21, 3), 2, depth=2, base_filters=2)
     assert model.output_shape == (None, None, 21, 2)
     assert [model.get_layer(n).__class__.__name__ for n in ("unet_pad", "unet_crop")] == [
-        "PadToMultiple2D", "CropToMatch2D"]
+        "PadToMultiple2D",
+        "CropToMatch2D",
+    ]
     x = _images(13, 21)
     model.save(tmp_path / "unet.keras")
     loaded = keras.saving.load_model(tmp_path / "unet.keras")
@@ -140,9 +142,12 @@ def test_probabilities_stay_float32_under_mixed_precision(input_shape):
 def test_softmax_over_one_class_is_refused():
     # Its output was constantly 1.0 (build_mlp refuses the same case).
     for head in ("softmax", keras.activations.softmax, "log_softmax"):
-        with pytest.raises(ValueError, match=r"softmax over one class is constantly 1 .*"
-                                             r"output_activation='sigmoid'.* Received: "
-                                             r"num_classes=1"):
+        with pytest.raises(
+            ValueError,
+            match=r"softmax over one class is constantly 1 .*"
+            r"output_activation='sigmoid'.* Received: "
+            r"num_classes=1",
+        ):
             build_unet((32, 32, 3), 1, output_activation=head)
     model = build_unet((8, 8, 3), 1, depth=1, base_filters=2, output_activation="sigmoid")
     assert model.output_shape == (None, 8, 8, 1)
@@ -151,9 +156,12 @@ def test_softmax_over_one_class_is_refused():
 
 def test_depth_beyond_the_input_size_is_refused():
     # 8x8 at depth 5 was silently padded to 32x32 (16x the pixels).
-    with pytest.raises(ValueError, match=r"`depth`, expected at most 3 for a 8x8 input .* "
-                                         r"32x32, 16x the pixels, for a 1x1 bottleneck\)\. "
-                                         r"Received: depth=5"):
+    with pytest.raises(
+        ValueError,
+        match=r"`depth`, expected at most 3 for a 8x8 input .* "
+        r"32x32, 16x the pixels, for a 1x1 bottleneck\)\. "
+        r"Received: depth=5",
+    ):
         build_unet((8, 8, 3), 3, depth=5)
     with pytest.raises(ValueError, match=r"`depth`, expected at most 3 for a \?x8 input"):
         build_unet((None, 8, 3), 3, depth=4)
@@ -163,8 +171,7 @@ def test_depth_beyond_the_input_size_is_refused():
 
 
 def test_layers_are_named_and_logits_option():
-    model = build_unet((8, 8, 1), 2, depth=1, base_filters=2, output_activation=None,
-                       name="seg")
+    model = build_unet((8, 8, 1), 2, depth=1, base_filters=2, output_activation=None, name="seg")
     assert model.name == "seg"
     assert all(layer.name.startswith("seg_") for layer in model.layers)
     assert "seg_down0_conv1" in [layer.name for layer in model.layers]
@@ -182,17 +189,27 @@ def test_keras_round_trip(tmp_path, upsampling):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"upsampling": "bilinear"},
-         r"`upsampling`, expected one of \('transpose', .* Received: upsampling='bilinear'"),
+        (
+            {"upsampling": "bilinear"},
+            r"`upsampling`, expected one of \('transpose', .* Received: upsampling='bilinear'",
+        ),
         ({"depth": 0}, r"`depth`, expected a positive integer\. Received: depth=0"),
-        ({"base_filters": 2.5}, r"`base_filters`, expected a positive integer\. Received: "
-                                r"base_filters=2\.5"),
-        ({"num_classes": 0}, r"`num_classes`, expected a positive integer\. Received: "
-                             r"num_classes=0"),
+        (
+            {"base_filters": 2.5},
+            r"`base_filters`, expected a positive integer\. Received: "
+            r"base_filters=2\.5",
+        ),
+        (
+            {"num_classes": 0},
+            r"`num_classes`, expected a positive integer\. Received: "
+            r"num_classes=0",
+        ),
         ({"input_shape": (16, 16)}, r"`input_shape`, expected \(height, width, channels\)"),
-        ({"input_shape": (16, 16, None)},
-         r"`input_shape`, .*\(height and width may be None\)\. Received: input_shape=\(16, 16, "
-         r"None\)"),
+        (
+            {"input_shape": (16, 16, None)},
+            r"`input_shape`, .*\(height and width may be None\)\. Received: input_shape=\(16, 16, "
+            r"None\)",
+        ),
         ({"batch_norm_momentum": 1.5}, r"`batch_norm_momentum`, expected a float in \[0, 1\]"),
     ],
 )

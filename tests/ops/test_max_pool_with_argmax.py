@@ -44,9 +44,14 @@ def test_2d_values_are_keras_and_indices_are_tensorflows(size, pool_size, stride
 
 @pytest.mark.parametrize(
     "shape,pool_size,strides,padding",
-    [((2, 9, 2), 2, None, "valid"), ((2, 9, 2), 3, 2, "same"), ((2, 8, 2), 2, 3, "valid"),
-     ((2, 5, 4, 5, 2), 2, None, "same"), ((2, 5, 5, 4, 2), 3, 2, "same"),
-     ((1, 4, 6, 5, 2), (1, 2, 3), (1, 2, 3), "valid")],
+    [
+        ((2, 9, 2), 2, None, "valid"),
+        ((2, 9, 2), 3, 2, "same"),
+        ((2, 8, 2), 2, 3, "valid"),
+        ((2, 5, 4, 5, 2), 2, None, "same"),
+        ((2, 5, 5, 4, 2), 3, 2, "same"),
+        ((1, 4, 6, 5, 2), (1, 2, 3), (1, 2, 3), "valid"),
+    ],
 )
 def test_1d_3d_equal_tensorflow_on_the_flattened_2d_case(shape, pool_size, strides, padding):
     # A 1D pooling is a 2D one of height 1; a 3D one with pool 1 along depth
@@ -111,16 +116,18 @@ def test_dtypes(dtype):
 
 
 @pytest.mark.parametrize("pool_size,strides,padding", [(2, None, "same"), (3, 2, "valid")])
-def test_same_answer_eager_graph_of_unknown_size_xla_and_fused(monkeypatch, pool_size, strides,
-                                                                padding):
+def test_same_answer_eager_graph_of_unknown_size_xla_and_fused(
+    monkeypatch, pool_size, strides, padding
+):
     x = with_ties((2, 9, 7, 3), seed=3)
     eager = max_pool_with_argmax(x, pool_size, strides, padding)
     graph = tf.function(
         lambda t: max_pool_with_argmax(t, pool_size, strides, padding),
         input_signature=[tf.TensorSpec([None, None, None, 3])],
     )
-    xla = tf.function(lambda t: max_pool_with_argmax(t, pool_size, strides, padding),
-                      jit_compile=True)
+    xla = tf.function(
+        lambda t: max_pool_with_argmax(t, pool_size, strides, padding), jit_compile=True
+    )
     monkeypatch.setattr(fusion, "XLA_MIN_ELEMENTS", 1)  # the fused kernel on a small tensor
     fused = max_pool_with_argmax(x, pool_size, strides, padding)
     for result in (graph(x), xla(x), fused):
@@ -140,9 +147,14 @@ def test_in_a_functional_model():
 
 @pytest.mark.parametrize(
     "args,match",
-    [(((1, 4, 4),), "`pool_size`"), (((1, 4, 4, 4, 4, 1),), "rank 3, 4 or 5"),
-     (((1, 4, 4, 1), 0), "pool_size"), (((1, 4, 4, 1), 2, -1), "strides"),
-     (((1, 4, 4, 1), 2, None, "full"), "padding"), (((1, 4, 4, 1), 5), "at least the pool size")],
+    [
+        (((1, 4, 4),), "`pool_size`"),
+        (((1, 4, 4, 4, 4, 1),), "rank 3, 4 or 5"),
+        (((1, 4, 4, 1), 0), "pool_size"),
+        (((1, 4, 4, 1), 2, -1), "strides"),
+        (((1, 4, 4, 1), 2, None, "full"), "padding"),
+        (((1, 4, 4, 1), 5), "at least the pool size"),
+    ],
 )
 def test_bad_arguments(args, match):
     shape, *rest = args

@@ -29,17 +29,92 @@ def as_image(flat, shape):
 # (tensorflow_addons/layers/tests/max_unpooling_2d_test.py), indices as integers:
 # (values, indices, shape, layer arguments, expected output).
 ADDONS_VECTORS = [
-    ([13, 4], [1, 6], (1, 1, 2, 1), {"padding": "same"}, (1, 2, 4, 1),
-     [0, 13, 0, 0, 0, 0, 4, 0]),
-    (range(1, 9), [0, 3, 4, 7, 8, 11, 12, 15], (1, 2, 2, 2), {"strides": (2, 1), "padding": "same"},
-     (1, 4, 2, 2), [1, 0, 0, 2, 3, 0, 0, 4, 5, 0, 0, 6, 7, 0, 0, 8]),
-    (range(1, 9), [0, 5, 10, 13, 19, 20, 27, 31], (1, 2, 4, 1), {"padding": "same"}, (1, 4, 8, 1),
-     [1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 3, 0, 0, 4, 0, 0, 0, 0, 0, 5, 6, 0, 0, 0, 0, 0, 0, 7,
-      0, 0, 0, 8]),
+    ([13, 4], [1, 6], (1, 1, 2, 1), {"padding": "same"}, (1, 2, 4, 1), [0, 13, 0, 0, 0, 0, 4, 0]),
+    (
+        range(1, 9),
+        [0, 3, 4, 7, 8, 11, 12, 15],
+        (1, 2, 2, 2),
+        {"strides": (2, 1), "padding": "same"},
+        (1, 4, 2, 2),
+        [1, 0, 0, 2, 3, 0, 0, 4, 5, 0, 0, 6, 7, 0, 0, 8],
+    ),
+    (
+        range(1, 9),
+        [0, 5, 10, 13, 19, 20, 27, 31],
+        (1, 2, 4, 1),
+        {"padding": "same"},
+        (1, 4, 8, 1),
+        [
+            1,
+            0,
+            0,
+            0,
+            0,
+            2,
+            0,
+            0,
+            0,
+            0,
+            3,
+            0,
+            0,
+            4,
+            0,
+            0,
+            0,
+            0,
+            0,
+            5,
+            6,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            7,
+            0,
+            0,
+            0,
+            8,
+        ],
+    ),
 ]
 BATCH_VALUES = list(range(1, 33))
-BATCH_INDICES = [2, 23, 8, 9, 12, 15, 40, 43, 44, 47, 72, 75, 80, 79, 62, 65, 0, 1, 30, 7,
-                 14, 35, 42, 21, 68, 69, 50, 51, 56, 5, 86, 63]
+BATCH_INDICES = [
+    2,
+    23,
+    8,
+    9,
+    12,
+    15,
+    40,
+    43,
+    44,
+    47,
+    72,
+    75,
+    80,
+    79,
+    62,
+    65,
+    0,
+    1,
+    30,
+    7,
+    14,
+    35,
+    42,
+    21,
+    68,
+    69,
+    50,
+    51,
+    56,
+    5,
+    86,
+    63,
+]
 
 
 @pytest.mark.parametrize("values,indices,shape,kwargs,out_shape,expected", ADDONS_VECTORS)
@@ -65,8 +140,13 @@ def test_addons_batch_vectors_follow_the_flat_index(padding, width):
 
 @pytest.mark.parametrize(
     "pool_size,strides,padding,shape",
-    [(2, 2, "same", (1, 2, 4, 1)), (2, 2, "same", (1, 4, 4, 1)), (2, 4, "same", (1, 4, 4, 1)),
-     (2, 2, "valid", (1, 4, 4, 1)), ((2, 3), 2, "valid", (1, 4, 5, 1))],
+    [
+        (2, 2, "same", (1, 2, 4, 1)),
+        (2, 2, "same", (1, 4, 4, 1)),
+        (2, 4, "same", (1, 4, 4, 1)),
+        (2, 2, "valid", (1, 4, 4, 1)),
+        ((2, 3), 2, "valid", (1, 4, 5, 1)),
+    ],
 )
 def test_addons_vectors_with_tf_pooling(pool_size, strides, padding, shape):
     x = np.random.default_rng(sum(shape)).permutation(np.prod(shape)).reshape(shape) + 1.0
@@ -126,8 +206,16 @@ def test_inf_and_nan_values_are_copied_exactly():
 
 @pytest.mark.parametrize(
     "output_size",
-    [(7, 9), [7, 9], (None, 7, 9, 3), tf.TensorShape([2, 7, 9, 3]), np.array([7, 9]),
-     np.array([2, 7, 9, 3]), "tensor", "tf.shape"],
+    [
+        (7, 9),
+        [7, 9],
+        (None, 7, 9, 3),
+        tf.TensorShape([2, 7, 9, 3]),
+        np.array([7, 9]),
+        np.array([2, 7, 9, 3]),
+        "tensor",
+        "tf.shape",
+    ],
 )
 def test_output_size_forms(output_size):
     x = np.random.default_rng(1).normal(size=(2, 7, 9, 3)).astype("float32")
@@ -154,13 +242,15 @@ def test_output_size_as_a_tensor_in_a_graph_of_unknown_size():
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"output_size": (2, 2)}, "does not match the pooling"),
-     ({"output_size": (4, -4)}, "output_size"),
-     ({"output_size": (4,)}, "output_size"),
-     ({"output_size": "big"}, "output_size"),
-     ({"output_size": (None, None, None, 2)}, "tensor before pooling itself"),
-     ({"pool_size": 0}, "pool_size"),
-     ({"padding": "full"}, "padding")],
+    [
+        ({"output_size": (2, 2)}, "does not match the pooling"),
+        ({"output_size": (4, -4)}, "output_size"),
+        ({"output_size": (4,)}, "output_size"),
+        ({"output_size": "big"}, "output_size"),
+        ({"output_size": (None, None, None, 2)}, "tensor before pooling itself"),
+        ({"pool_size": 0}, "pool_size"),
+        ({"padding": "full"}, "padding"),
+    ],
 )
 def test_bad_arguments_say_what_to_pass(kwargs, match):
     x = np.zeros((1, 4, 4, 2), "float32")
@@ -189,8 +279,13 @@ def test_an_index_naming_a_padded_cell_of_its_block_goes_where_it_names():
     np.testing.assert_array_equal(out, scatter_first(values, indices, (4, 4)))
     # In 1D the padded cell's flat index is -1: out of range, not dropped.
     with pytest.raises(ValueError, match="must lie in"):
-        max_unpool(np.ones((1, 2, 1), "float32"), np.array([-1, 3]).reshape(1, 2, 1), 3,
-                   padding="same", output_size=(4,))
+        max_unpool(
+            np.ones((1, 2, 1), "float32"),
+            np.array([-1, 3]).reshape(1, 2, 1),
+            3,
+            padding="same",
+            output_size=(4,),
+        )
 
 
 def _out_of_range():
@@ -224,8 +319,11 @@ def test_a_dynamic_output_size_that_does_not_match_raises_in_a_graph():
     values, indices = max_pool_with_argmax(np.ones((1, 4, 4, 1), "float32"), 2)
     graph = tf.function(
         lambda v, i, size: max_unpool(v, i, 2, output_size=size),
-        input_signature=[tf.TensorSpec([1, 2, 2, 1]), tf.TensorSpec([1, 2, 2, 1], tf.int64),
-                         tf.TensorSpec([2], tf.int32)],
+        input_signature=[
+            tf.TensorSpec([1, 2, 2, 1]),
+            tf.TensorSpec([1, 2, 2, 1], tf.int64),
+            tf.TensorSpec([2], tf.int32),
+        ],
     )
     np.testing.assert_array_equal(
         graph(values, indices, [5, 5]), scatter_first(values.numpy(), indices.numpy(), (5, 5))

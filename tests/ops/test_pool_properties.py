@@ -32,8 +32,11 @@ def np_pool(x, k, s, padding):
         out = [-(-n // ss) for n, ss in zip(spatial, s)]
     total = [max((o - 1) * ss + kk - n, 0) for o, n, kk, ss in zip(out, spatial, k, s)]
     before = [t // 2 for t in total]
-    padded = np.pad(x, [(0, 0)] + [(b, t - b) for b, t in zip(before, total)] + [(0, 0)],
-                    constant_values=-np.inf)
+    padded = np.pad(
+        x,
+        [(0, 0)] + [(b, t - b) for b, t in zip(before, total)] + [(0, 0)],
+        constant_values=-np.inf,
+    )
     windows = sliding_window_view(padded, k, axis=tuple(range(1, rank + 1)))
     windows = windows[(slice(None),) + tuple(slice(None, o * ss, ss) for o, ss in zip(out, s))]
     flat = windows.reshape(*windows.shape[: rank + 2], -1)  # (batch, *out, C, cells)
@@ -111,7 +114,7 @@ def test_unpooling_matches_the_numpy_scatter(example, kind):
     if kind == "nudged":
         # A few indices moved by one position along one axis: just outside
         # (or still inside) their window, where an off-by-one would show.
-        strides = [int(np.prod(size[d + 1:], dtype=int)) * x.shape[-1] for d in range(len(size))]
+        strides = [int(np.prod(size[d + 1 :], dtype=int)) * x.shape[-1] for d in range(len(size))]
         step = rng.choice(strides, size=indices.shape) * rng.choice([-1, 1], size=indices.shape)
         moved = np.clip(indices + step, 0, x[0].size - 1)
         indices = np.where(rng.random(indices.shape) < 0.2, moved, indices)
@@ -125,7 +128,9 @@ def test_unpooling_matches_the_numpy_scatter(example, kind):
 
 # Graph modes: one traced function per geometry, shapes left unknown.
 GRAPH_GEOMETRIES = [
-    ((3,), (1,), "same"), ((2, 2), (2, 2), "same"), ((2, 3), (3, 1), "valid"),
+    ((3,), (1,), "same"),
+    ((2, 2), (2, 2), "same"),
+    ((2, 3), (3, 1), "valid"),
     ((3, 1, 2), (2, 1, 3), "same"),
 ]
 _GRAPHS = {}
@@ -142,8 +147,9 @@ def _graph(geometry):
 
         inputs = keras.Input([None] * len(k) + [None])
         pooled, argmax = max_pool_with_argmax(inputs, k, s, padding)
-        model = keras.Model(inputs, [pooled, argmax, max_unpool(
-            pooled, argmax, k, s, padding, output_size=inputs)])
+        model = keras.Model(
+            inputs, [pooled, argmax, max_unpool(pooled, argmax, k, s, padding, output_size=inputs)]
+        )
         _GRAPHS[geometry] = unpool_graph, model
     return _GRAPHS[geometry]
 

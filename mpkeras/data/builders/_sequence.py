@@ -8,7 +8,7 @@ SPLIT_SIZES = {"train": 10_000, "validation": 1_000, "test": 1_000}
 
 HOCHREITER_CITATION = (
     "@article{hochreiter1997long, title={Long short-term memory}, "
-    "author={Hochreiter, Sepp and Schmidhuber, J{\\\"u}rgen}, journal={Neural "
+    'author={Hochreiter, Sepp and Schmidhuber, J{\\"u}rgen}, journal={Neural '
     "Computation}, volume={9}, number={8}, pages={1735--1780}, year={1997}}"
 )
 

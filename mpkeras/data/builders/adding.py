@@ -45,9 +45,7 @@ class Adding(tfds.core.GeneratorBasedBuilder):
     name = "adding"
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Initial release."}
-    BUILDER_CONFIGS = _sequence.configs(
-        lambda t: f"Adding problem with sequences of length T={t}."
-    )
+    BUILDER_CONFIGS = _sequence.configs(lambda t: f"Adding problem with sequences of length T={t}.")
     DEFAULT_BUILDER_CONFIG_NAME = "t50"
 
     def _info(self):
@@ -69,9 +67,7 @@ class Adding(tfds.core.GeneratorBasedBuilder):
             supervised_keys=({"values": "values", "markers": "markers"}, "target"),
             homepage="https://doi.org/10.1162/neco.1997.9.8.1735",
             citation=_sequence.HOCHREITER_CITATION,
-            metadata=tfds.core.MetadataDict(
-                sequence_length=length, baseline_mse=BASELINE_MSE
-            ),
+            metadata=tfds.core.MetadataDict(sequence_length=length, baseline_mse=BASELINE_MSE),
         )
 
     def _split_generators(self, dl_manager):

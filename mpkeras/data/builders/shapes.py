@@ -120,8 +120,11 @@ class Shapes(tfds.core.GeneratorBasedBuilder):
     def _generate_examples(self, split):
         for index in range(SPLIT_SIZES[split]):
             image, mask, counts = make_example(split, index)
-            yield index, {
-                "image": encode_png(image),
-                "mask": encode_png(mask),
-                "counts": counts,
-            }
+            yield (
+                index,
+                {
+                    "image": encode_png(image),
+                    "mask": encode_png(mask),
+                    "counts": counts,
+                },
+            )

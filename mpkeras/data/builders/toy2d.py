@@ -65,9 +65,7 @@ def blobs_points(split):
 
 def blobs_radius():
     """R = the largest norm of any blobs point over all splits."""
-    return float(
-        max(np.linalg.norm(blobs_points(s)[0], axis=1).max() for s in BLOBS_SPLIT_SIZES)
-    )
+    return float(max(np.linalg.norm(blobs_points(s)[0], axis=1).max() for s in BLOBS_SPLIT_SIZES))
 
 
 class Toy2D(tfds.core.GeneratorBasedBuilder):
