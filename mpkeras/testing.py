@@ -169,7 +169,9 @@ class Raises:
     functional models of static and None sizes, in a `tf.function` and under
     XLA, the call raises (an exception of any type; its message matches
     `match` when given). A mode that returns instead would hand the user a
-    silent wrong result.
+    silent wrong result. Under XLA, which drops `tf.debugging.Assert`, float
+    outputs that are NaN everywhere also count as a refusal (loud, never
+    plausible).
     """
 
     def __init__(self, data, match=None):

@@ -396,6 +396,15 @@ class Scale(keras.layers.Layer):
             return ops.stop_gradient(x) * self.scale
         if self.bug == "float32_output":
             return ops.cast(x * self.scale, "float32")
+        if self.bug in ("assert_check", "nan_check"):
+            # Refuses inputs above 100 with tf.debugging.Assert, which XLA
+            # drops; "nan_check" also makes the output NaN there, as
+            # mpkeras.ops.unpooling does.
+            tf = __import__("tensorflow")
+            ok = ops.max(x) <= 100
+            with tf.control_dependencies([tf.debugging.Assert(ok, ["inputs above 100"])]):
+                y = tf.identity(x * self.scale)
+            return y if self.bug == "assert_check" else ops.where(ok, y, float("nan"))
         return x * self.scale
 
     def compute_output_shape(self, shape):
@@ -458,6 +467,23 @@ def test_keras_own_layers_pass_the_contract(layer_cls, init_kwargs, input_shape,
     )
     assert report.pop("reference") == "n/a: no reference given"
     assert all(v.startswith("ok") for v in report.values()), report
+
+
+def test_inputs_that_must_raise_are_refused_in_every_mode():
+    """A check XLA drops is found; NaN outputs there count as a refusal."""
+    rng = np.random.default_rng(0)
+    normal = rng.standard_normal((2, 5, 7, 2)).astype("float32")
+    kwargs = {
+        "input_data": normal[:, :4, :4],
+        "resized_data": [normal, testing.Raises(normal + 1000.0)],
+        "skip": only("odd_sizes"),
+    }
+    with pytest.raises(AssertionError, match=r"odd_sizes: XLA, .* must raise"):
+        testing.run_layer_test(Scale, {"bug": "assert_check"}, **kwargs)
+    assert testing.run_layer_test(Scale, {"bug": "nan_check"}, **kwargs)["odd_sizes"] == "ok"
+    # A refusal that never comes: plain Scale returns for every input.
+    with pytest.raises(AssertionError, match=r"odd_sizes: eager call, .* must raise"):
+        testing.run_layer_test(Scale, {}, **kwargs)
 
 
 def test_skipping_an_aspect_needs_a_reason():
