@@ -1,4 +1,4 @@
-"""Progress lines of long work: in place in a terminal (a pseudo-terminal here), silent in a pipe."""
+"""Progress of long work: updated in place in a terminal (a pseudo-terminal), silent in a pipe."""
 
 import io
 import os
@@ -169,7 +169,10 @@ def test_track_counts_the_items_and_reports_once_outside_a_terminal():
 
 def test_track_draws_a_bar_on_stderr_in_a_terminal_without_a_size():
     """A fresh pseudo-terminal reports 0 x 0: the bar still draws (at 80 columns)."""
-    script = "from mpkeras import progress; assert list(progress.track(range(3), 3, 'sprites/full')) == [0, 1, 2]"
+    script = (
+        "from mpkeras import progress\n"
+        "assert list(progress.track(range(3), 3, 'sprites/full')) == [0, 1, 2]\n"
+    )
     master, slave = pty.openpty()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     process = subprocess.Popen(

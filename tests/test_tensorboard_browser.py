@@ -90,7 +90,8 @@ const label = arguments[0];
 function find(node) {
   if (node.shadowRoot) { const hit = find(node.shadowRoot); if (hit) return hit; }
   for (const child of node.children || []) {
-    const own = [...child.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('');
+    const own = [...child.childNodes].filter(n => n.nodeType === 3)
+      .map(n => n.textContent).join('');
     if (own.trim().toLowerCase() === label.toLowerCase()) return child;
     const hit = find(child);
     if (hit) return hit;
@@ -139,7 +140,7 @@ def _get(url):
 
 @pytest.fixture(scope="module")
 def tensorboard(sweep, tmp_path_factory):
-    """TensorBoard on the root, started as each run says, with every run and the projector loaded."""
+    """TensorBoard on the root, started as a run says; ready when it serves every run."""
     import json
 
     root, runs, watch = sweep
@@ -170,9 +171,8 @@ def tensorboard(sweep, tmp_path_factory):
         deadline, state = time.monotonic() + READY_DEADLINE_S, None
         while True:
             if process.poll() is not None:
-                pytest.fail(
-                    f"tensorboard exited with {process.returncode}:\n{stderr_path.read_text()[-4000:]}"
-                )
+                log = stderr_path.read_text()[-4000:]
+                pytest.fail(f"tensorboard exited with {process.returncode}:\n{log}")
             try:
                 served = set(json.loads(_get(f"{base}/data/runs")))
                 # The projector decides in the background whether it is active.
