@@ -171,6 +171,7 @@ def beta_vae_score(
     batch_size = validation.positive_int(batch_size, "batch_size")
     num_train = validation.int_at_least(num_train, "num_train", 2)
     num_eval = validation.positive_int(num_eval, "num_eval")
+    encode_batch_size = validation.positive_int(encode_batch_size, "encode_batch_size")
     factors = _check_factors(observations, factors)
     varying = _varying_factors(factors)
     if len(varying) < 2:
@@ -251,6 +252,7 @@ def mutual_information_gap(
     """
     num_samples = validation.int_at_least(num_samples, "num_samples", 2)
     num_bins = validation.int_at_least(num_bins, "num_bins", 2)
+    encode_batch_size = validation.positive_int(encode_batch_size, "encode_batch_size")
     factors = _check_factors(observations, factors)
     rng = np.random.default_rng(seed)
     if num_samples < len(factors):
