@@ -21,9 +21,18 @@ class DenoisingAEConfig:
         train_split: the split the models train on (TFDS slicing works).
         test_split: the split PSNR and SSIM are measured on.
         noise: the corruption the data pipeline's ``task="denoising"``
-            applies: "gaussian" (x + sigma eps, clipped to [0, 1]) or
-            "salt_and_pepper" (a fraction of the pixels set to white or
-            black, half each).
+            applies: "salt_and_pepper" (a fraction of the pixels set to
+            white or black, half each; one of Vincent et al. 2010's
+            corruptions) or "gaussian" (x + sigma eps, clipped to [0, 1]).
+            Salt and pepper is the default because it is where an
+            overcomplete code pays (A3): the untouched pixels are exact,
+            and a wide code can pass them through while it fills in the
+            corrupted ones; a 16-number code must redraw every pixel.
+            Heavy Gaussian noise leaves little beyond a smooth digit to
+            recover, which 16 numbers describe almost as well (overcomplete
+            minus undercomplete output PSNR +0.24 to +0.40 dB at sigma 0.5
+            against +0.52 to +0.65 dB for 20% salt and pepper, --quick,
+            seeds 0-2).
         noise_levels: the level of each kind: sigma for "gaussian", the
             corrupted fraction for "salt_and_pepper".
         latent_dim: the overcomplete code size (> input features).
@@ -39,7 +48,7 @@ class DenoisingAEConfig:
     dataset: str = "digits"
     train_split: str = "train"
     test_split: str = "test"
-    noise: Literal["gaussian", "salt_and_pepper"] = "gaussian"
+    noise: Literal["gaussian", "salt_and_pepper"] = "salt_and_pepper"
     noise_levels: dict[str, float] = dataclasses.field(
         default_factory=lambda: {"gaussian": 0.5, "salt_and_pepper": 0.2}
     )

@@ -44,7 +44,7 @@ TINY = {
 FIGURES = {
     "vae_digits": {"samples.png", "reconstructions.png", "interpolation.png"},
     "constrained_beta_vae": {"beta_trajectory.png"},
-    "beta_vae_sprites": {"traversals_beta1.png", "traversals_beta4.png"},
+    "beta_vae_sprites": {"traversals_beta1.png", "traversals_beta4.png", "scores_vs_beta.png"},
 }
 
 

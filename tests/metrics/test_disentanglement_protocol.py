@@ -92,3 +92,9 @@ def test_defaults_are_disentanglement_libs_protocol():
     assert beta["num_eval"].default == 5000
     mig = inspect.signature(mutual_information_gap).parameters
     assert (mig["num_samples"].default, mig["num_bins"].default) == (10000, 20)
+
+
+def test_encode_batch_size_is_named_in_its_error():
+    for score in (beta_vae_score, mutual_information_gap):
+        with pytest.raises(ValueError, match="`encode_batch_size`"):
+            score(perfect, OBS, FACTORS, encode_batch_size=0)
