@@ -107,8 +107,9 @@ def test_shape_mismatch_is_one_value_error_eagerly_functionally_and_traced(log_v
         layer([mean, log_var])
     with pytest.raises(ValueError, match="same shape"):
         tf.function(lambda m, v: layer([m, v]))(mean, log_var)
-    with pytest.raises(ValueError, match="same shape"):
-        Sampling()([keras.Input((3,)), keras.Input(log_var_shape[1:])])
+    if log_var_shape[1:] != (3,):  # Functional inputs share the batch axis.
+        with pytest.raises(ValueError, match="same shape"):
+            Sampling()([keras.Input((3,)), keras.Input(log_var_shape[1:])])
 
 
 def test_shapes_unknown_while_tracing_are_checked_when_the_graph_runs():
