@@ -37,7 +37,7 @@ COLUMNS = ("benchmark", "ours", "baseline", "ratio", "target", "holds", "spread"
 
 def available():
     """The benchmark names, ``bench_<name>.py`` -> ``name``, sorted."""
-    return sorted(path.stem[len("bench_"):] for path in HERE.glob("bench_*.py"))
+    return sorted(path.stem[len("bench_") :] for path in HERE.glob("bench_*.py"))
 
 
 def _argv_for(name, repeats, pipeline_full):
@@ -56,9 +56,17 @@ def run_one(name, argv):
 
 def _error_row(name, error):
     first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return {"module": name, "benchmark": f"bench_{name} (did not complete)", "ours": None,
-            "baseline": None, "ratio": None, "target": "completes",
-            "holds": False, "spread": None, "error": f"{type(error).__name__}: {first}"}
+    return {
+        "module": name,
+        "benchmark": f"bench_{name} (did not complete)",
+        "ours": None,
+        "baseline": None,
+        "ratio": None,
+        "target": "completes",
+        "holds": False,
+        "spread": None,
+        "error": f"{type(error).__name__}: {first}",
+    }
 
 
 def _cell(column, value):
@@ -86,8 +94,10 @@ def format_table(rows, width=None):
             cells[1] = cells[1][: width - 3] + "..."
         body.append(cells)
     widths = [max(len(cells[i]) for cells in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() for cells in body]
     return "\n".join(lines)
 
@@ -129,17 +139,35 @@ def write_json(path, rows, meta):
 
 def main(argv=None):
     names = available()
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", choices=names, metavar="NAME",
-                        help=f"run only this benchmark (repeatable): {', '.join(names)}")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="repeats for every benchmark (default: each one's own; >= 5)")
-    parser.add_argument("--pipeline-full", action="store_true",
-                        help="also time preparing sprites/full in bench_pipeline (~10 min)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=names,
+        metavar="NAME",
+        help=f"run only this benchmark (repeatable): {', '.join(names)}",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="repeats for every benchmark (default: each one's own; >= 5)",
+    )
+    parser.add_argument(
+        "--pipeline-full",
+        action="store_true",
+        help="also time preparing sprites/full in bench_pipeline (~10 min)",
+    )
     parser.add_argument("--output", default=str(DEFAULT_OUTPUT), help="JSON file for the table")
     parser.add_argument("--width", type=int, default=80, help="cut benchmark names to this width")
-    parser.add_argument("--readme", default=None, metavar="README.md",
-                        help="also write the table between the README's benchmarks:begin/end markers")
+    parser.add_argument(
+        "--readme",
+        default=None,
+        metavar="README.md",
+        help="also write the table between the README's benchmarks:begin/end markers",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 5:
         parser.error("--repeats must be >= 5 (each ratio is a median of repeats)")
@@ -158,8 +186,10 @@ def main(argv=None):
     total = time.perf_counter() - started
 
     print("\n" + format_table(rows, width=args.width))
-    print(f"\n{len(rows)} rows in {total:.0f} s "
-          f"({', '.join(f'{n} {s:.0f} s' for n, s in timings.items())})")
+    print(
+        f"\n{len(rows)} rows in {total:.0f} s "
+        f"({', '.join(f'{n} {s:.0f} s' for n, s in timings.items())})"
+    )
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "argv": list(sys.argv[1:] if argv is None else argv),

@@ -136,10 +136,17 @@ def main(argv=None):
 
     print(f"tensorflow {tf.__version__}, {os.cpu_count()} CPUs")
     rows = [
-        train_step_row("digits CNN 8x8x1 batch 64", (8, 8, 1), "same", 64,
-                       args.repeats, args.steps),
-        train_step_row("MNIST convnet 28x28x1 batch 128", (28, 28, 1), "valid", 128,
-                       args.repeats, max(args.steps // 3, 5)),
+        train_step_row(
+            "digits CNN 8x8x1 batch 64", (8, 8, 1), "same", 64, args.repeats, args.steps
+        ),
+        train_step_row(
+            "MNIST convnet 28x28x1 batch 128",
+            (28, 28, 1),
+            "valid",
+            128,
+            args.repeats,
+            max(args.steps // 3, 5),
+        ),
         conv_matrix_row(args.repeats),
     ]
     for row in rows:

@@ -26,14 +26,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+
 def offline_builders():
     """Every offline builder config except sprites/full (timed on its own)."""
     from mpkeras.data import registry
 
     return [
-        name for name in registry.names()
+        name
+        for name in registry.names()
         if registry.resolve(name)[0].source == "offline" and name != "sprites/full"
     ]
+
 
 _FULL_CHILD = """
 import resource, sys, time
@@ -155,18 +158,19 @@ def main(argv=None):
             print("\n== sprites/full (737,280 images), prepared in a subprocess ==")
             seconds, peak_mib = prepare_full(data_dir)
             print(
-                f"prepare time {seconds:.0f} s, peak memory {peak_mib:.0f} MiB "
-                "(target < 2048 MiB)"
+                f"prepare time {seconds:.0f} s, peak memory {peak_mib:.0f} MiB (target < 2048 MiB)"
             )
-            rows.append({
-                "benchmark": "prepare sprites/full (737,280 images): peak memory / 2 GiB",
-                "ours": f"{peak_mib:.0f} MiB peak, {seconds:.0f} s",
-                "baseline": "2048 MiB",
-                "ratio": peak_mib / 2048,
-                "target": "< 1",
-                "holds": peak_mib < 2048,
-                "spread": (peak_mib / 2048, peak_mib / 2048),
-            })
+            rows.append(
+                {
+                    "benchmark": "prepare sprites/full (737,280 images): peak memory / 2 GiB",
+                    "ours": f"{peak_mib:.0f} MiB peak, {seconds:.0f} s",
+                    "baseline": "2048 MiB",
+                    "ratio": peak_mib / 2048,
+                    "target": "< 1",
+                    "holds": peak_mib < 2048,
+                    "spread": (peak_mib / 2048, peak_mib / 2048),
+                }
+            )
         if args.only_full:
             return rows
         import tensorflow as tf
@@ -185,21 +189,26 @@ def main(argv=None):
         ratios = []
         for name, kind, batch_size, epochs in cases:
             rates, steps = throughput(name, kind, data_dir, batch_size, epochs, args.repeats)
-            (best_load, median_load), (best_tensors, median_tensors) = rates["load"], rates["tensors"]
+            (best_load, median_load), (best_tensors, median_tensors) = (
+                rates["load"],
+                rates["tensors"],
+            )
             ratio = best_load / best_tensors
             ratios.append(ratio)
-            rows.append({
-                "benchmark": f"fit {name} ({kind}, batch {batch_size}): load() / in-memory tensors "
-                             "(throughput, best of repeats)",
-                "ours": f"{best_load:.1f} steps/s (median {median_load:.1f})",
-                "baseline": f"{best_tensors:.1f} steps/s (median {median_tensors:.1f})",
-                "ratio": ratio,
-                "target": ">= 0.95",
-                "holds": ratio >= 0.95,
-                # Only the best and the median of each feed are kept: the spread
-                # is the ratio of the medians next to the ratio of the bests.
-                "spread": tuple(sorted((ratio, median_load / median_tensors))),
-            })
+            rows.append(
+                {
+                    "benchmark": f"fit {name} ({kind}, batch {batch_size}): load() / in-memory tensors "
+                    "(throughput, best of repeats)",
+                    "ours": f"{best_load:.1f} steps/s (median {median_load:.1f})",
+                    "baseline": f"{best_tensors:.1f} steps/s (median {median_tensors:.1f})",
+                    "ratio": ratio,
+                    "target": ">= 0.95",
+                    "holds": ratio >= 0.95,
+                    # Only the best and the median of each feed are kept: the spread
+                    # is the ratio of the medians next to the ratio of the bests.
+                    "spread": tuple(sorted((ratio, median_load / median_tensors))),
+                }
+            )
             print(
                 f"{name:14s} {kind:8s} batch {batch_size:3d} {steps:5d} steps: "
                 f"load {best_load:6.1f} (median {median_load:6.1f}) steps/s, "

@@ -114,15 +114,17 @@ def main(argv=None):
         ours, base = np.array(ours), np.array(base)
         ratios = ours / base
         ratio = float(np.median(ratios))
-        rows.append({
-            "benchmark": f"train step, batch {BATCH}, T={STEPS}, {UNITS} units: {label}",
-            "ours": f"{1e3 * np.median(ours):.1f} ms (best {1e3 * ours.min():.1f})",
-            "baseline": f"{1e3 * np.median(base):.1f} ms (best {1e3 * base.min():.1f})",
-            "ratio": ratio,
-            "target": f"<= {target}" if target else "reported",
-            "holds": (ratio <= target) if target else None,
-            "spread": (float(ratios.min()), float(ratios.max())),
-        })
+        rows.append(
+            {
+                "benchmark": f"train step, batch {BATCH}, T={STEPS}, {UNITS} units: {label}",
+                "ours": f"{1e3 * np.median(ours):.1f} ms (best {1e3 * ours.min():.1f})",
+                "baseline": f"{1e3 * np.median(base):.1f} ms (best {1e3 * base.min():.1f})",
+                "ratio": ratio,
+                "target": f"<= {target}" if target else "reported",
+                "holds": (ratio <= target) if target else None,
+                "spread": (float(ratios.min()), float(ratios.max())),
+            }
+        )
     for row in rows:
         low, high = row["spread"]
         verdict = {True: "holds", False: "FAILS", None: "no target"}[row["holds"]]

@@ -1,44 +1,66 @@
-"""Benchmark: max pooling with argmax and max unpooling against Keras's max pooling.
+"""Benchmark: max unpooling against Keras's max pooling and an Addons-style scatter_nd.
 
-On a batch of 32 float32 feature maps of 128x128x64 with 2x2 windows, times
-forward + backward (the gradient with respect to the op's float input, given
-a fixed upstream gradient) of:
+Times forward + backward (the gradient with respect to the unpooled values,
+for a fixed upstream gradient) of ``MaxUnpooling2D``, with every check it
+makes (indices in range, each in its own window), on float32 feature maps of
+batch 8 and 64 channels with the indices of a 2x2 pooling:
 
-* ``MaxUnpooling2D`` vs ``keras.layers.MaxPooling2D`` on the same tensor
-  (target ratio <= 4);
-* ``MaxPoolingWithArgmax2D`` vs ``keras.layers.MaxPooling2D`` (target <= 4);
-  ``tf.nn.max_pool_with_argmax`` is printed for reference;
-* ``MaxUnpooling2D`` vs a TensorFlow-Addons-style unpooling built on
-  ``tf.scatter_nd`` (written below; target: ours faster, ratio < 1).
+* vs ``keras.layers.MaxPooling2D`` fwd+bwd on the unpooled-size tensor, at
+  three sizes (64x64, 128x128, 256x256; target <= 1.3), and the fitted
+  exponent a of CPU time ~ elements^a (target: at most the baseline's + 0.2);
+* vs a TensorFlow-Addons-style unpooling on ``tf.scatter_nd`` (written below),
+  2x2 windows (target: ours faster, ratio < 1) and overlapping 3x3 windows
+  with stride 2 (reported: where windows share a maximum ours writes it once,
+  which takes a segment-min over the output that a summing scatter skips);
+* the cost of the checks: the checked layer vs the same block placement
+  without them (reported).
 
-Each op runs as a ``tf.function`` (no XLA). After one warm-up call per op the
-ops are timed interleaved, ``--repeats`` rounds, each round the median of
-``--calls`` calls; a ratio is the median over rounds of the per-round ratio,
-``spread`` its min/max. Step rates on a shared machine are multimodal, so only
-ratios measured in the same process mean anything.
+Protocol and helpers: bench_pool (interleaved rounds, medians, spread, peak
+memory of one call).
 
 Usage::
 
-    python benchmarks/bench_unpool.py                  # batch 32, 128x128x64
-    python benchmarks/bench_unpool.py --batch 4 --repeats 5
+    python benchmarks/bench_unpool.py [--repeats 7] [--calls 3]
 """
 
 import argparse
 import os
-import time
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+try:
+    from benchmarks.bench_pool import (
+        exponent_row,
+        fwd_bwd,
+        interleaved,
+        peak_memory,
+        print_peak_memory,
+        print_rows,
+        ratio_row,
+    )
+except ImportError:  # run as a script from benchmarks/
+    from bench_pool import (
+        exponent_row,
+        fwd_bwd,
+        interleaved,
+        peak_memory,
+        print_peak_memory,
+        print_rows,
+        ratio_row,
+    )
+
+SIZES = ((8, 64, 64, 64), (8, 128, 128, 64), (8, 256, 256, 64))
+
 
 def addons_unpool(updates, mask, output_shape):
-    """TensorFlow Addons' ``MaxUnpooling2D`` algorithm: one tf.scatter_nd.
+    """TensorFlow Addons' ``MaxUnpooling2D`` algorithm: one tf.scatter_nd (duplicates add).
 
     Builds (batch, y, x, channel) coordinates for every value from the flat
-    per-image index and scatters; the baseline the issue measured at ~17x
-    MaxPooling2D.
+    per-image index and scatters.
     """
     import tensorflow as tf
 
@@ -54,133 +76,180 @@ def addons_unpool(updates, mask, output_shape):
     return tf.scatter_nd(indices, tf.reshape(updates, [size]), output_shape)
 
 
-def _fwd_bwd(fn):
-    """A tf.function returning (output, d output / d input) for upstream `g`."""
+def _unchecked(values, indices, size):
+    """The block placement alone: no range check, no own-window check, no fallback."""
     import tensorflow as tf
 
-    @tf.function
-    def step(inputs, g, *extra):
-        with tf.GradientTape() as tape:
-            tape.watch(inputs)
-            out = fn(inputs, *extra)
-        return out, tape.gradient(out, inputs, output_gradients=g)
+    from mpkeras.ops import blocks
 
-    return step
+    out = values.shape[1:3]
+    keys, steps = blocks.keys(indices, size, values.shape[-1], out, (2, 2), (0, 0), tf.int32)
+    return blocks.place(values, keys, steps, out, (2, 2), (0, 0), size, 2)
 
 
-def _time(call, calls):
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        out = call()
-        _ = [np.asarray(t).ravel()[:1] for t in out]  # make sure the work ran
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def _steps(shape, ops, pool_size=2, strides=2, seed=0):
+    """{op: call} for the ops named in `ops` (unpool, keras_pool, checked, unchecked, addons)."""
+    import keras
+    import tensorflow as tf
+
+    from mpkeras.layers import MaxUnpooling2D
+    from mpkeras.ops import fusion
+
+    rng = np.random.default_rng(seed)
+    x = tf.constant(rng.normal(size=shape).astype("float32"))
+    values, indices = tf.nn.max_pool_with_argmax(
+        x, pool_size, strides, "VALID", include_batch_in_index=False
+    )
+    size = tuple(shape[1:3])
+    g_full = tf.constant(rng.normal(size=shape).astype("float32"))
+    unpool = MaxUnpooling2D(pool_size, strides)
+    out_shape = tf.constant(shape, tf.int32)
+    keras_pool = keras.layers.MaxPooling2D(2)
+    unchecked = tf.function(
+        lambda v, i: fusion.run(lambda a, b: _unchecked(a, b, size), (v, i), ())
+    )
+    fns = {
+        "unpool": lambda: (
+            fwd_bwd(lambda v, i: unpool(v, i, output_size=size)),
+            (values, g_full, indices),
+        ),
+        "addons": lambda: (
+            fwd_bwd(lambda v, i: addons_unpool(v, i, out_shape)),
+            (values, g_full, indices),
+        ),
+        "keras_pool": lambda: (fwd_bwd(keras_pool), (x, values)),
+        "unchecked": lambda: (unchecked, (values, indices)),
+        "checked": lambda: (
+            tf.function(lambda v, i: unpool(v, i, output_size=size)),
+            (values, indices),
+        ),
+    }
+    steps = {}
+    for name in ops:
+        fn, args = fns[name]()
+        steps[name] = lambda fn=fn, args=args: fn(*args)
+    # Every value where its index says: the unpooled maxima are x's maxima in place.
+    out = steps["unpool"]()[0].numpy()
+    flat = indices.numpy().reshape(shape[0], -1)
+    expected = np.zeros((shape[0], int(np.prod(shape[1:]))), "float32")
+    np.put_along_axis(expected, flat, values.numpy().reshape(shape[0], -1), axis=1)
+    np.testing.assert_array_equal(out, expected.reshape(out.shape))  # overlaps share a value
+    return steps
+
+
+def _label(shape):
+    return "x".join(str(n) for n in shape)
+
+
+MIDDLE = _label(SIZES[1])
+OVERLAPPING = f"{MIDDLE}, 3x3 stride 2"
+
+
+def configs():
+    """[(label, build steps)]: every configuration the rows time."""
+    rows = []
+    for shape in SIZES:
+        label = _label(shape)
+        ops = ("unpool", "keras_pool")
+        if label == MIDDLE:
+            ops += ("checked", "unchecked", "addons")
+        rows.append((label, lambda shape=shape, ops=ops: _steps(shape, ops)))
+    rows.append((OVERLAPPING, lambda: _steps(SIZES[1], ("unpool", "addons"), 3, 2)))
+    return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--channels", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--calls", type=int, default=3)
+    parser.add_argument("--peak-memory-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.peak_memory_only:
+        return print_peak_memory(configs())
 
-    import keras
-    import tensorflow as tf
-
-    from mpkeras.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D
-
-    shape = (args.batch, args.size, args.size, args.channels)
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.normal(size=shape).astype("float32"))
-    values, indices = tf.nn.max_pool_with_argmax(x, 2, 2, "VALID", include_batch_in_index=False)
-    g_full = tf.constant(rng.normal(size=shape).astype("float32"))
-    g_pooled = tf.constant(rng.normal(size=values.shape).astype("float32"))
-
-    keras_pool = keras.layers.MaxPooling2D(2)
-    argmax_pool = MaxPoolingWithArgmax2D(2)
-    unpool = MaxUnpooling2D(2)
-    out_shape = tf.constant(shape, tf.int32)
-
-    fns = {
-        "keras_pool": (_fwd_bwd(keras_pool), (x, g_pooled)),
-        "argmax_pool": (_fwd_bwd(lambda t: argmax_pool(t)[0]), (x, g_pooled)),
-        "tf_argmax_pool": (
-            _fwd_bwd(lambda t: tf.nn.max_pool_with_argmax(t, 2, 2, "VALID")[0]),
-            (x, g_pooled),
-        ),
-        "unpool": (
-            _fwd_bwd(lambda v, i: unpool(v, i, output_size=shape[1:3])),
-            (values, g_full, indices),
-        ),
-        "addons_unpool": (
-            _fwd_bwd(lambda v, i: addons_unpool(v, i, out_shape)),
-            (values, g_full, indices),
-        ),
-    }
-    steps = {name: (lambda fn=fn, a=a: fn(*a)) for name, (fn, a) in fns.items()}
-    for call in steps.values():
-        call()  # trace, then warm up
-        call()
-
-    # Sanity: our unpooling equals the Addons-style one.
-    ours = steps["unpool"]()[0]
-    theirs = steps["addons_unpool"]()[0]
-    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
-
-    rounds = {name: [] for name in steps}
-    for _ in range(args.repeats):
-        for name, call in steps.items():  # interleaved
-            rounds[name].append(_time(call, args.calls))
-
-    def row(benchmark, ours, baseline, target, better):
-        ratios = np.array(rounds[ours]) / np.array(rounds[baseline])
-        ratio = float(np.median(ratios))
-        return {
-            "benchmark": benchmark,
-            "ours": float(np.median(rounds[ours])),
-            "baseline": float(np.median(rounds[baseline])),
-            "ratio": ratio,
-            "target": target,
-            "holds": better(ratio),
-            "spread": (float(ratios.min()), float(ratios.max())),
-        }
-
-    rows = [
-        row("MaxUnpooling2D / MaxPooling2D", "unpool", "keras_pool", "<= 4", lambda r: r <= 4),
-        row(
-            "MaxPoolingWithArgmax2D / MaxPooling2D",
-            "argmax_pool", "keras_pool", "<= 4", lambda r: r <= 4,
-        ),
-        row("MaxUnpooling2D / scatter_nd (Addons)", "unpool", "addons_unpool", "< 1",
-            lambda r: r < 1),
-        row(
-            "tf.nn.max_pool_with_argmax / MaxPooling2D (reference)",
-            "tf_argmax_pool", "keras_pool", "reported", lambda r: None,
-        ),
-        row(
-            "scatter_nd (Addons) / MaxPooling2D (reference)",
-            "addons_unpool", "keras_pool", "reported", lambda r: None,
-        ),
-    ]
-    print(
-        f"forward + backward, batch {args.batch}, {args.size}x{args.size}x{args.channels} "
-        f"float32, 2x2 windows; median of {args.repeats} interleaved rounds "
-        f"(each the median of {args.calls} calls)"
-    )
-    print(f"{'benchmark':<55} {'ours ms':>9} {'base ms':>9} {'ratio':>7} {'target':>7} "
-          f"{'holds':>6}  spread")
-    for r in rows:
-        print(
-            f"{r['benchmark']:<55} {1e3 * r['ours']:9.1f} {1e3 * r['baseline']:9.1f} "
-            f"{r['ratio']:7.2f} {r['target']:>7} {str(r['holds']):>6}  "
-            f"{r['spread'][0]:.2f}-{r['spread'][1]:.2f}"
+    memory = peak_memory("bench_unpool", configs())
+    rows, extra, elements, ours_times, base_times = [], [], [], [], []
+    for label, build in configs():
+        rounds = interleaved(build(), args.repeats, args.calls)
+        mem = memory.get(label)
+        if label == OVERLAPPING:
+            extra.append(
+                ratio_row(
+                    f"MaxUnpooling2D(3, 2) / scatter_nd (Addons), overlapping windows (take-one vs "
+                    f"sum), fwd+bwd, {label}",
+                    rounds,
+                    "unpool",
+                    "addons",
+                    "reported",
+                    lambda r: None,
+                    mem,
+                )
+            )
+            continue
+        rows.append(
+            ratio_row(
+                f"MaxUnpooling2D / MaxPooling2D, fwd+bwd, {label}",
+                rounds,
+                "unpool",
+                "keras_pool",
+                "<= 1.3",
+                lambda r: r <= 1.3,
+                mem,
+            )
         )
-    # The combined table shows times with their unit, as the other benchmarks do.
-    return [{**r, "ours": f"{1e3 * r['ours']:.1f} ms", "baseline": f"{1e3 * r['baseline']:.1f} ms"} for r in rows]
+        elements.append(np.prod([int(n) for n in label.split("x")]))
+        ours_times.append(np.median(rounds[("unpool", "cpu")]))
+        base_times.append(np.median(rounds[("keras_pool", "cpu")]))
+        if label == MIDDLE:
+            extra.append(
+                ratio_row(
+                    f"MaxUnpooling2D / scatter_nd (Addons), 2x2, fwd+bwd, {label}",
+                    rounds,
+                    "unpool",
+                    "addons",
+                    "< 1",
+                    lambda r: r < 1,
+                    mem,
+                )
+            )
+            extra.append(
+                ratio_row(
+                    f"MaxUnpooling2D's checks: checked / unchecked placement, fwd, {label}",
+                    rounds,
+                    "checked",
+                    "unchecked",
+                    "reported",
+                    lambda r: None,
+                    mem,
+                )
+            )
+            extra.append(
+                ratio_row(
+                    f"scatter_nd (Addons) / MaxPooling2D (reference), {label}",
+                    rounds,
+                    "addons",
+                    "keras_pool",
+                    "reported",
+                    lambda r: None,
+                    mem,
+                )
+            )
+    rows.append(
+        exponent_row(
+            f"MaxUnpooling2D CPU time ~ elements^a ({len(SIZES)} sizes; baseline MaxPooling2D)",
+            elements,
+            ours_times,
+            base_times,
+        )
+    )
+    rows += extra
+    print_rows(
+        f"forward + backward, float32; median of {args.repeats} interleaved rounds (each the "
+        f"median of {args.calls} calls); time, peak memory of one call",
+        rows,
+    )
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

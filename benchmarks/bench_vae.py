@@ -63,8 +63,11 @@ def _example_nets(latent=2):
     h = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(x)
     h = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(h)
     h = layers.Dense(16, activation="relu")(layers.Flatten()(h))
-    encoder = keras.Model(x, [layers.Dense(latent, name="z_mean")(h),
-                              layers.Dense(latent, name="z_log_var")(h)], name="encoder")
+    encoder = keras.Model(
+        x,
+        [layers.Dense(latent, name="z_mean")(h), layers.Dense(latent, name="z_log_var")(h)],
+        name="encoder",
+    )
     z = keras.Input((latent,))
     h = layers.Reshape((7, 7, 64))(layers.Dense(7 * 7 * 64, activation="relu")(z))
     h = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(h)
@@ -76,8 +79,10 @@ def _example_nets(latent=2):
 def _mpkeras_nets(latent=10):
     from mpkeras.models import build_vae_decoder, build_vae_encoder
 
-    return (build_vae_encoder(LARGE, latent, kind="conv"),
-            build_vae_decoder(latent, LARGE, kind="conv", output_activation="sigmoid"))
+    return (
+        build_vae_encoder(LARGE, latent, kind="conv"),
+        build_vae_decoder(latent, LARGE, kind="conv", output_activation="sigmoid"),
+    )
 
 
 def _hand_loop(encoder, decoder, dataset):
@@ -98,8 +103,9 @@ def _hand_loop(encoder, decoder, dataset):
             eps = keras.random.normal(ops.shape(z_mean), seed=seed)
             z = z_mean + ops.exp(0.5 * z_log_var) * eps
             reconstruction = decoder(z, training=True)
-            reconstruction_loss = ops.mean(ops.sum(
-                keras.losses.binary_crossentropy(x, reconstruction), axis=(1, 2)))
+            reconstruction_loss = ops.mean(
+                ops.sum(keras.losses.binary_crossentropy(x, reconstruction), axis=(1, 2))
+            )
             kl = -0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
             loss = reconstruction_loss + ops.mean(ops.sum(kl, axis=1))
         grads = tape.gradient(loss, weights)
@@ -130,8 +136,12 @@ def _pair(make_nets, source, batch_size):
     encoder.set_weights(vae.encoder.get_weights())
     decoder.set_weights(vae.decoder.get_weights())
     if isinstance(source, np.ndarray):
-        pipeline = (tf.data.Dataset.from_tensor_slices(source).shuffle(len(source))
-                    .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+        pipeline = (
+            tf.data.Dataset.from_tensor_slices(source)
+            .shuffle(len(source))
+            .batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE)
+        )
 
         def ours(epochs):
             vae.fit(source, batch_size=batch_size, epochs=epochs, verbose=0)
@@ -187,7 +197,7 @@ def _startup_row(x, repeats, batch_size):
     ratio = float(np.median(ratios))
     return {
         "benchmark": f"first epoch incl. tracing, {_shape(x)} numpy batch {batch_size}: "
-                     "VAE.fit / tf.function loop (throughput)",
+        "VAE.fit / tf.function loop (throughput)",
         "ours": f"{np.median(ours_t):.2f} s",
         "baseline": f"{np.median(base_t):.2f} s",
         "ratio": ratio,
@@ -214,10 +224,16 @@ def _xla_row(x, repeats, steps):
     def run(name):
         return lambda _: [models[name].train_on_batch(x) for _ in range(steps)]
 
-    row = _row(f"train step, {_shape(x)} batch {len(x)}: jit_compile=True / default "
-               f"(jit_compile resolves to {default_jit}) (throughput)",
-               run("xla"), run("default"), repeats, 1,
-               "<= 1.0 (the default is the faster)", lambda r: r <= 1.0)
+    row = _row(
+        f"train step, {_shape(x)} batch {len(x)}: jit_compile=True / default "
+        f"(jit_compile resolves to {default_jit}) (throughput)",
+        run("xla"),
+        run("default"),
+        repeats,
+        1,
+        "<= 1.0 (the default is the faster)",
+        lambda r: r <= 1.0,
+    )
     return row  # "ours" is XLA, "baseline" the default: XLA / default throughput.
 
 
@@ -238,8 +254,9 @@ def _digits_like(x, copies=4, shift=2):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=40,
-                        help="training steps per timed 28x28 block (64x64: half)")
+    parser.add_argument(
+        "--steps", type=int, default=40, help="training steps per timed 28x28 block (64x64: half)"
+    )
     args = parser.parse_args(argv)
     if args.repeats < 5:
         parser.error("--repeats must be >= 5 (the ratio is a median)")
@@ -256,12 +273,21 @@ def main(argv=None):
     # about three 28x28 ones, so its blocks are half as long.
     cases = [
         ("numpy", _digits_like(small), _example_nets, 128, args.steps),
-        ("mpkeras.data", data.load("digits", task="reconstruction", image_size=SMALL[:2],
-                                   batch_size=128), _example_nets, 128, args.steps),
+        (
+            "mpkeras.data",
+            data.load("digits", task="reconstruction", image_size=SMALL[:2], batch_size=128),
+            _example_nets,
+            128,
+            args.steps,
+        ),
         ("numpy", large, _mpkeras_nets, 64, args.steps // 2),
-        ("mpkeras.data", data.load("sprites/small", split="train[:640]",
-                                   task="reconstruction", batch_size=64), _mpkeras_nets, 64,
-         args.steps // 2),
+        (
+            "mpkeras.data",
+            data.load("sprites/small", split="train[:640]", task="reconstruction", batch_size=64),
+            _mpkeras_nets,
+            64,
+            args.steps // 2,
+        ),
     ]
     rows = []
     for kind, source, nets, batch_size, block in cases:
@@ -272,8 +298,16 @@ def main(argv=None):
         ours, base = _pair(nets, source, batch_size)
         ours(1)  # Warm-up: tracing, first steps.
         base(1)
-        rows.append(_row(f"fit, {shape} {kind} batch {batch_size}: VAE.fit / tf.function "
-                         "GradientTape loop (throughput)", ours, base, args.repeats, epochs))
+        rows.append(
+            _row(
+                f"fit, {shape} {kind} batch {batch_size}: VAE.fit / tf.function "
+                "GradientTape loop (throughput)",
+                ours,
+                base,
+                args.repeats,
+                epochs,
+            )
+        )
     rows.append(_startup_row(small, 5, 128))  # Fresh models each time: the fewest repeats.
     rows.append(_xla_row(large[:64], args.repeats, steps=5))
     for row in rows:

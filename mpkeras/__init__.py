@@ -8,6 +8,7 @@ first touched, so that ``mpkeras --help`` starts fast.
 import importlib
 import os
 
+from mpkeras import _workarounds
 from mpkeras._backend import ensure_tensorflow_backend
 
 __version__ = "0.1.0"
@@ -16,12 +17,14 @@ __version__ = "0.1.0"
 ensure_tensorflow_backend()
 # TensorFlow's C++ INFO and WARNING lines would drown Keras's progress bars.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow 2.21 writes some of them while `import tensorflow` loads its
+# libraries, before it reads the variable: see mpkeras._workarounds.
+_workarounds.quiet_tensorflow_import()
 
 # Submodules reachable as attributes (mpkeras.models, ...), imported on first use.
 _SUBMODULES = (
     "callbacks",
     "data",
-    "experiments",
     "losses",
     "models",
     "plotting",

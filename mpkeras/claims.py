@@ -39,7 +39,9 @@ CHAPTERS = {"N": 1, "C": 2, "F": 3, "R": 4, "A": 5}
 def all_claims():
     """Every claim of the notes, in the notes' order."""
     raw = tomllib.loads(importlib.resources.files("mpkeras").joinpath("claims.toml").read_text())
-    return tuple(Claim(entry["id"], entry["claim"], tuple(entry.get("tests", ()))) for entry in raw["claims"])
+    return tuple(
+        Claim(entry["id"], entry["claim"], tuple(entry.get("tests", ()))) for entry in raw["claims"]
+    )
 
 
 def ids():

@@ -5,7 +5,8 @@ a model that predicts the parameters of a distribution over y is
 -log p(y | parameters). The Bernoulli gives binary cross-entropy, the Gaussian
 gives the squared error (up to constants), the Laplace gives the absolute
 error (up to constants). `gaussian_kl` is the closed-form KL term of the VAE
-ELBO (claim A4).
+ELBO (claim A4). `SummedOverSteps` is the recurrent network's sequence loss
+L = sum_t l^(t) (section 4, claim R1).
 
 Conventions shared by every function here:
 
@@ -34,21 +35,16 @@ Keras sees the values, so a per-example weight can no longer apply.
 """
 
 import math
+import numbers
 
 import keras
 import numpy as np
 from keras import ops
 
+from mpkeras import validation
+
 _REDUCTIONS = ("mean", "sum", "none")
 _LOG_2PI = math.log(2.0 * math.pi)
-
-
-def _check_reduction(reduction):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            "Received an invalid value for `reduction`, expected one of "
-            f"{_REDUCTIONS}. Received: reduction={reduction!r}"
-        )
 
 
 def _as_float(x, dtype=None):
@@ -65,15 +61,22 @@ def _as_float(x, dtype=None):
     return ops.cast(x, dtype)
 
 
+def _check_axis(axis):
+    if axis is None or validation.is_int(axis):
+        return axis
+    if isinstance(axis, (list, tuple)) and all(validation.is_int(a) for a in axis):
+        return tuple(int(a) for a in axis)
+    raise validation.invalid("axis", "None, an integer or a tuple of integers", axis)
+
+
 def _reduce(values, reduction, axis):
     """Sum `values` over the event axes, then reduce over the batch axes."""
     ndim = len(values.shape)
+    axis = _check_axis(axis)
     if axis is None:
         axis = tuple(range(1, ndim))
-    elif isinstance(axis, int):
+    elif validation.is_int(axis):
         axis = (axis,)
-    else:
-        axis = tuple(axis)
     if axis:
         values = ops.sum(values, axis=axis)
     if reduction == "mean":
@@ -83,24 +86,11 @@ def _reduce(values, reduction, axis):
     return values
 
 
-def _positive_float(value, name):
-    """A Loss class's fixed parameter: a positive Python number, as a float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive number. Received: {name}={value!r}"
-        )
-    _check_positive_number(value, name)
-    return float(value)
-
-
 def _check_positive_number(value, name):
-    # Only Python numbers can be checked without running the graph; tensors
-    # (e.g. a learned scale) are the caller's responsibility.
-    if isinstance(value, (int, float)) and not value > 0:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive "
-            f"number. Received: {name}={value}"
-        )
+    # Only numbers can be checked without running the graph; tensors (e.g. a
+    # learned scale) are the caller's responsibility.
+    if isinstance(value, numbers.Number):
+        validation.positive_number(value, name)
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
@@ -143,7 +133,7 @@ def bernoulli_nll(y_true, p, from_logits=False, reduction="mean", axis=None):
     >>> loss = bernoulli_nll([[1.0], [0.0]], [[0.9], [0.2]])
     >>> # (-log 0.9 - log 0.8) / 2 = 0.1643
     """
-    _check_reduction(reduction)
+    reduction = validation.one_of(reduction, "reduction", _REDUCTIONS)
     p = _as_float(p)
     y = _as_float(y_true, p.dtype)
     if from_logits:
@@ -157,9 +147,7 @@ def bernoulli_nll(y_true, p, from_logits=False, reduction="mean", axis=None):
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
-def gaussian_nll(
-    y_true, mean, sigma=None, log_var=None, reduction="mean", axis=None
-):
+def gaussian_nll(y_true, mean, sigma=None, log_var=None, reduction="mean", axis=None):
     """Negative log-likelihood of y under N(mean, sigma^2): MSE up to constants.
 
     Per element:
@@ -187,7 +175,7 @@ def gaussian_nll(
     Returns:
         A scalar, or the per-example values for `reduction="none"`.
     """
-    _check_reduction(reduction)
+    reduction = validation.one_of(reduction, "reduction", _REDUCTIONS)
     if log_var is not None and sigma is not None:
         raise ValueError(
             "Pass either `sigma` or `log_var`, not both. Received: "
@@ -204,9 +192,7 @@ def gaussian_nll(
         _check_positive_number(sigma, "sigma")
         sigma = _as_float(sigma, mean.dtype)
         variance = ops.square(sigma)
-        values = squared / (2.0 * variance) + 0.5 * (
-            _LOG_2PI + ops.log(variance)
-        )
+        values = squared / (2.0 * variance) + 0.5 * (_LOG_2PI + ops.log(variance))
     return _reduce(values, reduction, axis)
 
 
@@ -231,7 +217,7 @@ def laplace_nll(y_true, loc, scale=1.0, reduction="mean", axis=None):
     Returns:
         A scalar, or the per-example values for `reduction="none"`.
     """
-    _check_reduction(reduction)
+    reduction = validation.one_of(reduction, "reduction", _REDUCTIONS)
     _check_positive_number(scale, "scale")
     loc = _as_float(loc)
     y = _as_float(y_true, loc.dtype)
@@ -259,22 +245,11 @@ def gaussian_kl(mean, log_var, reduction="mean", axis=None):
     Returns:
         A scalar, or the per-example values for `reduction="none"`.
     """
-    _check_reduction(reduction)
+    reduction = validation.one_of(reduction, "reduction", _REDUCTIONS)
     mean = _as_float(mean)
     log_var = _as_float(log_var, mean.dtype)
     values = 0.5 * (ops.exp(log_var) + ops.square(mean) - 1.0 - log_var)
     return _reduce(values, reduction, axis)
-
-
-def _check_axis(axis):
-    if axis is None or isinstance(axis, int):
-        return axis
-    if isinstance(axis, (list, tuple)) and all(isinstance(a, int) for a in axis):
-        return tuple(axis)
-    raise ValueError(
-        "Received an invalid value for `axis`, expected None, an integer or a tuple "
-        f"of integers. Received: axis={axis!r}"
-    )
 
 
 class _PerExampleNLL(keras.losses.Loss):
@@ -367,7 +342,7 @@ class GaussianNLL(_PerExampleNLL):
         dtype=None,
     ):
         super().__init__(axis=axis, name=name, reduction=reduction, dtype=dtype)
-        self.sigma = _positive_float(sigma, "sigma")
+        self.sigma = validation.positive_number(sigma, "sigma")
 
     def call(self, y_true, y_pred):
         return gaussian_nll(y_true, y_pred, sigma=self.sigma, reduction="none", axis=self.axis)
@@ -403,10 +378,80 @@ class LaplaceNLL(_PerExampleNLL):
         dtype=None,
     ):
         super().__init__(axis=axis, name=name, reduction=reduction, dtype=dtype)
-        self.scale = _positive_float(scale, "scale")
+        self.scale = validation.positive_number(scale, "scale")
 
     def call(self, y_true, y_pred):
         return laplace_nll(y_true, y_pred, scale=self.scale, reduction="none", axis=self.axis)
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="mpkeras")
+class SummedOverSteps(keras.losses.Loss):
+    """The notes' sequence loss L = sum_{t=1}^{T} l^(t) (claim R1).
+
+    Wraps a per-step loss l (any Keras loss identifier or instance; it must
+    return one value per step, i.e. reduce only the last axis, as
+    "mse" or `SparseCategoricalCrossentropy` do on `(batch, T, k)`
+    predictions) and sums it over every axis after the batch axis, so each
+    example contributes sum_t l^(t). The reduction across the batch is
+    Keras's `reduction` (default "sum_over_batch_size": the batch mean of
+    the per-sequence sums, T times the per-step mean Keras would report).
+
+    A Keras mask on the predictions (from `Embedding(mask_zero=True)`
+    upstream) marks padded steps: they are left out of the sum,
+    L = sum_t m_t l^(t).
+
+    Args:
+        loss: the per-step loss, e.g. "mse" or
+            `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`.
+        reduction, name, dtype: as for `keras.losses.Loss`.
+    """
+
+    _step_mask = None
+
+    def __init__(
+        self, loss="mse", reduction="sum_over_batch_size", name="summed_over_steps", dtype=None
+    ):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        step_loss = keras.losses.get(loss)
+        if step_loss is None:
+            raise validation.invalid(
+                "loss",
+                "a per-step Keras loss (a name such as 'mse', a function or a keras.losses.Loss)",
+                loss,
+            )
+        self.step_loss = step_loss
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        # Keras would multiply the (batch, T) step mask into the (batch,)
+        # sums; apply it per step in call() instead, and hand Keras a copy of
+        # the predictions without the mask.
+        step_mask = getattr(y_pred, "_keras_mask", None)
+        if step_mask is None:
+            return super().__call__(y_true, y_pred, sample_weight)
+        self._step_mask = step_mask
+        try:
+            return super().__call__(y_true, ops.copy(y_pred), sample_weight)
+        finally:
+            self._step_mask = None
+
+    def call(self, y_true, y_pred):
+        if isinstance(self.step_loss, keras.losses.Loss):
+            per_step = self.step_loss.call(y_true, y_pred)
+        else:
+            per_step = self.step_loss(y_true, y_pred)
+        if self._step_mask is not None:
+            step_mask = ops.reshape(self._step_mask, ops.shape(per_step))
+            per_step = per_step * ops.cast(step_mask, per_step.dtype)
+        rank = len(per_step.shape)
+        if rank < 2:
+            return per_step
+        return ops.sum(per_step, axis=tuple(range(1, rank)))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "loss": keras.losses.serialize(self.step_loss),
+        }

@@ -29,19 +29,29 @@ class ReportError(ValueError):
     """A reproduce directory or a README cannot be used; the message is one line for the user."""
 
 
-def write(report_dir, rows, experiments, quick, started, wall_time_s, planned=None):
+def write(report_dir, rows, experiments, quick, started, wall_time_s, planned=None, seeds=None):
     """Write ``claims.json``, ``claims.md`` and ``REPORT.md`` into ``report_dir``.
 
     ``rows`` are the expectation rows (each with its ``experiment``);
     ``experiments`` one dict per experiment run: name, title, chapter,
     claims, status, wall_time_s, figures (paths relative to ``report_dir``);
     ``planned`` how many experiments the run will have (default: these),
-    so a report written part way says so.
+    so a report written part way says so; ``seeds`` the seeds each
+    experiment ran on (rows aggregated over more than one seed carry
+    ``seeds``, ``held``, ``measured_min``, ``measured_max``).
     """
     report_dir = Path(report_dir)
-    summary = {"quick": quick, "started": started, "wall_time_s": round(wall_time_s, 1), "cpus": os.cpu_count(),
-               "planned": len(experiments) if planned is None else planned,
-               "claims": rows, "experiments": experiments}
+    summary = {
+        "quick": quick,
+        "started": started,
+        "wall_time_s": round(wall_time_s, 1),
+        "cpus": os.cpu_count(),
+        "planned": len(experiments) if planned is None else planned,
+        "claims": rows,
+        "experiments": experiments,
+    }
+    if seeds and len(seeds) > 1:
+        summary["seeds"] = list(seeds)
     (report_dir / "claims.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return _write_tables(report_dir, summary)
 
@@ -52,9 +62,13 @@ def load(report_dir):
     try:
         summary = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
-        raise ReportError(f"{report_dir} is not a reproduce directory (cannot read claims.json: {error})") from None
+        raise ReportError(
+            f"{report_dir} is not a reproduce directory (cannot read claims.json: {error})"
+        ) from None
     if "experiments" not in summary:
-        raise ReportError(f"{path} was written by an older mpkeras without the experiments' facts; run reproduce again")
+        raise ReportError(
+            f"{path} was written by an older mpkeras without the experiments' facts; run reproduce again"
+        )
     return summary
 
 
@@ -65,7 +79,9 @@ def rewrite(report_dir):
 
 def _write_tables(report_dir, summary):
     """``claims.md`` and ``REPORT.md`` from a run's summary; returns REPORT.md's path."""
-    (report_dir / "claims.md").write_text(expectations_markdown(summary["claims"], summary["quick"]))
+    (report_dir / "claims.md").write_text(
+        expectations_markdown(summary["claims"], summary["quick"])
+    )
     (report_dir / "REPORT.md").write_text(report_markdown(summary))
     return report_dir / "REPORT.md"
 
@@ -98,15 +114,17 @@ def claim_rows(summary):
             experiments = [e["name"] for e in summary["experiments"] if claim.id in e["claims"]]
             if not experiments and claim.id in bundled:
                 experiments, holds = bundled[claim.id], "not run"
-        result.append({
-            "id": claim.id,
-            "claim": claim.claim,
-            "experiments": experiments,
-            "tests": list(claim.tests),
-            "expected": [_expected(row) for row in found],
-            "measured": [format_measured(row["measured"]) for row in found],
-            "holds": holds,
-        })
+        result.append(
+            {
+                "id": claim.id,
+                "claim": claim.claim,
+                "experiments": experiments,
+                "tests": list(claim.tests),
+                "expected": [_expected(row) for row in found],
+                "measured": [measured_cell(row) for row in found],
+                "holds": holds,
+            }
+        )
     return result
 
 
@@ -128,7 +146,7 @@ def _expected(row):
 
 
 def _claim_holds(found):
-    """"yes" when every checked row holds, "NO" when one does not, "tests" with no rows
+    """ "yes" when every checked row holds, "NO" when one does not, "tests" with no rows
     (the test suite checks the claim; ``pytest`` runs it)."""
     if not found:
         return "tests"
@@ -141,9 +159,11 @@ def _claim_holds(found):
     return "yes" if not skipped else f"yes ({skipped} skipped)"
 
 
-LEGEND = ("*holds*: yes or NO as this run measured it; *tests*: no experiment checks the claim, "
-          "the test suite does (`pytest`); *skipped*: the experiment's remote data is not prepared; "
-          "*not run*: the experiment was not part of this run.")
+LEGEND = (
+    "*holds*: yes or NO as this run measured it; *tests*: no experiment checks the claim, "
+    "the test suite does (`pytest`); *skipped*: the experiment's remote data is not prepared; "
+    "*not run*: the experiment was not part of this run."
+)
 
 
 def claims_table(per_claim, link_tests=False):
@@ -152,12 +172,23 @@ def claims_table(per_claim, link_tests=False):
     With ``link_tests`` each test file is a link to its path (the README,
     at the repository's root, links the files); otherwise the path is code.
     """
-    lines = ["| id | claim | checked by | expected | measured | holds |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| id | claim | checked by | expected | measured | holds |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in per_claim:
-        where = [", ".join(f"`{name}`" for name in row["experiments"])] if row["experiments"] else []
+        where = (
+            [", ".join(f"`{name}`" for name in row["experiments"])] if row["experiments"] else []
+        )
         where.append("tests: " + ", ".join(_test_ref(path, link_tests) for path in row["tests"]))
-        cells = [row["id"], _cell(row["claim"]), "; ".join(where), "<br>".join(map(_cell, row["expected"])),
-                 "<br>".join(map(_cell, row["measured"])), row["holds"]]
+        cells = [
+            row["id"],
+            _cell(row["claim"]),
+            "; ".join(where),
+            "<br>".join(map(_cell, row["expected"])),
+            "<br>".join(map(_cell, row["measured"])),
+            row["holds"],
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -181,8 +212,10 @@ def summary_line(summary, per_claim):
     failing = [row["id"] for row in per_claim if row["holds"] == "NO"]
     skipped = [e["name"] for e in summary["experiments"] if e["status"] == "skipped"]
     by_experiments = len(per_claim) - by_tests - len(not_run)
-    text = (f"{held} of {len(checked)} expectations hold; of the notes' {len(per_claim)} claims, "
-            f"{by_experiments} are checked by the experiments of this run, {by_tests} by the test suite alone.")
+    text = (
+        f"{held} of {len(checked)} expectations hold; of the notes' {len(per_claim)} claims, "
+        f"{by_experiments} are checked by the experiments of this run, {by_tests} by the test suite alone."
+    )
     if not_run:
         text += f" Not in this run: {', '.join(not_run)}."
     if failing:
@@ -203,7 +236,8 @@ def report_markdown(summary):
     lines = [
         f"# The notes, reproduced ({mode} budget)",
         "",
-        f"`mpkeras reproduce{' --quick' if summary['quick'] else ''}`, started {summary['started']}, "
+        f"`mpkeras reproduce{' --quick' if summary['quick'] else ''}{_seeds_option(summary)}`, "
+        f"started {summary['started']}, "
         f"{len(summary['experiments'])} experiments in {minutes:.1f} min.",
         "",
         *_in_progress(summary),
@@ -219,21 +253,43 @@ def report_markdown(summary):
     for experiment in summary["experiments"]:
         if not experiment["figures"]:
             continue
-        lines += [f"### {experiment['name']} ({', '.join(experiment['claims'])}): {experiment['title']}", ""]
-        lines += [f"![{experiment['name']}: {Path(path).stem}]({path})" for path in experiment["figures"]]
+        lines += [
+            f"### {experiment['name']} ({', '.join(experiment['claims'])}): {experiment['title']}",
+            "",
+        ]
+        lines += [
+            f"![{experiment['name']}: {Path(path).stem}]({path})" for path in experiment["figures"]
+        ]
         lines.append("")
-    missing = [f"{e['name']}: {', '.join(e['missing_figures'])}" for e in summary["experiments"]
-               if e.get("missing_figures") and e["status"] == "completed"]
+    missing = [
+        f"{e['name']}: {', '.join(e['missing_figures'])}"
+        for e in summary["experiments"]
+        if e.get("missing_figures") and e["status"] == "completed"
+    ]
     if missing:
         lines += ["Key figures a completed run did not write: " + "; ".join(missing) + ".", ""]
-    lines += ["## Every expectation", "", _table_only(expectations_markdown(summary["claims"], summary["quick"]))]
+    lines += [
+        "## Every expectation",
+        "",
+        _table_only(expectations_markdown(summary["claims"], summary["quick"])),
+    ]
     return "\n".join(lines) + "\n"
+
+
+def _seeds_option(summary):
+    """`` --seeds 0,1,2`` for a run over several seeds, else nothing."""
+    seeds = summary.get("seeds")
+    return f" --seeds {','.join(map(str, seeds))}" if seeds and len(seeds) > 1 else ""
 
 
 def _in_progress(summary):
     """The warning lines of a report written before its run finished."""
     planned, done = summary.get("planned", len(summary["experiments"])), len(summary["experiments"])
-    return [] if done >= planned else [f"**In progress (or stopped): {done} of {planned} experiments have run.**", ""]
+    return (
+        []
+        if done >= planned
+        else [f"**In progress (or stopped): {done} of {planned} experiments have run.**", ""]
+    )
 
 
 def _table_only(markdown):
@@ -241,22 +297,46 @@ def _table_only(markdown):
     return markdown.split("\n", 2)[2]
 
 
+def several_seeds(rows):
+    """The number of seeds the rows were aggregated over (1 when they were not)."""
+    return max((row.get("seeds") or 1 for row in rows), default=1)
+
+
 def expectations_markdown(rows, quick):
-    """One row per expectation, in the notes' order (``claims.md``)."""
+    """One row per expectation, in the notes' order (``claims.md``).
+
+    Rows aggregated over several seeds show the mean measured, its min-max
+    over the seeds, the worst margin and holds k/N.
+    """
     mode = "quick" if quick else "full"
-    lines = [
-        f"# Claims of the notes, reproduced ({mode} budget)",
-        "",
-        "| claim | experiment | metric | expected | measured | margin | holds | time |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    seeds = several_seeds(rows)
+    title = f"# Claims of the notes, reproduced ({mode} budget"
+    title += f", {seeds} seeds)" if seeds > 1 else ")"
+    if seeds > 1:
+        header = [
+            "| claim | experiment | metric | expected | mean | min-max | worst margin "
+            "| holds | time |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+    else:
+        header = [
+            "| claim | experiment | metric | expected | measured | margin | holds | time |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+    lines = [title, "", *header]
     for row in rows:
         time_s = row.get("wall_time_s")
-        shown_time = "" if time_s is None else f"{time_s:.0f} s" + (" (slow)" if row.get("over_budget") else "")
+        shown_time = (
+            ""
+            if time_s is None
+            else f"{time_s:.0f} s" + (" (slow)" if row.get("over_budget") else "")
+        )
+        spread = f" | {format_range(row)}" if seeds > 1 else ""
         lines.append(
             f"| {row['claim']} | {row['experiment']} | {row['metric']} | {_cell(row['expected'])} "
-            f"| {_cell(format_measured(row['measured']))} | {format_margin(row.get('margin'))} "
-            f"| {format_holds(row['holds'])} | {shown_time} |"
+            f"| {_cell(format_measured(row['measured']))}{spread} "
+            f"| {format_margin(row.get('margin'))} "
+            f"| {format_row_holds(row)} | {shown_time} |"
         )
     held = sum(row["holds"] is True for row in rows)
     skipped = sum(row["holds"] is None for row in rows)
@@ -267,12 +347,61 @@ def expectations_markdown(rows, quick):
     return "\n".join(lines) + "\n"
 
 
+def expectation_table(rows, title=None):
+    """Expectation rows as a fixed-width text table (what ``mpkeras run`` prints)."""
+    header = ("claim", "metric", "expected", "measured", "margin", "holds")
+    body = [
+        (
+            row.get("claim", ""),
+            row.get("metric", ""),
+            row.get("expected", ""),
+            format_measured(row.get("measured")),
+            format_margin(row.get("margin")),
+            format_holds(row.get("holds")),
+        )
+        for row in rows
+    ]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *body)]
+    lines = [title] if title else []
+    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
+    return "\n".join(lines)
+
+
 def format_measured(value):
     if value is None:
         return "missing"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def format_range(row):
+    """``min-max`` of a row aggregated over seeds; empty where a seed measured no number."""
+    low, high = row.get("measured_min"), row.get("measured_max")
+    return "" if low is None or high is None else f"{low:.4g}-{high:.4g}"
+
+
+def format_row_holds(row):
+    """yes / NO / skipped, with ``k/N`` (seeds it holds on) for a row over several seeds."""
+    shown = format_holds(row["holds"])
+    if (row.get("seeds") or 1) > 1 and row["holds"] is not None:
+        shown += f" {row['held']}/{row['seeds']}"
+    return shown
+
+
+def measured_cell(row):
+    """The measured value of a row; over several seeds the mean, min-max and holds k/N."""
+    shown = format_measured(row["measured"])
+    if (row.get("seeds") or 1) > 1:
+        spread = format_range(row)
+        shown += (
+            f" ({spread}, {row['held']}/{row['seeds']} seeds)"
+            if spread
+            else (f" ({row['held']}/{row['seeds']} seeds)")
+        )
+    return shown
 
 
 def format_holds(holds):
@@ -286,6 +415,12 @@ def format_margin(margin):
 # -- the README section -----------------------------------------------------------
 
 
+def check_readme(readme):
+    """Raise :class:`ReportError` unless ``readme`` has the claims section's markers."""
+    readme = Path(readme)
+    _marked_section(readme.read_text(), "claims", readme)
+
+
 def update_readme(report_dir, readme, figures_dir=None):
     """Rewrite the README's claims section from the reproduce run in ``report_dir``.
 
@@ -296,7 +431,7 @@ def update_readme(report_dir, readme, figures_dir=None):
     """
     summary = load(report_dir)
     readme = Path(readme)
-    _marked_section(readme.read_text(), "claims", readme)  # missing markers fail before any figure is copied
+    check_readme(readme)  # missing markers fail before any figure is copied
     figures_dir = Path(figures_dir) if figures_dir else readme.parent / "docs" / "figures"
     copied = _copy_figures(Path(report_dir), summary, figures_dir)
     base = readme.parent.resolve()
@@ -304,7 +439,11 @@ def update_readme(report_dir, readme, figures_dir=None):
     def relative(path):
         return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
 
-    replace_section(readme, "claims", readme_section(summary, {key: relative(path) for key, path in copied.items()}))
+    replace_section(
+        readme,
+        "claims",
+        readme_section(summary, {key: relative(path) for key, path in copied.items()}),
+    )
     return list(copied.values())
 
 
@@ -318,7 +457,7 @@ def replace_section(path, name, body):
     text = path.read_text()
     match = _marked_section(text, name, path)
     body = body if not body or body.endswith("\n") else body + "\n"
-    path.write_text(text[: match.start(2)] + body + text[match.end(2):])
+    path.write_text(text[: match.start(2)] + body + text[match.end(2) :])
 
 
 def _marked_section(text, name, path):
@@ -347,7 +486,9 @@ def _copy_figures(report_dir, summary, figures_dir):
 def readme_section(summary, figure_paths):
     """The README's section body: how it was made, the claims table, a figure gallery."""
     mode = "quick" if summary["quick"] else "full"
-    command = "mpkeras reproduce" + (" --quick" if summary["quick"] else "")
+    command = (
+        "mpkeras reproduce" + (" --quick" if summary["quick"] else "") + _seeds_option(summary)
+    )
     cpus = f" on {summary['cpus']} CPU cores" if summary.get("cpus") else ""
     per_claim = claim_rows(summary)
     lines = [
@@ -367,9 +508,13 @@ def readme_section(summary, figure_paths):
         name = experiment["name"]
         images = [
             f'<img src="{figure_paths[(name, path)]}" width="360" alt="{name}: {Path(path).stem}">'
-            for path in experiment["figures"] if (name, path) in figure_paths
+            for path in experiment["figures"]
+            if (name, path) in figure_paths
         ]
         if images:
-            lines += [f"**{experiment['name']}** ({', '.join(experiment['claims'])}): {experiment['title']}", ""]
+            lines += [
+                f"**{experiment['name']}** ({', '.join(experiment['claims'])}): {experiment['title']}",
+                "",
+            ]
             lines += [" ".join(images), ""]
     return "\n".join(lines)

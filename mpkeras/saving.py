@@ -51,6 +51,20 @@ def register_all():
             importlib.import_module(module.name)
 
 
+def check_model_file(path):
+    """Raise :class:`ModelFileError` unless ``path`` is a zip archive (no TensorFlow).
+
+    Returns:
+        ``path`` as a ``Path``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"Model file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"Not a .keras model archive (corrupt or wrong file): {path}")
+    return path
+
+
 def load_model(path, compile=True):
     """Load a ``.keras`` model with ``safe_mode`` on, with one-line errors.
 
@@ -58,12 +72,8 @@ def load_model(path, compile=True):
     """
     import keras
 
+    path = check_model_file(path)
     register_all()
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"Model file not found: {path}")
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"Not a .keras model archive (corrupt or wrong file): {path}")
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # Keras raises many kinds; the user needs one line.

@@ -1,12 +1,12 @@
 """Experiment specs: TOML files that state a claim of the notes and how to check it.
 
-Specs ship inside the package, beside the experiment they configure
-(``mpkeras/experiments/<chapter>/<name>.toml``). A spec names the experiment
-function, the claim ids it reproduces and the expected results; the settings
-are the defaults of the experiment's config dataclass::
+A spec ships beside the experiment it configures,
+``experiments/<chapter>/<name>.toml`` next to ``<name>.py`` (installed as the
+package ``mpkeras_experiments``): its file name is the experiment's name, its
+folder the chapter (``mpkeras_experiments.CHAPTERS``). It holds the claim ids
+it reproduces and the expected results; the settings are the defaults of the
+experiment's config dataclass::
 
-    experiment = "xor"              # a function registered in mpkeras.experiments
-    chapter = 1
     seed = 0                        # default for --seed
     data = "toy2d/xor"              # what it trains on, shown by `mpkeras list`
     claims = ["N2"]
@@ -32,9 +32,15 @@ are the defaults of the experiment's config dataclass::
     op = "<"
     other = "shallow_max_error"
 
+A spec file of your own (``mpkeras run ./mine.toml``) says which experiment it
+configures with ``experiment = "xor"`` (default: its file name).
+
 This module reads TOML only (no TensorFlow), so `mpkeras list` stays fast.
-Turning ``[config]`` into the experiment's typed config happens in
-:func:`resolve_config`, which checks every key and value against the dataclass.
+:func:`parse` checks every key and type of the spec itself; turning
+``[config]`` into the experiment's typed config happens in
+:func:`resolve_config`, which checks every key and value against the
+dataclass. What only the experiment knows (its metrics, its datasets) is
+checked by ``mpkeras_experiments.registry.Experiment`` before any work.
 """
 
 import dataclasses
@@ -46,6 +52,8 @@ import sys
 import types
 import typing
 from pathlib import Path
+
+from mpkeras import validation
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,16 +83,31 @@ class Expectation:
     claim: str
     metric: str
     op: str
-    value: typing.Optional[float] = None
-    quick_value: typing.Optional[float] = None
-    other: typing.Optional[str] = None
+    value: float | None = None
+    quick_value: float | None = None
+    other: str | None = None
     description: str = ""
 
     def __post_init__(self):
+        for name in ("claim", "metric"):
+            if not (isinstance(getattr(self, name), str) and getattr(self, name)):
+                raise validation.invalid(name, "a non-empty string", getattr(self, name))
+        if self.op not in OPERATORS:
+            raise validation.invalid(
+                "op", f"one of {', '.join(repr(op) for op in OPERATORS)}", self.op
+            )
+        for name in ("value", "quick_value"):
+            number = getattr(self, name)
+            if number is not None and not validation.is_real(number):
+                raise validation.invalid(name, "a finite number", number)
+        if self.other is not None and not (isinstance(self.other, str) and self.other):
+            raise validation.invalid("other", "a metric name", self.other)
+        if not isinstance(self.description, str):
+            raise validation.invalid("description", "a string", self.description)
         if (self.value is None) == (self.other is None):
-            raise TypeError("give exactly one of `value` (a number) and `other` (a metric name)")
+            raise ValueError("give exactly one of `value` (a number) and `other` (a metric name)")
         if self.other is not None and self.quick_value is not None:
-            raise TypeError("`quick_value` applies to `value`, not to a comparison with `other`")
+            raise ValueError("`quick_value` applies to `value`, not to a comparison with `other`")
 
     def threshold(self, quick):
         return self.quick_value if quick and self.quick_value is not None else self.value
@@ -150,20 +173,30 @@ class Spec:
 def bundled():
     """The specs shipped with mpkeras: name -> path, one per experiment.
 
-    They are package data, found with importlib.resources in the chapter
-    packages of ``mpkeras.experiments``, so a regular (non-editable) install
-    has them and the current directory never changes what a name means.
+    They are package data of ``mpkeras_experiments``, found with
+    importlib.resources in its chapter folders, so a regular (non-editable)
+    install has them and the current directory never changes what a name
+    means.
     """
-    root = importlib.resources.files("mpkeras.experiments")
+    from mpkeras_experiments import CHAPTERS
+
+    root = importlib.resources.files("mpkeras_experiments")
     found = {}
     for chapter in root.iterdir():
         if not chapter.is_dir():
             continue
         for entry in chapter.iterdir():
             if entry.name.endswith(".toml"):
+                if chapter.name not in CHAPTERS:
+                    raise SpecError(
+                        f"{entry}: the folder {chapter.name!r} is no chapter of "
+                        f"mpkeras_experiments.CHAPTERS ({', '.join(CHAPTERS)})"
+                    )
                 name = entry.name[: -len(".toml")]
                 if name in found:
-                    raise SpecError(f"Two bundled specs are called {name!r}: {found[name]} and {entry}")
+                    raise SpecError(
+                        f"Two bundled specs are called {name!r}: {found[name]} and {entry}"
+                    )
                 found[name] = Path(str(entry))
     return found
 
@@ -209,48 +242,119 @@ def load(name_or_path):
     return parse(raw, path)
 
 
+KEYS = (
+    "experiment",
+    "claims",
+    "title",
+    "seed",
+    "data",
+    "figures",
+    "config",
+    "quick",
+    "expectations",
+)
+EXPECTATION_KEYS = tuple(field.name for field in dataclasses.fields(Expectation))
+
+
+def _chapter_of(path):
+    """The chapter of a bundled spec (from its folder), or None for a file outside the bundle."""
+    from mpkeras_experiments import CHAPTERS
+
+    resolved = Path(path).resolve()
+    for bundled_path in bundled().values():
+        if bundled_path.resolve() == resolved:
+            return CHAPTERS[bundled_path.parent.name]
+    return None
+
+
 def parse(raw, path):
-    """Validate the top-level structure of a spec dict."""
+    """Check every key and type of a spec dict and build the :class:`Spec`.
+
+    A bundled spec is named by its file and its chapter is its folder's; a
+    spec file elsewhere configures the experiment its ``experiment`` key
+    names (default: its file name), in that experiment's chapter.
+    """
     where = f"in {path}"
-    known = {"experiment", "chapter", "claims", "title", "seed", "data", "figures", "config", "quick", "expectations"}
-    unknown = sorted(set(raw) - known)
+    path = Path(path)
+    chapter = _chapter_of(path)
+    if "chapter" in raw:
+        raise SpecError(
+            f"Remove `chapter` {where}: the chapter is the experiment's folder "
+            f"(experiments/<chapter>/)"
+        )
+    unknown = sorted(set(raw) - set(KEYS))
     if unknown:
-        raise SpecError(f"Unknown top-level key(s) {unknown} {where}; expected {sorted(known)}")
-    if not isinstance(raw.get("experiment"), str):
-        raise SpecError(f"Missing or invalid `experiment` (a registered name) {where}")
-    config = raw.get("config", {})
-    quick = raw.get("quick", {})
-    if not isinstance(config, dict) or not isinstance(quick, dict):
-        raise SpecError(f"`config` and `quick` must be tables {where}")
-    figures = raw.get("figures", [])
-    if not isinstance(figures, list) or not all(isinstance(name, str) and name for name in figures):
-        raise SpecError(f"`figures` must be a list of figure names (as in figures/<name>.png) {where}")
+        raise SpecError(f"Unknown top-level key(s) {unknown} {where}; expected {sorted(KEYS)}")
+    if chapter is not None:
+        if "experiment" in raw:
+            raise SpecError(
+                f"Remove `experiment` {where}: a bundled spec configures the experiment "
+                f"of its file name, {path.stem!r}"
+            )
+        experiment = path.stem
+    else:
+        experiment = raw.get("experiment", path.stem)
+        if not (isinstance(experiment, str) and experiment):
+            raise SpecError(
+                f"Invalid `experiment` {where}: expected the name of an experiment "
+                f"(`mpkeras list`), got {experiment!r}"
+            )
+        bundled_path = bundled().get(experiment)
+        chapter = _chapter_of(bundled_path) if bundled_path else 0
+    checks = (
+        ("claims", list, lambda v: all(isinstance(c, str) and c for c in v), "a list of claim ids"),
+        ("title", str, None, "a string"),
+        ("data", str, None, "a string naming what it trains on"),
+        ("seed", int, lambda v: not isinstance(v, bool) and v >= 0, "a non-negative integer"),
+        (
+            "figures",
+            list,
+            lambda v: all(isinstance(f, str) and f for f in v),
+            "a list of figure names (as in figures/<name>.png)",
+        ),
+        ("config", dict, None, "a table"),
+        ("quick", dict, None, "a table of dotted overrides"),
+        ("expectations", list, lambda v: all(isinstance(e, dict) for e in v), "an array of tables"),
+    )
+    for key, kind, condition, expected in checks:
+        if key in raw and not (
+            isinstance(raw[key], kind) and (condition is None or condition(raw[key]))
+        ):
+            raise SpecError(f"Invalid `{key}` {where}: expected {expected}, got {raw[key]!r}")
+    claims = tuple(raw.get("claims", ()))
     expectations = []
-    for index, entry in enumerate(raw.get("expectations", [])):
+    for index, entry in enumerate(raw.get("expectations", []), start=1):
+        unknown = sorted(set(entry) - set(EXPECTATION_KEYS))
+        if unknown:
+            raise SpecError(
+                f"Invalid expectation #{index} {where}: unknown key(s) {unknown}; "
+                f"expected {list(EXPECTATION_KEYS)}"
+            )
         try:
             expectation = Expectation(**entry)
-        except TypeError as error:
-            raise SpecError(f"Invalid expectation #{index + 1} {where}: {error}") from None
-        if expectation.op not in OPERATORS:
+        except (TypeError, ValueError) as error:
+            raise SpecError(f"Invalid expectation #{index} {where}: {error}") from None
+        if expectation.claim not in claims:
             raise SpecError(
-                f"Invalid op {expectation.op!r} in expectation #{index + 1} {where}; "
-                f"expected one of {sorted(OPERATORS)}"
+                f"Invalid expectation #{index} {where}: its claim {expectation.claim!r} "
+                f"is not among the spec's `claims` {list(claims)}"
             )
         expectations.append(expectation)
+    config = raw.get("config", {})
     return Spec(
-        name=Path(path).stem,
-        path=Path(path),
-        experiment=raw["experiment"],
-        chapter=int(raw.get("chapter", 0)),
-        claims=tuple(raw.get("claims", ())),
-        title=str(raw.get("title", "")),
+        name=path.stem,
+        path=path,
+        experiment=experiment,
+        chapter=chapter,
+        claims=claims,
+        title=raw.get("title", ""),
         config=config,
-        quick=quick,
+        quick=raw.get("quick", {}),
         expectations=tuple(expectations),
         # A dataset name from the config, else the spec's word for its data.
         default_dataset=str(config.get("dataset") or raw.get("data", "")),
-        seed=int(raw.get("seed", 0)),
-        figures=tuple(figures),
+        seed=raw.get("seed", 0),
+        figures=tuple(raw.get("figures", ())),
     )
 
 
@@ -283,8 +387,15 @@ def resolve_config(config_class, spec, quick=False, overrides=()):
     """Build the typed config: dataclass defaults <- spec <- quick <- overrides.
 
     Every key must name a field and every value must fit the field's type;
-    the error names the key and what was expected.
+    the error names the key and what was expected. The spec's ``[quick]``
+    table is checked on every run, quick or not, so a mistake in it cannot
+    wait for the first ``--quick`` run.
     """
+    if spec.quick and not quick:
+        try:
+            resolve_config(config_class, spec, quick=True)
+        except SpecError as error:
+            raise SpecError(f"In [quick] of {spec.path}: {error}") from None
     tree = _deep_copy(spec.config)
     if quick:
         for key, value in spec.quick.items():
@@ -325,7 +436,9 @@ def build_dataclass(cls, values, prefix):
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as error:
-        raise SpecError(f"Invalid config{' ' + prefix.rstrip('.') if prefix else ''}: {error}") from None
+        raise SpecError(
+            f"Invalid config{' ' + prefix.rstrip('.') if prefix else ''}: {error}"
+        ) from None
 
 
 def _default_of(field):

@@ -1,11 +1,10 @@
 """N5: backprop = chain rule + dynamic programming; gradient descent step."""
 
-import numpy as np
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 import keras
+import numpy as np
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.losses import bernoulli_nll
 from mpkeras.models import build_mlp
 
@@ -15,9 +14,7 @@ Y = RNG.integers(0, 2, size=(5, 1)).astype(np.float64)
 
 
 def small_mlp(hidden=(4,)):
-    model = build_mlp(
-        (3,), hidden=hidden, activation="tanh", output="sigmoid", dtype="float64"
-    )
+    model = build_mlp((3,), hidden=hidden, activation="tanh", output="sigmoid", dtype="float64")
     rng = np.random.default_rng(1)
     for variable in model.trainable_variables:  # non-zero biases too
         variable.assign(rng.normal(scale=0.7, size=variable.shape))

@@ -13,10 +13,24 @@ if str(ROOT) not in sys.path:  # --import-mode=importlib does not add the rootdi
 from benchmarks import __main__ as bench  # noqa: E402
 
 ROWS = [
-    {"benchmark": "MaxUnpooling2D / MaxPooling2D", "ours": 0.0123, "baseline": 0.01, "ratio": 1.23,
-     "target": "<= 4", "holds": True, "spread": (1.1, 1.4)},
-    {"benchmark": "LSTM / SimpleRNN", "ours": "3.0 ms", "baseline": "1.0 ms", "ratio": 3.0,
-     "target": "reported", "holds": None, "spread": (2.5, 3.5)},
+    {
+        "benchmark": "MaxUnpooling2D / MaxPooling2D",
+        "ours": 0.0123,
+        "baseline": 0.01,
+        "ratio": 1.23,
+        "target": "<= 4",
+        "holds": True,
+        "spread": (1.1, 1.4),
+    },
+    {
+        "benchmark": "LSTM / SimpleRNN",
+        "ours": "3.0 ms",
+        "baseline": "1.0 ms",
+        "ratio": 3.0,
+        "target": "reported",
+        "holds": None,
+        "spread": (2.5, 3.5),
+    },
 ]
 
 
@@ -50,13 +64,17 @@ def test_main_combines_rows_writes_json_and_records_a_failure(tmp_path, monkeypa
 
     monkeypatch.setattr(bench, "run_one", fake_run_one)
     out = tmp_path / "table.json"
-    status = bench.main(["--only", "pipeline", "--only", "rnn", "--repeats", "5", "--output", str(out)])
+    status = bench.main(
+        ["--only", "pipeline", "--only", "rnn", "--repeats", "5", "--output", str(out)]
+    )
     assert status == 1  # the failed benchmark is a row that does not hold
     assert calls == {"pipeline": ["--repeats", "5", "--no-full"], "rnn": ["--repeats", "5"]}
     payload = json.loads(out.read_text())
     assert [row["module"] for row in payload["rows"]] == ["pipeline", "rnn"]
     assert payload["rows"][0]["spread"] == [1.1, 1.4]
-    assert payload["rows"][1]["holds"] is False and payload["rows"][1]["error"] == "RuntimeError: boom"
+    assert (
+        payload["rows"][1]["holds"] is False and payload["rows"][1]["error"] == "RuntimeError: boom"
+    )
     printed = capsys.readouterr().out
     assert "bench_rnn (did not complete)" in printed and str(out) in printed
 
@@ -74,7 +92,9 @@ def test_too_few_repeats_is_refused(tmp_path):
 
 def test_readme_option_writes_the_table_between_the_markers(tmp_path, monkeypatch):
     readme = tmp_path / "README.md"
-    readme.write_text("# Benchmarks\n<!-- benchmarks:begin (generated) -->\nSTALE\n<!-- benchmarks:end -->\nAfter.\n")
+    readme.write_text(
+        "# Benchmarks\n<!-- benchmarks:begin (generated) -->\nSTALE\n<!-- benchmarks:end -->\nAfter.\n"
+    )
     monkeypatch.setattr(bench, "run_one", lambda name, argv: [{"module": name, **ROWS[0]}])
     bench.main(["--only", "vae", "--output", str(tmp_path / "t.json"), "--readme", str(readme)])
     text = readme.read_text()

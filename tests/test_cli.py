@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from mpkeras_experiments import Results, register
 
 from mpkeras.cli import main
-from mpkeras.experiments import Results, register
 
 
 def invoke(*args):
@@ -39,7 +39,9 @@ def test_help_and_list_do_not_import_tensorflow():
         "heavy = [m for m in ('tensorflow', 'keras', 'tensorflow_datasets') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "reproduce" in result.stdout
     assert "xor" in result.stdout and "N2" in result.stdout and "toy2d/xor" in result.stdout
@@ -55,8 +57,14 @@ def test_help_and_list_do_not_import_tensorflow():
         (["run", "missing.toml"], r"Spec file not found"),
         (["evaluate", "nowhere.keras", "--dataset", "toy2d/xor"], r"Model file not found"),
         (["run", "xor", "--resume"], r"--resume needs --run-dir"),
-        (["run", "xor", "--seed", "-5", "--quick"], r"--seed must be a non-negative integer, got -5"),
-        (["run", "xor", "--set", "hidden=[0]"], r"`hidden` must be a non-empty list of positive numbers"),
+        (
+            ["run", "xor", "--seed", "-5", "--quick"],
+            r"--seed must be a non-negative integer, got -5",
+        ),
+        (
+            ["run", "xor", "--set", "hidden=[0]"],
+            r"`hidden` must be a non-empty list of positive numbers",
+        ),
         (["run", "xor", "--set", "train.learning_rate=-1"], r"`learning_rate` must be positive"),
         (["run", "xor", "--run-dir", "r", "--resume"], r"Cannot resume: no config.json"),
         (["prepare", "no_such_data"], r"Unknown dataset 'no_such_data'"),
@@ -89,12 +97,11 @@ class RaiseConfig:
     kind: str = "keras"
 
 
-@register("test_raise", RaiseConfig)
+@register(RaiseConfig, name="test_raise")
 def raise_inside(config, context):
     """Fails the way a bug would: a ValueError from inside Keras, or a violated premise."""
     import keras
-
-    from mpkeras.experiments import premise
+    from mpkeras_experiments import premise
 
     if config.kind == "premise":
         premise(1 > 2, "one is more than two")
@@ -127,7 +134,9 @@ def test_overwrite_starts_an_existing_run_dir_again(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "stale.txt").write_text("old")
-    result = invoke("run", spec, "--run-dir", run_dir, "--overwrite", "--models-dir", tmp_path / "models")
+    result = invoke(
+        "run", spec, "--run-dir", run_dir, "--overwrite", "--models-dir", tmp_path / "models"
+    )
     assert result.exit_code == 0, result.output
     assert not (run_dir / "stale.txt").exists()
     assert json.loads((run_dir / "results.json").read_text())["metrics"] == {"value": 0.5}
@@ -149,7 +158,9 @@ def test_existing_run_dir_needs_resume_or_overwrite(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "config.json").write_text("{}")
-    assert_one_line_error(invoke("run", "xor", "--run-dir", run_dir), 2, r"already exists; pass --resume")
+    assert_one_line_error(
+        invoke("run", "xor", "--run-dir", run_dir), 2, r"already exists; pass --resume"
+    )
     assert (run_dir / "config.json").read_text() == "{}"
 
 
@@ -162,8 +173,11 @@ def test_corrupt_model_file(tmp_path):
 
     with zipfile.ZipFile(truncated, "w") as archive:
         archive.writestr("config.json", "{not json")
-    assert_one_line_error(invoke("evaluate", truncated, "--dataset", "toy2d/xor"), 2,
-                          r"Cannot load model .*truncated.keras")
+    assert_one_line_error(
+        invoke("evaluate", truncated, "--dataset", "toy2d/xor"),
+        2,
+        r"Cannot load model .*truncated.keras",
+    )
 
 
 @dataclasses.dataclass
@@ -172,7 +186,7 @@ class DivergeConfig:
     blow_up_at: int = 2
 
 
-@register("test_diverge", DivergeConfig)
+@register(DivergeConfig, name="test_diverge")
 def diverge(config, context):
     """Linear regression whose learning rate jumps to 1e30 at epoch `blow_up_at`."""
     import keras
@@ -182,9 +196,17 @@ def diverge(config, context):
     y = x.sum(axis=1, keepdims=True)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
-    schedule = keras.callbacks.LearningRateScheduler(lambda e, lr: 1e30 if e >= config.blow_up_at else 0.01)
-    model.fit(x, y, epochs=config.epochs, batch_size=16, verbose=0,
-              callbacks=context.callbacks("model") + [schedule])
+    schedule = keras.callbacks.LearningRateScheduler(
+        lambda e, lr: 1e30 if e >= config.blow_up_at else 0.01
+    )
+    model.fit(
+        x,
+        y,
+        epochs=config.epochs,
+        batch_size=16,
+        verbose=0,
+        callbacks=context.callbacks("model") + [schedule],
+    )
     return Results(metrics={}, model=model)
 
 
@@ -193,8 +215,12 @@ def test_nan_loss_stops_keeps_the_last_good_checkpoint_and_exits_1(tmp_path):
     spec.write_text('experiment = "test_diverge"\nclaims = ["R5"]\n')
     run_dir = tmp_path / "run"
     result = invoke("run", spec, "--run-dir", run_dir, "--models-dir", tmp_path / "models")
-    assert_one_line_error(result, 1, r"Training diverged: loss became (nan|inf) at epoch 3, batch \d+")
-    metadata = json.loads((run_dir / "checkpoints" / "model" / "training_metadata.json").read_text())
+    assert_one_line_error(
+        result, 1, r"Training diverged: loss became (nan|inf) at epoch 3, batch \d+"
+    )
+    metadata = json.loads(
+        (run_dir / "checkpoints" / "model" / "training_metadata.json").read_text()
+    )
     assert metadata["epoch"] == 2  # epochs 1 and 2 completed; the bad epoch 3 saved nothing
     assert (run_dir / "checkpoints" / "model" / "latest.weights.h5").is_file()
     results = json.loads((run_dir / "results.json").read_text())
@@ -209,8 +235,13 @@ def test_datasets_and_prepare_commands(tmp_path):
     assert listing.exit_code == 0, listing.output
     rows = {line.split()[0]: line.split() for line in listing.output.splitlines()[1:]}
     assert rows["mnist"][1] == "remote"
-    assert any(name.startswith("toy2d") and row[1] == "offline" and row[2] == "yes" for name, row in rows.items())
-    assert_one_line_error(invoke("prepare", "no_such_data", "--data-dir", tmp_path), 2, r"no_such_data")
+    assert any(
+        name.startswith("toy2d") and row[1] == "offline" and row[2] == "yes"
+        for name, row in rows.items()
+    )
+    assert_one_line_error(
+        invoke("prepare", "no_such_data", "--data-dir", tmp_path), 2, r"no_such_data"
+    )
 
 
 @dataclasses.dataclass
@@ -218,7 +249,7 @@ class ConstantConfig:
     value: float = 0.5
 
 
-@register("test_constant", ConstantConfig)
+@register(ConstantConfig, name="test_constant")
 def constant(config, context):
     """Trains nothing; reports its configured value as the metric."""
     return Results(metrics={"value": config.value})
@@ -234,8 +265,19 @@ def test_reproduce_writes_the_claims_table_and_reports_failures(tmp_path):
     fails.write_text('experiment = "test_diverge"\nclaims = ["R5"]\n')
     raises = tmp_path / "raises.toml"
     raises.write_text('experiment = "test_raise"\nclaims = ["R6"]\n')
-    result = invoke("reproduce", "--only", holds, "--only", fails, "--only", raises,
-                    "--runs-dir", tmp_path / "runs", "--models-dir", tmp_path / "models")
+    result = invoke(
+        "reproduce",
+        "--only",
+        holds,
+        "--only",
+        fails,
+        "--only",
+        raises,
+        "--runs-dir",
+        tmp_path / "runs",
+        "--models-dir",
+        tmp_path / "models",
+    )
     assert result.exit_code == 1, result.output
     assert "Some claims do not hold" in result.output
     # One progress line per experiment, no per-epoch Keras output.
@@ -245,7 +287,11 @@ def test_reproduce_writes_the_claims_table_and_reports_failures(tmp_path):
     assert "Epoch" not in result.output
     (table,) = (tmp_path / "runs" / "reproduce").glob("*/claims.md")
     assert "Run directory:" in (table.parent / "logs" / "holds.log").read_text()
-    rows = [line for line in table.read_text().splitlines() if line.startswith("| N") or line.startswith("| R")]
+    rows = [
+        line
+        for line in table.read_text().splitlines()
+        if line.startswith("| N") or line.startswith("| R")
+    ]
     assert rows[0].startswith("| N3 | holds | value | < 1 | 0.5 | +0.5 | yes |")
     assert rows[1].startswith("| R5 | fails | (run) | completes | RunFailed: Training diverged")
     assert rows[1].split("|")[7].strip() == "NO"
@@ -256,7 +302,9 @@ def test_reproduce_writes_the_claims_table_and_reports_failures(tmp_path):
     assert all(row["wall_time_s"] >= 0 for row in claims["claims"])
     # REPORT.md: one row per claim of the notes, a failing claim says NO.
     report = (table.parent / "REPORT.md").read_text()
-    assert "| N3 | " in report and "| R5 | " in report and "Claims that do NOT hold: R5, R6." in report
+    assert (
+        "| N3 | " in report and "| R5 | " in report and "Claims that do NOT hold: R5, R6." in report
+    )
 
 
 def test_reproduce_rejects_unknown_names_before_running_anything(tmp_path):
@@ -270,12 +318,14 @@ class RemoteConfig:
     dataset: str = "imdb_reviews"
 
 
-@register("test_remote", RemoteConfig)
+@register(RemoteConfig, name="test_remote")
 def needs_remote_data(config, context):
     """Stands for an experiment on remote data that is not prepared here."""
     from mpkeras.data.errors import DatasetUnavailableError
 
-    raise DatasetUnavailableError(f"{config.dataset} is not prepared and cannot be downloaded offline")
+    raise DatasetUnavailableError(
+        f"{config.dataset} is not prepared and cannot be downloaded offline"
+    )
 
 
 def test_reproduce_lists_an_experiment_without_its_remote_data_as_skipped(tmp_path):
@@ -286,12 +336,24 @@ def test_reproduce_lists_an_experiment_without_its_remote_data_as_skipped(tmp_pa
     )
     remote = tmp_path / "remote.toml"
     remote.write_text('experiment = "test_remote"\nclaims = ["R2"]\n')
-    result = invoke("reproduce", "--only", holds, "--only", remote,
-                    "--runs-dir", tmp_path / "runs", "--models-dir", tmp_path / "models")
+    result = invoke(
+        "reproduce",
+        "--only",
+        holds,
+        "--only",
+        remote,
+        "--runs-dir",
+        tmp_path / "runs",
+        "--models-dir",
+        tmp_path / "models",
+    )
     assert result.exit_code == 0, result.output
     (table,) = (tmp_path / "runs" / "reproduce").glob("*/claims.md")
     text = table.read_text()
-    assert "| R2 | remote | (run) | runs when its data is prepared | skipped: imdb_reviews is not prepared" in text
+    assert (
+        "| R2 | remote | (run) | runs when its data is prepared | skipped: imdb_reviews is not prepared"
+        in text
+    )
     assert "1 of 1 expectations hold. 1 skipped (data not prepared)." in text
     assert not (table.parent / "remote").exists()
 

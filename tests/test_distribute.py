@@ -10,9 +10,9 @@ import textwrap
 
 import pytest
 from click.testing import CliRunner
+from mpkeras_experiments import Results, register
 
 from mpkeras.cli import main
-from mpkeras.experiments import Results, register
 
 
 @dataclasses.dataclass
@@ -20,7 +20,7 @@ class ProbeConfig:
     epochs: int = 2
 
 
-@register("test_execution_probe", ProbeConfig)
+@register(ProbeConfig, name="test_execution_probe")
 def execution_probe(config, context):
     """A tiny fit that reports the strategy, policy and XLA setting it ran under."""
     import keras
@@ -30,22 +30,25 @@ def execution_probe(config, context):
     x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
     y = x.sum(axis=1, keepdims=True)
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4),
-                              keras.layers.Dense(1, dtype="float32")])
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1, dtype="float32")]
+    )
     model.compile(optimizer="sgd", loss="mse", jit_compile=False)
     history = context.fit(model, data, tag="probe", epochs=config.epochs)
     strategy = tf.distribute.get_strategy()
-    return Results(metrics={
-        "strategy": type(strategy).__name__,
-        "same_strategy": strategy is context.strategy,
-        "replicas": strategy.num_replicas_in_sync,
-        "variables_mirrored": "Mirrored" in type(model.layers[0].kernel.value).__name__,
-        "policy": keras.mixed_precision.global_policy().name,
-        "compute_dtype": model.layers[0].compute_dtype,
-        "variable_dtype": model.layers[0].variable_dtype,
-        "jit_compile": bool(model.jit_compile),
-        "loss": history.history["loss"][-1],
-    })
+    return Results(
+        metrics={
+            "strategy": type(strategy).__name__,
+            "same_strategy": strategy is context.strategy,
+            "replicas": strategy.num_replicas_in_sync,
+            "variables_mirrored": "Mirrored" in type(model.layers[0].kernel.value).__name__,
+            "policy": keras.mixed_precision.global_policy().name,
+            "compute_dtype": model.layers[0].compute_dtype,
+            "variable_dtype": model.layers[0].variable_dtype,
+            "jit_compile": bool(model.jit_compile),
+            "loss": history.history["loss"][-1],
+        }
+    )
 
 
 @pytest.fixture
@@ -61,7 +64,9 @@ def invoke(*args):
 
 def _run(spec, tmp_path, *options, name="run"):
     run_dir = tmp_path / name
-    result = invoke("run", spec, "--run-dir", run_dir, "--models-dir", tmp_path / "models", *options)
+    result = invoke(
+        "run", spec, "--run-dir", run_dir, "--models-dir", tmp_path / "models", *options
+    )
     assert result.exit_code == 0, result.output
     return run_dir, json.loads((run_dir / "results.json").read_text())
 
@@ -88,24 +93,38 @@ def test_mirrored_bfloat16_jit_run_and_resume_reuses_them(probe, tmp_path):
     assert (metrics["compute_dtype"], metrics["variable_dtype"]) == ("bfloat16", "float32")
     assert metrics["jit_compile"] is True  # forced by context.fit over compile(jit_compile=False)
     assert metrics["loss"] == pytest.approx(metrics["loss"]) and metrics["loss"] < 1e3
-    assert results["execution"] == {"strategy": "mirrored", "mixed_precision": "mixed_bfloat16",
-                                    "jit_compile": True}
+    assert results["execution"] == {
+        "strategy": "mirrored",
+        "mixed_precision": "mixed_bfloat16",
+        "jit_compile": True,
+    }
     # The policy is the run's only: restored afterwards.
     assert keras.mixed_precision.global_policy().name == "float32"
 
-    result = invoke("run", probe, "--run-dir", run_dir, "--resume", "--models-dir", tmp_path / "models")
+    result = invoke(
+        "run", probe, "--run-dir", run_dir, "--resume", "--models-dir", tmp_path / "models"
+    )
     assert result.exit_code == 0, result.output
     resumed = json.loads((run_dir / "results.json").read_text())["metrics"]
     assert (resumed["strategy"], resumed["policy"], resumed["jit_compile"]) == (
-        "MirroredStrategy", "mixed_bfloat16", True)
+        "MirroredStrategy",
+        "mixed_bfloat16",
+        True,
+    )
     assert keras.mixed_precision.global_policy().name == "float32"
 
 
 @pytest.mark.parametrize(
     "options, pattern",
     [
-        (["--strategy", "tpu"], r"--strategy must be one of default, mirrored, multiworker; got 'tpu'"),
-        (["--mixed-precision", "float64"], r"--mixed-precision must be one of mixed_float16, mixed_bfloat16"),
+        (
+            ["--strategy", "tpu"],
+            r"--strategy must be one of default, mirrored, multiworker; got 'tpu'",
+        ),
+        (
+            ["--mixed-precision", "float64"],
+            r"--mixed-precision must be one of mixed_float16, mixed_bfloat16",
+        ),
     ],
 )
 def test_bad_values_are_one_line_errors_exit_2_before_any_work(probe, tmp_path, options, pattern):
@@ -123,8 +142,10 @@ def test_bad_values_are_one_line_errors_exit_2_before_any_work(probe, tmp_path, 
     [
         ("{not json", r"TF_CONFIG is not valid JSON"),
         ('{"task": {"type": "worker", "index": 0}}', r'"cluster"'),
-        ('{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 3}}',
-         r"index 3 is not in its cluster"),
+        (
+            '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 3}}',
+            r"index 3 is not in its cluster",
+        ),
     ],
 )
 def test_multiworker_checks_tf_config_up_front(probe, tmp_path, monkeypatch, tf_config, pattern):
@@ -144,7 +165,9 @@ def test_resume_refuses_new_execution_options(probe, tmp_path):
 
 
 def test_reproduce_rejects_a_bad_strategy_before_running_anything(tmp_path):
-    result = invoke("reproduce", "--only", "xor", "--strategy", "nope", "--runs-dir", tmp_path / "runs")
+    result = invoke(
+        "reproduce", "--only", "xor", "--strategy", "nope", "--runs-dir", tmp_path / "runs"
+    )
     assert result.exit_code == 2, result.output
     assert not (tmp_path / "runs").exists()
 
@@ -220,21 +243,30 @@ _MIRRORED = textwrap.dedent(
 
 
 def _child_env():
-    return {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3",
-            "KERAS_BACKEND": "tensorflow"}
+    return {
+        **os.environ,
+        "CUDA_VISIBLE_DEVICES": "",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "KERAS_BACKEND": "tensorflow",
+    }
 
 
 def _result(proc):
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
     assert lines, proc.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULT"):])
+    return json.loads(lines[-1][len("RESULT") :])
 
 
 def test_mirrored_on_two_cpus_trains_a_cnn_and_a_vae_like_one_device():
     import numpy as np
 
-    proc = subprocess.run([sys.executable, "-c", _MIRRORED], capture_output=True, text=True,
-                          env=_child_env(), timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MIRRORED],
+        capture_output=True,
+        text=True,
+        env=_child_env(),
+        timeout=600,
+    )
     out = _result(proc)
     for kind in ("cnn", "vae"):
         one, mirrored = out[f"{kind}/one"], out[f"{kind}/mirrored"]
@@ -243,7 +275,9 @@ def test_mirrored_on_two_cpus_trains_a_cnn_and_a_vae_like_one_device():
         # Tolerance: float32 sums in another order (per replica, then all-reduced).
         np.testing.assert_allclose(mirrored["losses"], one["losses"], rtol=1e-4, err_msg=kind)
         for a, b in zip(one["weights"], mirrored["weights"]):
-            np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5, err_msg=kind)
+            np.testing.assert_allclose(
+                np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-5, err_msg=kind
+            )
 
 
 # ----------------------------------------------------------------------------
@@ -253,13 +287,13 @@ _WORKER = textwrap.dedent(
     """
     import dataclasses, json, sys
     from mpkeras import runner
-    from mpkeras.experiments import Results, register
+    from mpkeras_experiments import Results, register
 
     @dataclasses.dataclass
     class Config:
         epochs: int = 2
 
-    @register("test_multiworker_probe", Config)
+    @register(Config, name="test_multiworker_probe")
     def probe(config, context):
         import keras, numpy as np, tensorflow as tf
         rng = np.random.default_rng(0)
@@ -311,18 +345,30 @@ def test_two_workers_on_localhost_agree_through_mpkeras_run(tmp_path):
     workers = [f"localhost:{port}" for port in _free_ports(2)]
     procs = []
     for index in range(2):
-        env = {**_child_env(), "TF_CONFIG": json.dumps(
-            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}
+        env = {
+            **_child_env(),
+            "TF_CONFIG": json.dumps(
+                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+            ),
+        }
         # Each worker its own run and models directory (only the chief's matter).
         args = [spec, tmp_path / f"run{index}", tmp_path / f"models{index}"]
-        procs.append(subprocess.Popen([sys.executable, "-c", _WORKER, *map(str, args)],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                      env=env))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", _WORKER, *map(str, args)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+        )
     outs = []
     try:
         for proc in procs:
             stdout, stderr = proc.communicate(timeout=600)
-            first, second = _result(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
+            first, second = _result(
+                subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+            )
             assert second == first  # same seed, same strategy object reused: the same run again
             outs.append(first)
     finally:

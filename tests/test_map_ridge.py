@@ -11,12 +11,11 @@ with lambda = sigma_n^2 / sigma_p^2, so the MAP is the ridge solution
 lambda -> 0 and MAP -> least squares, the MLE.
 """
 
-import numpy as np
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 import keras
+import numpy as np
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.losses import gaussian_nll
 from mpkeras.models import build_mlp
 
@@ -47,17 +46,21 @@ def fit_linear_model(x, y, lam):
     n = len(x)
     regularizer = keras.regularizers.L2(lam / n) if lam > 0 else None
     model = build_mlp(
-        (x.shape[1],), hidden=(), output="linear", use_bias=False,
-        kernel_regularizer=regularizer, name="linear",
+        (x.shape[1],),
+        hidden=(),
+        output="linear",
+        use_bias=False,
+        kernel_regularizer=regularizer,
+        name="linear",
     )
     # Step 1/L for the Hessian (2 / n)(X^T X + lambda I): gradient descent
     # then contracts the error by (1 - 1/condition number) per step.
     curvature = 2 / n * np.linalg.eigvalsh(x.T @ x + lam * np.eye(x.shape[1])).max()
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=1 / curvature), loss="mse")
     steps = 300
-    dataset = tf.data.Dataset.from_tensors(
-        (x.astype(np.float32), y.astype(np.float32))
-    ).repeat(steps)
+    dataset = tf.data.Dataset.from_tensors((x.astype(np.float32), y.astype(np.float32))).repeat(
+        steps
+    )
     model.fit(dataset, epochs=1, verbose=0)
     return np.asarray(model.get_layer("linear_output").kernel, np.float64)
 
@@ -100,6 +103,7 @@ def test_N4_ridge_solution_minimises_the_negative_log_posterior():
     with tf.GradientTape() as tape:
         value = negative_log_posterior(w_ridge)
     np.testing.assert_allclose(tape.gradient(value, w_ridge), 0.0, atol=1e-10)
+
     # And it equals the ridge objective / (2 sigma_n^2) up to a constant.
     def ridge_objective(w):
         return float(tf.reduce_sum((y - x @ w) ** 2) + LAMBDA * tf.reduce_sum(w**2))

@@ -12,8 +12,9 @@ from mpkeras._backend import BackendError, ensure_tensorflow_backend
 
 def python(code, **env):
     environment = {**os.environ, **env}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=environment, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=120
+    )
 
 
 def test_import_is_cheap_and_selects_the_tensorflow_backend():

@@ -24,7 +24,9 @@ def policy(request):
 
 
 def _finite(x):
-    return bool(np.all(np.isfinite(np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float32"))))))
+    return bool(
+        np.all(np.isfinite(np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float32")))))
+    )
 
 
 def test_sampling_under_bfloat16_computes_in_bfloat16_and_stays_finite(policy):

@@ -74,7 +74,9 @@ def test_readme_python_example_runs(executed):
     # The example reloads what it saved: same predictions, same loss.
     mlp, reloaded = namespace["mlp"], namespace["reloaded"]
     points = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
-    np.testing.assert_array_equal(reloaded.predict(points, verbose=0), mlp.predict(points, verbose=0))
+    np.testing.assert_array_equal(
+        reloaded.predict(points, verbose=0), mlp.predict(points, verbose=0)
+    )
     assert reloaded.loss is losses.bernoulli_nll
     # And it trains as written: the perceptron separates the blobs, the MLP solves XOR.
     x, y = data.load_arrays("toy2d/blobs", split="train")
@@ -86,12 +88,17 @@ def test_readme_python_example_runs(executed):
 def test_readme_quick_start_has_exactly_two_commands():
     quick_start = README.read_text().split("## Quick start", 1)[1].split("##", 1)[0]
     (block,) = re.findall(r"```bash\n(.*?)```", quick_start, flags=re.DOTALL)
-    assert block.strip().splitlines() == ['pip install -e ".[test]" && mpkeras reproduce --quick', "pytest"]
+    assert block.strip().splitlines() == [
+        'pip install -e ".[test]" && mpkeras reproduce --quick',
+        "pytest",
+    ]
 
 
 def test_readme_every_block_seeds_itself():
     for block in python_blocks():
-        assert "import mpkeras\n" in block and block.index("import mpkeras") < block.index("import keras")
+        assert "import mpkeras\n" in block and block.index("import mpkeras") < block.index(
+            "import keras"
+        )
         assert "keras.utils.set_random_seed(0)" in block
 
 
@@ -104,7 +111,9 @@ def test_readme_python_block_runs(executed, index):
 def _check_reloaded(namespace, directory, filename, original, reloaded, inputs):
     assert (directory / filename).is_file()
     np.testing.assert_allclose(
-        namespace[reloaded].predict(inputs, verbose=0), namespace[original].predict(inputs, verbose=0), atol=1e-6
+        namespace[reloaded].predict(inputs, verbose=0),
+        namespace[original].predict(inputs, verbose=0),
+        atol=1e-6,
     )
 
 
@@ -117,9 +126,13 @@ def test_readme_chapter1_linear_collapse_and_bound(executed):
 
 def test_readme_chapter2_explicit_conv(executed):
     namespace, directory = executed(block_index("ExplicitConv2D(8, 3"))
-    _check_reloaded(namespace, directory, "cnn.keras", "model", "reloaded", namespace["x_test"][:16])
+    _check_reloaded(
+        namespace, directory, "cnn.keras", "model", "reloaded", namespace["x_test"][:16]
+    )
     assert namespace["probs"].shape == (len(namespace["y_test"]), 10)
-    np.testing.assert_allclose(namespace["as_matrix"], namespace["direct"], rtol=1e-5, atol=1e-5)  # C3
+    np.testing.assert_allclose(
+        namespace["as_matrix"], namespace["direct"], rtol=1e-5, atol=1e-5
+    )  # C3
 
 
 def test_readme_chapter3_unpooling_and_unet(executed):
@@ -127,7 +140,9 @@ def test_readme_chapter3_unpooling_and_unet(executed):
     x, restored = namespace["x"], np.asarray(namespace["restored"])
     # Each 2x2 window keeps its maximum in place and zeros elsewhere (F1).
     windows = x.reshape(1, 2, 2, 2, 2, 1).max(axis=(2, 4), keepdims=True)
-    expected = np.where(x.reshape(1, 2, 2, 2, 2, 1) == windows, x.reshape(1, 2, 2, 2, 2, 1), 0).reshape(x.shape)
+    expected = np.where(
+        x.reshape(1, 2, 2, 2, 2, 1) == windows, x.reshape(1, 2, 2, 2, 2, 1), 0
+    ).reshape(x.shape)
     np.testing.assert_array_equal(restored, expected)
     _check_reloaded(namespace, directory, "unet.keras", "unet", "reloaded", namespace["images"][:2])
     assert namespace["predicted"].shape == (8, 64, 64)
@@ -139,7 +154,9 @@ def test_readme_chapter4_elman_lstm_clipping(executed):
     lstm = namespace["lstm"]
     reloaded = keras.saving.load_model(directory / "lstm.keras")
     x_test = namespace["x_test"][:16]
-    np.testing.assert_allclose(reloaded.predict(x_test, verbose=0), lstm.predict(x_test, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        reloaded.predict(x_test, verbose=0), lstm.predict(x_test, verbose=0), atol=1e-6
+    )
     assert namespace["sums"].shape == (len(namespace["y_test"]), 1)
     np.testing.assert_allclose(np.asarray(namespace["clipped"]), [0.6, 0.8], rtol=1e-6)  # R5
     assert float(namespace["norm"]) == pytest.approx(5.0)
@@ -180,7 +197,9 @@ def test_readme_mpkeras_commands_exist():
         _, subcommand, *args = shlex.split(command)
         assert subcommand in cli.main.commands, command
         try:
-            cli.main.commands[subcommand].make_context(subcommand, list(args))  # parsing consumes the list
+            cli.main.commands[subcommand].make_context(
+                subcommand, list(args)
+            )  # parsing consumes the list
         except click.ClickException as error:
             pytest.fail(f"README command {command!r}: {error.format_message()}")
         # Dataset names (prepare NAME, evaluate --dataset NAME) are known to the registry.

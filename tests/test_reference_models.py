@@ -84,7 +84,7 @@ def test_reference_model_loads_and_reproduces_its_outputs(path, registry):
 
     # State before any call: a Sampling call advances its seed state.
     for key in (k for k in expected if k.startswith("state:")):
-        path_ = key[len("state:"):]
+        path_ = key[len("state:") :]
         _assert_close(refs.as_array(refs.get_path(model, path_)), expected[key], key)
 
     inputs = _numbered(expected, "input_")
@@ -95,7 +95,7 @@ def test_reference_model_loads_and_reproduces_its_outputs(path, registry):
         _assert_close(actual, value, f"output_{i}")
 
     for key in (k for k in expected if k.startswith("method:")):
-        method = refs.get_path(model, key[len("method:"):])
+        method = refs.get_path(model, key[len("method:") :])
         _assert_close(refs.as_array(method(inputs[0])), expected[key], key)
 
     if "config" in expected:
@@ -103,7 +103,7 @@ def test_reference_model_loads_and_reproduces_its_outputs(path, registry):
         config = model.get_config()
         assert {k: config[k] for k in stored} == stored
 
-    evaluated = {k[len("evaluate:"):]: expected[k] for k in expected if k.startswith("evaluate:")}
+    evaluated = {k[len("evaluate:") :]: expected[k] for k in expected if k.startswith("evaluate:")}
     if evaluated:
         logs = refs.evaluate_model(model, inputs, _numbered(expected, "target_"))
         # Keras may add logs in a later version; the stored ones must be there.
@@ -136,7 +136,8 @@ def test_every_registered_mpkeras_class_has_a_reference(registry):
     for path in PATHS:
         covered |= set(_expected(path)["classes"].tolist())
     layers = {
-        name for name, obj in registry.items()
+        name
+        for name, obj in registry.items()
         if inspect.isclass(obj) and issubclass(obj, keras.layers.Layer)
     }
     assert layers, "no registered mpkeras layers found: register_all walked nothing?"
@@ -151,7 +152,9 @@ def test_every_registered_mpkeras_class_has_a_reference(registry):
         f"registered mpkeras losses/metrics/functions no reference model is compiled "
         f"with: {missing_other}"
     )
-    assert not covered - set(registry), f"references name unregistered objects: {sorted(covered - set(registry))}"
+    assert not covered - set(registry), (
+        f"references name unregistered objects: {sorted(covered - set(registry))}"
+    )
 
 
 def test_reference_files_are_small_and_paired():

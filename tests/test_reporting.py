@@ -13,14 +13,31 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
 
 
 def row(experiment, claim, metric, expected, measured, holds, margin=None):
-    return {"experiment": experiment, "claim": claim, "metric": metric, "expected": expected,
-            "measured": measured, "margin": margin, "holds": holds, "description": "",
-            "wall_time_s": 1.0, "over_budget": False}
+    return {
+        "experiment": experiment,
+        "claim": claim,
+        "metric": metric,
+        "expected": expected,
+        "measured": measured,
+        "margin": margin,
+        "holds": holds,
+        "description": "",
+        "wall_time_s": 1.0,
+        "over_budget": False,
+    }
 
 
 def experiment(name, claim_ids, status="completed", figures=(), missing=()):
-    return {"name": name, "title": f"{name} title", "chapter": 1, "claims": list(claim_ids), "status": status,
-            "wall_time_s": 1.0, "figures": list(figures), "missing_figures": list(missing)}
+    return {
+        "name": name,
+        "title": f"{name} title",
+        "chapter": 1,
+        "claims": list(claim_ids),
+        "status": status,
+        "wall_time_s": 1.0,
+        "figures": list(figures),
+        "missing_figures": list(missing),
+    }
 
 
 @pytest.fixture
@@ -30,12 +47,21 @@ def reproduce_dir(tmp_path):
         row("perceptron", "N1", "train_accuracy", ">= 1", 1.0, True, 0.0),
         row("perceptron", "N1", "updates_over_bound", "<= 1", 0.12, True, 0.88),
         row("xor", "N2", "mlp_accuracy", ">= 1", 0.75, False, -0.25),
-        row("sequence_modes", "R2, R6", "(run)", "runs when its data is prepared", "skipped: offline", None),
+        row(
+            "sequence_modes",
+            "R2, R6",
+            "(run)",
+            "runs when its data is prepared",
+            "skipped: offline",
+            None,
+        ),
         row("gradient_clipping", "R5", "ratio", "< 0.5", 0.25, True, 0.25),
         row("sentiment", "R2", "(run)", "runs when its data is prepared", "skipped: imdb", None),
     ]
     experiments = [
-        experiment("perceptron", ["N1", "N3"], figures=["perceptron/figures/decision_boundary.png"]),
+        experiment(
+            "perceptron", ["N1", "N3"], figures=["perceptron/figures/decision_boundary.png"]
+        ),
         experiment("xor", ["N2"], missing=["decision_boundaries"]),
         experiment("sequence_modes", ["R2", "R6"], status="skipped"),
         experiment("gradient_clipping", ["R5"]),
@@ -44,12 +70,18 @@ def reproduce_dir(tmp_path):
     figure = tmp_path / "perceptron" / "figures" / "decision_boundary.png"
     figure.parent.mkdir(parents=True)
     figure.write_bytes(PNG)
-    reporting.write(tmp_path, rows, experiments, quick=True, started="2026-11-26 10:00 UTC", wall_time_s=90.0)
+    reporting.write(
+        tmp_path, rows, experiments, quick=True, started="2026-11-26 10:00 UTC", wall_time_s=90.0
+    )
     return tmp_path
 
 
 def table_rows(text):
-    return {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    return {
+        line.split(" | ")[0].lstrip("| "): line
+        for line in text.splitlines()
+        if line.startswith("| ")
+    }
 
 
 def test_report_has_one_row_per_claim_of_the_notes(reproduce_dir):
@@ -77,7 +109,10 @@ def test_report_has_one_row_per_claim_of_the_notes(reproduce_dir):
 def test_report_states_the_run_and_what_holds(reproduce_dir):
     text = (reproduce_dir / "REPORT.md").read_text()
     assert text.startswith("# The notes, reproduced (quick budget)") and "In progress" not in text
-    assert "`mpkeras reproduce --quick`, started 2026-11-26 10:00 UTC, 5 experiments in 1.5 min." in text
+    assert (
+        "`mpkeras reproduce --quick`, started 2026-11-26 10:00 UTC, 5 experiments in 1.5 min."
+        in text
+    )
     assert "3 of 4 expectations hold" in text
     assert "Claims that do NOT hold: N2." in text
     assert "Skipped (data not prepared): sequence_modes, sentiment." in text
@@ -88,13 +123,23 @@ def test_report_embeds_the_key_figures_and_names_the_missing_ones(reproduce_dir)
     assert "![perceptron: decision_boundary](perceptron/figures/decision_boundary.png)" in text
     assert "Key figures a completed run did not write: xor: decision_boundaries." in text
     # And the per-expectation table follows.
-    assert "| N2 | xor | mlp_accuracy | >= 1 | 0.75 | -0.25 | NO | 1 s |" in text.split("## Every expectation")[1]
+    assert (
+        "| N2 | xor | mlp_accuracy | >= 1 | 0.75 | -0.25 | NO | 1 s |"
+        in text.split("## Every expectation")[1]
+    )
 
 
 def test_a_report_written_part_way_says_so(tmp_path):
     rows = [row("perceptron", "N1", "train_accuracy", ">= 1", 1.0, True, 0.0)]
-    reporting.write(tmp_path, rows, [experiment("perceptron", ["N1"])], quick=False,
-                    started="2026-11-26 10:00 UTC", wall_time_s=60.0, planned=20)
+    reporting.write(
+        tmp_path,
+        rows,
+        [experiment("perceptron", ["N1"])],
+        quick=False,
+        started="2026-11-26 10:00 UTC",
+        wall_time_s=60.0,
+        planned=20,
+    )
     text = (tmp_path / "REPORT.md").read_text()
     assert text.startswith("# The notes, reproduced (full budget)")
     assert "**In progress (or stopped): 1 of 20 experiments have run.**" in text
@@ -111,7 +156,8 @@ def test_the_report_is_rebuilt_from_claims_json(reproduce_dir):
 def readme_with_markers(tmp_path, body="old table\n"):
     readme = tmp_path / "README.md"
     readme.write_text(
-        f"# Title\n\nBefore.\n\n<!-- claims:begin (generated)  -->\n{body}<!-- claims:end -->\n\nAfter.\n")
+        f"# Title\n\nBefore.\n\n<!-- claims:begin (generated)  -->\n{body}<!-- claims:end -->\n\nAfter.\n"
+    )
     return readme
 
 
@@ -125,8 +171,10 @@ def test_update_readme_replaces_only_the_marked_section_and_copies_figures(repro
     text = readme.read_text()
     assert text.startswith("# Title\n\nBefore.\n\n<!-- claims:begin (generated)  -->\n")
     assert text.endswith("<!-- claims:end -->\n\nAfter.\n") and "old table" not in text
-    assert f"Generated from one `mpkeras reproduce --quick` run (quick budget, started 2026-11-26 10:00 UTC, " \
-           f"1.5 min on {os.cpu_count()} CPU cores)" in text
+    assert (
+        f"Generated from one `mpkeras reproduce --quick` run (quick budget, started 2026-11-26 10:00 UTC, "
+        f"1.5 min on {os.cpu_count()} CPU cores)" in text
+    )
     assert "| C1 | " in text and "[`test_convolution.py`](tests/ops/test_convolution.py)" in text
     assert copied == [project / "docs" / "figures" / "perceptron_decision_boundary.png"]
     assert copied[0].read_bytes() == PNG
@@ -140,7 +188,9 @@ def test_update_readme_replaces_only_the_marked_section_and_copies_figures(repro
 def test_update_readme_errors_are_one_line(reproduce_dir, tmp_path):
     plain = tmp_path / "plain.md"
     plain.write_text("# No markers\n")
-    with pytest.raises(reporting.ReportError, match="has no section between '<!-- claims:begin ...'"):
+    with pytest.raises(
+        reporting.ReportError, match="has no section between '<!-- claims:begin ...'"
+    ):
         reporting.update_readme(reproduce_dir, plain)
     with pytest.raises(reporting.ReportError, match="is not a reproduce directory"):
         reporting.update_readme(tmp_path / "nowhere", plain)

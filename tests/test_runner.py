@@ -27,7 +27,9 @@ def run_cli(*args):
 def xor_run(tmp_path_factory):
     """One quick xor run shared by the tests that only read its outputs."""
     root = tmp_path_factory.mktemp("xor")
-    result = run_cli("run", "xor", "--quick", "--run-dir", root / "run", "--models-dir", root / "models")
+    result = run_cli(
+        "run", "xor", "--quick", "--run-dir", root / "run", "--models-dir", root / "models"
+    )
     assert result.exit_code == 0, result.output
     return root, result.output
 
@@ -48,7 +50,10 @@ def test_xor_run_leaves_a_complete_run_dir(xor_run):
     assert {"tensorflow", "keras", "python", "mpkeras"} <= set(results["versions"])
     assert (run_dir / "figures" / "decision_boundaries.png").stat().st_size > 1000
     assert (run_dir / "checkpoints" / "mlp").is_dir()
-    assert sorted(p.name for p in (root / "models").iterdir()) == ["xor.keras", "xor_perceptron.keras"]
+    assert sorted(p.name for p in (root / "models").iterdir()) == [
+        "xor.keras",
+        "xor_perceptron.keras",
+    ]
 
 
 def read_scalars(log_dir):
@@ -59,10 +64,17 @@ def read_scalars(log_dir):
     for path in Path(log_dir).rglob("events.out.tfevents.*"):
         for event in tf.compat.v1.train.summary_iterator(str(path)):
             for value in event.summary.value:
-                if value.metadata.plugin_data.plugin_name == "scalars" or value.HasField("simple_value"):
-                    number = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else value.simple_value
-                    scalars.setdefault(f"{path.parent.relative_to(log_dir)}/{value.tag}", []).append(
-                        (event.step, number))
+                if value.metadata.plugin_data.plugin_name == "scalars" or value.HasField(
+                    "simple_value"
+                ):
+                    number = (
+                        float(tf.make_ndarray(value.tensor))
+                        if value.HasField("tensor")
+                        else value.simple_value
+                    )
+                    scalars.setdefault(
+                        f"{path.parent.relative_to(log_dir)}/{value.tag}", []
+                    ).append((event.step, number))
     return scalars
 
 
@@ -82,8 +94,13 @@ def test_tensorboard_event_files_hold_the_scalars_and_images(xor_run):
     root, _ = xor_run
     logs = root / "run" / "logs"
     scalars = read_scalars(logs)
-    for tag in ("mlp/train/epoch_loss", "mlp/train/epoch_accuracy", "mlp/train/epoch_learning_rate",
-                "perceptron/train/epoch_accuracy", "perceptron/train/epoch_updates"):
+    for tag in (
+        "mlp/train/epoch_loss",
+        "mlp/train/epoch_accuracy",
+        "mlp/train/epoch_learning_rate",
+        "perceptron/train/epoch_accuracy",
+        "perceptron/train/epoch_updates",
+    ):
         assert tag in scalars, sorted(scalars)
     assert len(scalars["mlp/train/epoch_loss"]) == 60
     losses = [v for _, v in sorted(scalars["mlp/train/epoch_loss"])]
@@ -101,27 +118,61 @@ def test_saved_model_reloads_safely_and_evaluates(xor_run):
 
 def test_same_seed_gives_identical_metrics(xor_run, tmp_path):
     root, _ = xor_run
-    again = run_cli("run", "xor", "--quick", "--run-dir", tmp_path / "run", "--models-dir", tmp_path / "models")
+    again = run_cli(
+        "run", "xor", "--quick", "--run-dir", tmp_path / "run", "--models-dir", tmp_path / "models"
+    )
     assert again.exit_code == 0, again.output
     first = json.loads((root / "run" / "results.json").read_text())["metrics"]
     second = json.loads((tmp_path / "run" / "results.json").read_text())["metrics"]
     assert first == second
 
 
+def assert_no_tensorflow_noise(stderr):
+    """What `mpkeras run` prints on stderr holds none of TensorFlow 2.21's C++ noise
+    (issue 18 §5): no INFO/WARNING records although TF writes some before it reads
+    TF_CPP_MIN_LOG_LEVEL, no absl banner, no harmless use_unbounded_threadpool error."""
+    import ctypes.util
+    import re
+
+    assert not re.search(r"^[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]", stderr, re.M), stderr
+    assert "absl::InitializeLog" not in stderr and "use_unbounded_threadpool" not in stderr
+    if ctypes.util.find_library("cuda") is None:  # no CUDA driver: its cuInit failure is noise
+        assert "failed call to cuInit" not in stderr, stderr
+
+
 def _kill_resume_and_compare(tmp_path, name, options, tag, kill_at, epochs):
     """Run ``name`` whole; run it again, kill -9 it once checkpoint ``tag``
     reaches epoch ``kill_at``, resume it; return (whole, resumed) metrics."""
-    command = [sys.executable, "-m", "mpkeras.cli", "run", name, *options, "--models-dir", str(tmp_path / "m")]
+    command = [
+        sys.executable,
+        "-m",
+        "mpkeras.cli",
+        "run",
+        name,
+        *options,
+        "--models-dir",
+        str(tmp_path / "m"),
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # Exit code 1 only says an expectation failed at this tiny budget; the run completed.
-    whole = subprocess.run(command + ["--run-dir", str(tmp_path / "whole")], env=env,
-                           capture_output=True, text=True, timeout=300)
+    whole = subprocess.run(
+        command + ["--run-dir", str(tmp_path / "whole")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert whole.returncode in (0, 1), whole.stderr[-2000:]
+    assert_no_tensorflow_noise(whole.stderr)
 
     killed_dir = tmp_path / "killed"
     metadata = killed_dir / "checkpoints" / tag / "training_metadata.json"
-    process = subprocess.Popen(command + ["--run-dir", str(killed_dir)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command + ["--run-dir", str(killed_dir)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 240
         while time.time() < deadline:
@@ -142,27 +193,60 @@ def _kill_resume_and_compare(tmp_path, name, options, tag, kill_at, epochs):
     assert stopped_at < epochs, "the kill came too late to test resuming"
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "mpkeras.cli", "run", name, "--resume", "--run-dir", str(killed_dir),
-         "--models-dir", str(tmp_path / "m")],
-        env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "mpkeras.cli",
+            "run",
+            name,
+            "--resume",
+            "--run-dir",
+            str(killed_dir),
+            "--models-dir",
+            str(tmp_path / "m"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == whole.returncode, resumed.stderr[-2000:]
-    results = [json.loads((folder / "results.json").read_text()) for folder in (tmp_path / "whole", killed_dir)]
+    results = [
+        json.loads((folder / "results.json").read_text())
+        for folder in (tmp_path / "whole", killed_dir)
+    ]
     assert [r["status"] for r in results] == ["completed", "completed"]
     return results[0]["metrics"], results[1]["metrics"]
 
 
 def test_kill_9_then_resume_ends_like_an_uninterrupted_run(tmp_path):
-    whole, after_resume = _kill_resume_and_compare(tmp_path, "xor", QUICK_XOR, "mlp", kill_at=30, epochs=120)
+    whole, after_resume = _kill_resume_and_compare(
+        tmp_path, "xor", QUICK_XOR, "mlp", kill_at=30, epochs=120
+    )
     assert after_resume == whole
 
 
 def test_kill_9_then_resume_is_exact_for_cycled_in_memory_batches(tmp_path):
     # 256 points in 4 batches of 64, 3 steps per epoch: every epoch starts at
     # another batch of the cycle, so resuming from the first batch would differ.
-    options = ["--quick", "--set", "train_size=256", "--set", "test_size=64", "--set", "hidden=[8, 8]",
-               "--set", "train.batch_size=64", "--set", "train.steps_per_epoch=3", "--set", "train.epochs=60"]
-    whole, after_resume = _kill_resume_and_compare(tmp_path, "linear_collapse", options, "deep_linear",
-                                                   kill_at=21, epochs=60)
+    options = [
+        "--quick",
+        "--set",
+        "train_size=256",
+        "--set",
+        "test_size=64",
+        "--set",
+        "hidden=[8, 8]",
+        "--set",
+        "train.batch_size=64",
+        "--set",
+        "train.steps_per_epoch=3",
+        "--set",
+        "train.epochs=60",
+    ]
+    whole, after_resume = _kill_resume_and_compare(
+        tmp_path, "linear_collapse", options, "deep_linear", kill_at=21, epochs=60
+    )
     assert after_resume == whole
 
 
@@ -199,7 +283,9 @@ def test_saving_replaces_an_old_model_only_when_complete(tmp_path):
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
     x = np.ones((3, 2), "float32")
-    np.testing.assert_allclose(load_model(path).predict(x, verbose=0), model.predict(x, verbose=0), atol=0)
+    np.testing.assert_allclose(
+        load_model(path).predict(x, verbose=0), model.predict(x, verbose=0), atol=0
+    )
 
 
 def test_key_figures_are_the_spec_figures_a_run_wrote(tmp_path):

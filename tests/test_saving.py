@@ -26,7 +26,9 @@ def test_load_model_finds_layers_whose_module_was_never_imported(tmp_path):
         f"np.testing.assert_array_equal(model.predict(x, verbose=0), np.load({str(tmp_path / 'expected.npy')!r}))\n"
         "print(type(model.layers[-1]).__module__)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("mpkeras.layers.upsampling")
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import typing
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ class Train:
 class Config:
     dataset: str = "toy2d/xor"
     hidden: list[int] = dataclasses.field(default_factory=lambda: [4])
-    dropout: typing.Optional[float] = None
+    dropout: float | None = None
     verbose: bool = False
     train: Train = dataclasses.field(default_factory=Train)
 
@@ -31,7 +32,6 @@ def write_spec(tmp_path, text):
 
 SPEC = """
 experiment = "demo"
-chapter = 1
 claims = ["N2"]
 title = "demo"
 seed = 3
@@ -58,15 +58,23 @@ def test_resolve_applies_spec_quick_and_overrides_in_order(tmp_path):
     quick = specs.resolve_config(Config, spec, quick=True)
     assert quick.train.epochs == 5
     overridden = specs.resolve_config(
-        Config, spec, quick=True,
-        overrides=[specs.parse_override("train.epochs=7"), specs.parse_override("dropout=0.5"),
-                   specs.parse_override("dataset=digits"), specs.parse_override("train.learning_rate=1")],
+        Config,
+        spec,
+        quick=True,
+        overrides=[
+            specs.parse_override("train.epochs=7"),
+            specs.parse_override("dropout=0.5"),
+            specs.parse_override("dataset=digits"),
+            specs.parse_override("train.learning_rate=1"),
+        ],
     )
     assert overridden.train.epochs == 7
     assert overridden.dropout == 0.5
     assert overridden.dataset == "digits"
     # An int where a float is expected is widened, as in Python.
-    assert overridden.train.learning_rate == 1.0 and isinstance(overridden.train.learning_rate, float)
+    assert overridden.train.learning_rate == 1.0 and isinstance(
+        overridden.train.learning_rate, float
+    )
 
 
 @pytest.mark.parametrize(
@@ -99,17 +107,64 @@ def test_expectation_uses_quick_threshold_only_in_quick_mode(tmp_path):
     "text, message",
     [
         ("experiment = ", "Invalid TOML"),
-        ("chapter = 1", "Missing or invalid `experiment`"),
+        ("experiment = 3", r"Invalid `experiment` .*: expected the name of an experiment"),
+        (
+            'experiment = "x"\nchapter = 1',
+            r"Remove `chapter` .*the chapter is the experiment's folder",
+        ),
         ('experiment = "x"\nbogus = 1', "Unknown top-level key"),
-        ('experiment = "x"\n[[expectations]]\nclaim="N1"\nmetric="m"\nop="~"\nvalue=1', "Invalid op"),
-        ('experiment = "x"\n[[expectations]]\nclaim="N1"', "Invalid expectation #1"),
-        ('experiment = "x"\nfigures = "loss"', "`figures` must be a list of figure names"),
-        ('experiment = "x"\nfigures = [""]', "`figures` must be a list of figure names"),
+        (
+            'experiment = "x"\nclaims = "N1"',
+            r"Invalid `claims` .*expected a list of claim ids, got 'N1'",
+        ),
+        ('experiment = "x"\nseed = -1', r"Invalid `seed` .*expected a non-negative integer"),
+        ('experiment = "x"\nseed = true', r"Invalid `seed`"),
+        ('experiment = "x"\ntitle = 3', r"Invalid `title`"),
+        ('experiment = "x"\nconfig = 3', r"Invalid `config` .*expected a table"),
+        ('experiment = "x"\nquick = [1]', r"Invalid `quick` .*expected a table"),
+        (
+            'experiment = "x"\nexpectations = [1]',
+            r"Invalid `expectations` .*expected an array of tables",
+        ),
+        ('experiment = "x"\nfigures = "loss"', r"Invalid `figures` .*a list of figure names"),
+        ('experiment = "x"\nfigures = [""]', r"Invalid `figures` .*a list of figure names"),
     ],
 )
 def test_invalid_specs_fail_with_one_clear_line(tmp_path, text, message):
     with pytest.raises(specs.SpecError, match=message):
         specs.load(write_spec(tmp_path, text))
+
+
+EXPECTATION = (
+    'experiment = "x"\nclaims = ["N1"]\n[[expectations]]\nclaim = "N1"\nmetric = "m"\nop = "<"\n'
+)
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        # Measured (issue 18): a spec whose expectation had value = "x" trained, then died in Click.
+        ('value = "x"', r"#1 .*`value`, expected a finite number. Received: value='x'"),
+        ("value = true", r"`value`, expected a finite number"),
+        ("value = nan", r"`value`, expected a finite number"),
+        ('value = 1\nquick_value = "0.5"', r"`quick_value`, expected a finite number"),
+        ("other = 3", r"`other`, expected a metric name"),
+        ("value = 1\ndescription = 2", r"`description`, expected a string"),
+        ("value = 1\nvalu = 1", r"unknown key\(s\) \['valu'\]"),
+        ('value = 1\nop = "~"', r"`op`, expected one of '<', '<=', '>', '>=', '=='"),
+        ('value = 1\nmetric = ""', r"`metric`, expected a non-empty string"),
+        ('value = 1\nclaim = "N2"', r"its claim 'N2' is not among the spec's `claims` \['N1'\]"),
+    ],
+)
+def test_invalid_expectations_are_refused_when_the_spec_is_read(tmp_path, entry, message):
+    # Later keys of the same name would be a TOML error, so the entry replaces the defaults.
+    lines = [
+        line
+        for line in EXPECTATION.splitlines()
+        if line.split(" = ")[0] not in {part.split(" = ")[0] for part in entry.splitlines()}
+    ]
+    with pytest.raises(specs.SpecError, match=message):
+        specs.load(write_spec(tmp_path, "\n".join(lines) + "\n" + entry + "\n"))
 
 
 def test_unknown_name_lists_the_available_specs():
@@ -143,7 +198,9 @@ class Choices:
 
 def _resolve(tmp_path, *overrides):
     spec = specs.load(write_spec(tmp_path, 'experiment = "demo"\n'))
-    return specs.resolve_config(Choices, spec, overrides=[specs.parse_override(o) for o in overrides])
+    return specs.resolve_config(
+        Choices, spec, overrides=[specs.parse_override(o) for o in overrides]
+    )
 
 
 def test_nested_override_keeps_the_fields_own_default_instance(tmp_path):
@@ -154,7 +211,9 @@ def test_nested_override_keeps_the_fields_own_default_instance(tmp_path):
 
 def test_literal_choices_and_dict_values(tmp_path):
     assert _resolve(tmp_path, 'upsampling="nearest"').upsampling == "nearest"
-    with pytest.raises(specs.SpecError, match=r"'upsampling': expected one of 'transpose', 'nearest'"):
+    with pytest.raises(
+        specs.SpecError, match=r"'upsampling': expected one of 'transpose', 'nearest'"
+    ):
         _resolve(tmp_path, 'upsampling="bilinear"')
     assert _resolve(tmp_path, "weights={a = 2, b = 3.5}").weights == {"a": 2.0, "b": 3.5}
     assert _resolve(tmp_path, "weights.b=4").weights == {"a": 1.0, "b": 4.0}
@@ -192,9 +251,8 @@ def test_threshold_expectation_margin_is_positive_inside_the_bound():
     ],
 )
 def test_expectation_needs_a_value_or_another_metric(tmp_path, entry, message):
-    text = f'experiment = "x"\n[[expectations]]\nclaim = "N1"\nmetric = "a"\nop = "<"\n{entry}\n'
     with pytest.raises(specs.SpecError, match=message):
-        specs.load(write_spec(tmp_path, text))
+        specs.load(write_spec(tmp_path, EXPECTATION + entry + "\n"))
 
 
 def test_a_toml_in_the_current_directory_does_not_replace_a_bundled_spec(tmp_path, monkeypatch):
@@ -209,6 +267,74 @@ def test_a_toml_in_the_current_directory_does_not_replace_a_bundled_spec(tmp_pat
 
 
 def test_bundled_specs_are_package_data_beside_their_experiment():
+    import mpkeras_experiments
+
+    root = Path(mpkeras_experiments.__file__).parent
     for name, path in specs.bundled().items():
-        assert path.parent.parent.name == "experiments" and path.parent.parent.parent.name == "mpkeras", path
+        assert path.parent.parent == root, f"{path} is not in a chapter folder of {root}"
         assert (path.parent / f"{name}.py").is_file(), f"{name}.toml has no {name}.py beside it"
+
+
+def _fake_bundle(tmp_path, monkeypatch, text, folder="neural_networks"):
+    path = tmp_path / folder / "xor.toml"
+    path.parent.mkdir()
+    path.write_text(text)
+    monkeypatch.setattr(specs, "bundled", lambda: {"xor": path})
+    return path
+
+
+def test_a_bundled_spec_is_named_by_its_file_and_numbered_by_its_folder(tmp_path, monkeypatch):
+    path = _fake_bundle(tmp_path, monkeypatch, 'claims = ["N2"]\n', folder="rnn")
+    spec = specs.load("xor")
+    assert (spec.name, spec.experiment, spec.chapter, spec.path) == ("xor", "xor", 4, path)
+
+
+def test_a_bundled_spec_may_not_name_its_experiment_again(tmp_path, monkeypatch):
+    _fake_bundle(tmp_path, monkeypatch, 'experiment = "perceptron"\n')
+    with pytest.raises(
+        specs.SpecError, match=r"Remove `experiment` .*the experiment of its file name, 'xor'"
+    ):
+        specs.load("xor")
+
+
+def test_a_bundled_spec_outside_a_known_chapter_folder_is_refused(tmp_path, monkeypatch):
+    root = tmp_path / "package"
+    (root / "misc").mkdir(parents=True)
+    (root / "misc" / "odd.toml").write_text('claims = ["N2"]\n')
+    monkeypatch.setattr(specs.importlib.resources, "files", lambda package: root)
+    with pytest.raises(
+        specs.SpecError, match=r"the folder 'misc' is no chapter of mpkeras_experiments"
+    ):
+        specs.bundled()
+
+
+def test_a_spec_file_of_ones_own_configures_the_experiment_it_names_in_its_chapter(tmp_path):
+    mine = write_spec(tmp_path, 'experiment = "vae_digits"\nclaims = ["A4"]\n')
+    spec = specs.load(mine)
+    assert (spec.name, spec.experiment, spec.chapter) == ("demo", "vae_digits", 5)
+    # Without `experiment`, the file name; an experiment without a bundled spec has chapter 0.
+    (tmp_path / "xor.toml").write_text('claims = ["N2"]\n')
+    assert (
+        specs.load(tmp_path / "xor.toml").experiment,
+        specs.load(tmp_path / "xor.toml").chapter,
+    ) == ("xor", 1)
+    assert specs.load(write_spec(tmp_path, 'experiment = "test_only"\n')).chapter == 0
+
+
+def test_bundled_chapters_are_the_chapters_of_the_claims_they_cite():
+    from mpkeras_experiments import CHAPTERS
+
+    assert set(CHAPTERS) == {path.parent.name for path in specs.bundled().values()}
+    for name in specs.available():
+        spec = specs.load(name)
+        assert {claims.get(claim).chapter for claim in spec.claims} == {spec.chapter}, name
+
+
+def test_the_quick_table_is_checked_on_a_full_run_too(tmp_path):
+    spec = specs.load(write_spec(tmp_path, 'experiment = "demo"\n[quick]\n"train.epoch" = 3\n'))
+    with pytest.raises(
+        specs.SpecError, match=r"In \[quick\] of .*demo.toml: Unknown config key 'train.epoch'"
+    ):
+        specs.resolve_config(Config, spec)
+    with pytest.raises(specs.SpecError, match=r"Unknown config key 'train.epoch'"):
+        specs.resolve_config(Config, spec, quick=True)

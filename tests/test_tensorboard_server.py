@@ -116,7 +116,16 @@ def tensorboard(xor_run, tmp_path_factory):
     assert command[2] == str(run_dir / "logs")
     port = free_port()
     # `python -m tensorboard.main` is the `tensorboard` console script, from this environment.
-    argv = [sys.executable, "-m", "tensorboard.main", *command[1:], "--host", "127.0.0.1", "--port", str(port)]
+    argv = [
+        sys.executable,
+        "-m",
+        "tensorboard.main",
+        *command[1:],
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     stderr_path = tmp_path_factory.mktemp("tb_server") / "stderr.txt"
     with open(stderr_path, "wb") as stderr:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
@@ -187,9 +196,13 @@ def test_each_scalar_has_one_value_per_epoch_equal_to_the_fit_history(
 def test_learning_rate_is_served_per_epoch(tensorboard, served_runs, xor_run):
     run_dir, _ = xor_run
     config = json.loads((run_dir / "config.json").read_text())
-    points = tensorboard.json("/data/plugin/scalars/scalars", run="mlp/train", tag="epoch_learning_rate")
+    points = tensorboard.json(
+        "/data/plugin/scalars/scalars", run="mlp/train", tag="epoch_learning_rate"
+    )
     assert [step for _, step, _ in points] == list(range(MLP_EPOCHS)), points
-    np.testing.assert_allclose([v for _, _, v in points], config["config"]["train"]["learning_rate"], rtol=1e-6)
+    np.testing.assert_allclose(
+        [v for _, _, v in points], config["config"]["train"]["learning_rate"], rtol=1e-6
+    )
 
 
 def png_size(data):
@@ -223,7 +236,9 @@ def test_each_figure_is_served_as_a_png(tensorboard, served_runs, run, tag, step
     entries = tensorboard.json("/data/plugin/images/images", run=run, tag=tag, sample=0)
     assert [entry["step"] for entry in entries] == steps, entries
     # The entry's "query" is what the dashboard appends to individualImage.
-    body, content_type = tensorboard.get(f"/data/plugin/images/individualImage?{entries[-1]['query']}")
+    body, content_type = tensorboard.get(
+        f"/data/plugin/images/individualImage?{entries[-1]['query']}"
+    )
     assert content_type == "image/png"
     width, height = png_size(body)
     assert width >= 100 and height >= 100, (width, height)

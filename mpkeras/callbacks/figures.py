@@ -1,9 +1,18 @@
-"""Keras callbacks that draw the model as it trains, for TensorBoard."""
+"""Keras callbacks that draw the model as it trains, for TensorBoard.
+
+What reaches TensorBoard is uint8 or float32: images computed under a
+mixed-precision policy (bfloat16, float16 model outputs) are converted here,
+at the library boundary, so an experiment never has to.
+"""
 
 import io
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+from mpkeras import validation
+from mpkeras.plotting import as_float32
 
 
 def figure_to_image(figure, dpi=80):
@@ -14,11 +23,24 @@ def figure_to_image(figure, dpi=80):
     return tf.expand_dims(image, 0)
 
 
+def summary_image(images):
+    """An image batch as ``tf.summary.image`` takes it: uint8 kept, floats float32.
+
+    ``tf.summary.image`` accepts uint8 and float32 (floats in [0, 1]); the
+    bfloat16 or float16 outputs of a mixed-precision model are converted.
+    """
+    array = np.asarray(images)
+    if array.dtype == np.uint8:
+        return array
+    return as_float32(array)
+
+
 class PeriodicImageLogger(keras.callbacks.Callback):
     """Write images to TensorBoard every ``every`` epochs, and after the last one.
 
     Subclasses say what to draw in ``images()``: a dict of tag -> image
-    batch ``(N, H, W, C)`` (uint8, or floats in [0, 1]).
+    batch ``(N, H, W, C)`` (uint8, or floats in [0, 1] of any float dtype:
+    bfloat16 and float16 are written as float32).
 
     Args:
         log_dir: the TensorBoard directory (images go to ``log_dir/images``).
@@ -27,12 +49,8 @@ class PeriodicImageLogger(keras.callbacks.Callback):
 
     def __init__(self, log_dir, every=10):
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
-            raise ValueError(
-                f"Received an invalid value for `every`, expected a positive integer. Received: every={every!r}"
-            )
         self.log_dir = str(log_dir)
-        self.every = every
+        self.every = validation.positive_int(every, "every")
         self._writer = None
         self._epochs = None
 
@@ -53,7 +71,7 @@ class PeriodicImageLogger(keras.callbacks.Callback):
             self._writer = tf.summary.create_file_writer(f"{self.log_dir}/images")
         with self._writer.as_default():
             for name, image in self.images().items():
-                tf.summary.image(name, image, step=step)
+                tf.summary.image(name, summary_image(image), step=step)
         self._writer.flush()
 
     def on_train_end(self, logs=None):

@@ -15,9 +15,10 @@ class ResumableHistory(keras.callbacks.Callback):
     over all epochs (the fewest mistakes in any epoch, the best validation
     loss) would silently cover only the epochs after the restart. This
     callback writes the logs of each finished epoch to ``path``; at the start
-    of a fit it reloads them, keeping the epochs before the one training
-    resumes at (``model._initial_epoch``, which BackupAndRestore sets, so this
-    callback must come after it).
+    of a fit it reloads them, and the first epoch the fit runs (the epoch
+    training resumes at, the ``epoch`` Keras passes to ``on_epoch_begin``)
+    cuts them back to the epochs before it. A fit that had finished runs no
+    epoch and keeps them all.
 
     Attributes:
         history: ``{name: [value per epoch]}`` over every epoch, before and
@@ -28,11 +29,16 @@ class ResumableHistory(keras.callbacks.Callback):
         super().__init__()
         self.path = Path(path)
         self.history = {}
+        self._first_epoch = True
 
     def on_train_begin(self, logs=None):
-        start = getattr(self.model, "_initial_epoch", None) or 0
-        stored = json.loads(self.path.read_text()) if start and self.path.is_file() else {}
-        self.history = {name: values[:start] for name, values in stored.items()}
+        self.history = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        self._first_epoch = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._first_epoch:
+            self.history = {name: values[:epoch] for name, values in self.history.items()}
+            self._first_epoch = False
 
     def on_epoch_end(self, epoch, logs=None):
         for name, value in (logs or {}).items():

@@ -12,14 +12,18 @@
   code (beta-VAE, A6) each row changes one factor.
 
 The grid helpers (`image_grid`, `latent_traversals`, `grid_figure`) serve the
-experiments' figures too.
+experiments' figures too. Every array they take or return is float32 numpy
+whatever the model computes in: under a mixed-precision policy the VAE's
+encoder and decoder return bfloat16 or float16 tensors, converted here.
 """
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from mpkeras import validation
 from mpkeras.callbacks.figures import PeriodicImageLogger
 from mpkeras.losses import gaussian_kl
+from mpkeras.plotting import as_float32
 
 
 def image_grid(rows, pad=1, pad_value=1.0):
@@ -30,7 +34,7 @@ def image_grid(rows, pad=1, pad_value=1.0):
             channel axis), values in [0, 1].
         pad: pixels of `pad_value` between tiles.
     """
-    rows = np.asarray(rows, np.float32)
+    rows = as_float32(rows)
     if rows.ndim == 4:
         rows = rows[..., None]
     if rows.ndim != 5:
@@ -39,9 +43,7 @@ def image_grid(rows, pad=1, pad_value=1.0):
             f"(rows, cols, height, width[, channels]). Received: shape={rows.shape}"
         )
     r, c, h, w, ch = rows.shape
-    grid = np.full(
-        (r * h + (r - 1) * pad, c * w + (c - 1) * pad, ch), pad_value, np.float32
-    )
+    grid = np.full((r * h + (r - 1) * pad, c * w + (c - 1) * pad, ch), pad_value, np.float32)
     for i in range(r):
         for j in range(c):
             grid[i * (h + pad) : i * (h + pad) + h, j * (w + pad) : j * (w + pad) + w] = rows[i, j]
@@ -67,34 +69,30 @@ def latent_traversals(vae, x, values=None, max_dims=None, order="kl", reference=
     Returns:
         (images, dims): the decoded images and the latent index of each row.
     """
-    if order not in ("kl", "index"):
-        raise ValueError(
-            "Received an invalid value for `order`, expected 'kl' or 'index'. "
-            f"Received: order={order!r}"
-        )
-    values = np.linspace(-2.5, 2.5, 7) if values is None else np.asarray(values, np.float32)
-    x = np.asarray(x, np.float32)[None]
+    order = validation.one_of(order, "order", ("kl", "index"))
+    values = np.linspace(-2.5, 2.5, 7) if values is None else as_float32(values)
+    x = as_float32(x)[None]
     mean, _ = vae.encode(x)
-    mean = np.asarray(mean, np.float32)[0]
+    mean = as_float32(mean)[0]
     d = mean.shape[-1]
     dims = np.arange(d)
     if order == "kl":
-        batch = x if reference is None else np.asarray(reference, np.float32)
+        batch = x if reference is None else as_float32(reference)
         m, lv = vae.encode(batch)
-        per_dim = np.asarray(gaussian_kl(m, lv, reduction="none", axis=()))
+        per_dim = as_float32(gaussian_kl(as_float32(m), as_float32(lv), reduction="none", axis=()))
         dims = np.argsort(-per_dim.reshape(-1, d).mean(0), kind="stable")
     if max_dims is not None:
         dims = dims[:max_dims]
     z = np.repeat(mean[None, None], len(dims), 0).repeat(len(values), 1)
     for row, dim in enumerate(dims):
         z[row, :, dim] = values
-    decoded = np.asarray(vae.decode(z.reshape(-1, d)))
+    decoded = as_float32(vae.decode(z.reshape(-1, d)))
     return decoded.reshape((len(dims), len(values)) + decoded.shape[1:]), dims
 
 
 def grid_figure(rows, title=None, row_labels=None, size=1.0):
     """A matplotlib figure of `image_grid(rows)` (grey for one channel)."""
-    rows = np.asarray(rows)
+    rows = as_float32(rows)
     grid = image_grid(rows)
     r, c = rows.shape[:2]
     # A pyplot-free Figure: nothing to close, no global backend chosen.
@@ -143,12 +141,8 @@ class LatentImageLogger(PeriodicImageLogger):
         seed=0,
     ):
         super().__init__(log_dir, every=every)
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
-            raise ValueError(
-                "Received an invalid value for `num_samples`, expected a "
-                f"positive integer. Received: num_samples={num_samples!r}"
-            )
-        images = np.asarray(images, np.float32)
+        num_samples = validation.positive_int(num_samples, "num_samples")
+        images = as_float32(images)
         if images.ndim < 2 or len(images) == 0:
             raise ValueError(
                 "Received an invalid value for `images`, expected a non-empty "
@@ -164,9 +158,9 @@ class LatentImageLogger(PeriodicImageLogger):
         """The three grids as (H, W, C) float arrays in [0, 1]."""
         vae = self.model
         shown = self.examples[:8]
-        recon = np.asarray(vae.reconstruct(shown))
+        recon = as_float32(vae.reconstruct(shown))
         pairs = np.stack([shown, recon])  # (2, n, ...)
-        samples = np.asarray(vae.sample(self.num_samples, seed=self.seed))
+        samples = as_float32(vae.sample(self.num_samples, seed=self.seed))
         cols = min(8, self.num_samples)
         rows = -(-self.num_samples // cols)
         padded = np.ones((rows * cols,) + samples.shape[1:], np.float32)

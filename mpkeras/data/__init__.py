@@ -10,7 +10,10 @@ Public API:
   the blobs margin in ``.metadata``).
 * ``names()`` -> every loadable ``name[/config]``; ``describe(data_dir=None)``
   -> one dict per name (source, prepared, size); ``prepare(name, force=False,
-  data_dir=None)`` builds a dataset in the data dir.
+  data_dir=None)`` builds a dataset in the data dir; ``is_prepared(name,
+  data_dir=None)`` says whether there is anything left to build.
+* ``set_epoch(epoch)`` / ``advance_epoch(epoch)``: move every live training
+  dataset to a given pass (resuming, see ``mpkeras.data.shuffling``).
 * ``DatasetUnavailableError``: a remote dataset cannot be had offline, or a
   prepared copy is corrupted.
 
@@ -19,30 +22,24 @@ this package, ``names()`` and ``DatasetUnavailableError`` do not import
 TensorFlow; the other functions import it on first call.
 """
 
-import importlib
-
+from mpkeras._lazy import lazy_exports
 from mpkeras.data.errors import DatasetUnavailableError
 from mpkeras.data.registry import TASKS, names
 
-_LAZY = {
-    "load": "mpkeras.data.pipeline",
-    "load_arrays": "mpkeras.data.pipeline",
-    "info": "mpkeras.data.sources",
-    "describe": "mpkeras.data.sources",
-    "prepare": "mpkeras.data.sources",
-    "shuffle_per_epoch": "mpkeras.data.shuffling",
-    "set_epoch": "mpkeras.data.shuffling",
-    "advance_epoch": "mpkeras.data.shuffling",
+_EXPORTS = {
+    "load": "pipeline",
+    "load_arrays": "pipeline",
+    "info": "sources",
+    "describe": "sources",
+    "prepare": "sources",
+    "is_prepared": "sources",
+    "set_epoch": "shuffling",
+    "advance_epoch": "shuffling",
 }
 
-__all__ = ["DatasetUnavailableError", "TASKS", "names", *_LAZY]
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'mpkeras.data' has no attribute '{name}'")
+__all__ = ["DatasetUnavailableError", "TASKS", "names", *_EXPORTS]
+__getattr__, _lazy_dir = lazy_exports(__name__, _EXPORTS)
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_lazy_dir()))

@@ -16,7 +16,8 @@ every pass over them sees the same data.
 import numpy as np
 import tensorflow as tf
 
-from mpkeras.data import registry, shuffling, sources, tasks
+from mpkeras import validation
+from mpkeras.data import registry, seeding, shuffling, sources, tasks
 from mpkeras.data.errors import DatasetUnavailableError
 
 # Memory budgets for the automatic cache and shuffle buffer.
@@ -25,38 +26,31 @@ _SHUFFLE_BUDGET_BYTES = 256 << 20
 _BINARIZE_MODES = (None, "static", "dynamic")
 
 
-def _check_positive_int(name, value, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive integer. "
-            f"Received: {name}={value!r}"
-        )
-
-
 def _check_hole_size(hole_size):
     """None, a positive int, or a (min, max) pair of positive ints as a tuple."""
     if hole_size is None:
         return None
-    if isinstance(hole_size, (list, tuple)):
-        if len(hole_size) == 2:
-            try:
-                for value in hole_size:
-                    _check_positive_int("hole_size", value)
-            except ValueError:
-                pass
-            else:
-                low, high = (int(v) for v in hole_size)
-                if low <= high:
-                    return (low, high)
-        raise ValueError(
-            "Received an invalid value for `hole_size`, expected a positive integer or "
-            f"a (min, max) pair of positive integers with min <= max. Received: "
-            f"hole_size={hole_size!r}"
-        )
-    _check_positive_int("hole_size", hole_size)
-    return int(hole_size)
+    if validation.is_int(hole_size) and hole_size > 0:
+        return int(hole_size)
+    if (
+        isinstance(hole_size, (list, tuple))
+        and len(hole_size) == 2
+        and all(validation.is_int(v) and v > 0 for v in hole_size)
+        and hole_size[0] <= hole_size[1]
+    ):
+        return (int(hole_size[0]), int(hole_size[1]))
+    raise validation.invalid(
+        "hole_size",
+        "a positive integer or a (min, max) pair of positive integers with min <= max",
+        hole_size,
+    )
+
+
+def _check_exact(value, name, choices):
+    """``value`` if it is one of ``choices`` exactly (no case folding)."""
+    if not any(value is c or (isinstance(value, str) and value == c) for c in choices):
+        raise validation.invalid(name, f"one of {choices}", value)
+    return value
 
 
 def _check_hole_fits(hole_size, element_spec):
@@ -102,7 +96,7 @@ def load(
     data_dir=None,
     *,
     shuffle=None,
-    seed=0,
+    seed=None,
     shuffle_buffer=None,
     cache=None,
     prefetch=True,
@@ -134,7 +128,11 @@ def load(
         shuffle: a new order and new random corruption each pass (each
             epoch); default True for ``"train"`` (and its slices) only. When
             False every pass yields the same batches.
-        seed: seeds the shuffle order and every random corruption.
+        seed: seeds the shuffle order and every random corruption: a
+            non-negative integer, or None (the default) for a seed read
+            from NumPy's global random state without drawing from it, so
+            that ``keras.utils.set_random_seed(s)`` fixes the data order and
+            noise as it fixes the initial weights (``mpkeras.data.seeding``).
         shuffle_buffer: buffer size; default the whole split when it fits
             in 256 MB.
         cache: True (memory), False, a filename (file cache) or None to cache
@@ -142,7 +140,9 @@ def load(
         prefetch: prefetch batches (AUTOTUNE).
         drop_remainder: drop a final partial batch.
         normalize: images as float32 in [0, 1] (divided by the white value);
-            False keeps the stored scale (still float32).
+            False returns the source's own range as float32: 0..255 for
+            8-bit images, {0, 1} for binary ones, 0..16 for digits (the
+            counts of scikit-learn's ``load_digits``). Image datasets only.
         binarize: None, ``"static"`` (one fixed Bernoulli sample per image)
             or ``"dynamic"`` (a fresh sample each pass when shuffled), for Bernoulli
             likelihoods. Images only.
@@ -170,36 +170,51 @@ def load(
 
     Raises:
         ValueError: unknown name, split or task, a task the dataset cannot
-            serve, or a bad option value.
+            serve, a bad option value, or an option that does not apply to
+            the task (``noise``/``noise_level``: denoising; ``hole_size``:
+            inpainting) or to the dataset (``binarize``, ``image_size``,
+            ``normalize``: images).
         DatasetUnavailableError: remote data unreachable, or a corrupted
             prepared copy.
     """
     spec, config = registry.resolve(name)
-    registry.check_split(spec, split)
-    task = registry.check_task(spec, task)
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("shuffle_buffer", shuffle_buffer, allow_none=True)
+    registry.check_split(spec, split, name)
+    task = registry.check_task(spec, task, name)
+    registry.check_options(
+        spec,
+        task,
+        {
+            option: value
+            for option, value, default in (
+                ("noise", noise, None),
+                ("noise_level", noise_level, None),
+                ("hole_size", hole_size, None),
+                ("binarize", binarize, None),
+                ("image_size", image_size, None),
+                ("normalize", normalize, True),
+            )
+            if value is not default
+        },
+        name,
+    )
+    validation.positive_int(batch_size, "batch_size")
+    validation.positive_int(shuffle_buffer, "shuffle_buffer", allow_none=True)
+    seed = seeding.resolve_seed(seed)
     hole_size = _check_hole_size(hole_size)
-    if noise not in (None, *tasks.NOISES):
-        raise ValueError(
-            f"Received an invalid value for `noise`, expected None or one of "
-            f"{tasks.NOISES}. Received: noise={noise!r}"
-        )
-    if binarize not in _BINARIZE_MODES:
-        raise ValueError(
-            "Received an invalid value for `binarize`, expected None, 'static' or "
-            f"'dynamic'. Received: binarize={binarize!r}"
-        )
-    if (binarize or image_size) and spec.kind != "image":
-        raise ValueError(
-            f"`binarize` and `image_size` apply to image datasets; {spec.name!r} "
-            f"holds {spec.kind} data."
-        )
-    if noise_level is not None and not 0 <= noise_level <= 1:
-        raise ValueError(f"`noise_level` must be in [0, 1]. Received: {noise_level!r}")
+    _check_exact(noise, "noise", (None, *tasks.NOISES))
+    _check_exact(binarize, "binarize", _BINARIZE_MODES)
+    noise_level = validation.number(noise_level, "noise_level", 0.0, 1.0, allow_none=True)
+    if not isinstance(normalize, bool):
+        raise validation.invalid("normalize", "True or False", normalize)
     if shuffle is None:
         # "train", "train[:90%]", ...: the training split and its slices.
         shuffle = split.split("[", 1)[0].strip() == "train"
+    if shuffle_buffer is not None and not shuffle:
+        raise ValueError(
+            f"`shuffle_buffer` applies to shuffled datasets only; load({name!r}, "
+            f"split={split!r}) is not shuffled (pass shuffle=True to shuffle it). "
+            f"Received: shuffle_buffer={shuffle_buffer!r}"
+        )
 
     builder = sources.prepared_builder(spec, config, data_dir, download=download)
     sources.check_integrity(builder, spec, config, split, data_dir)

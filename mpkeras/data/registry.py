@@ -36,8 +36,24 @@ AUTOENCODING_TASKS = ("reconstruction", "denoising", "inpainting")
 
 SEQUENCE_LENGTHS = (10, 50, 100, 200)
 
+# Generated datasets draw each split from its own stream: index i of a split's
+# random generator seed (toy2d blobs, shapes, adding, copy).
+SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
+
 # dSprites' generative factors, in the order of TFDS's `dsprites` labels.
 SPRITE_FACTORS = ("shape", "scale", "orientation", "x_position", "y_position")
+
+# The options of `load` that change what some tasks yield, and those tasks.
+# An option given for another task would be accepted and ignored, so `load`
+# refuses it (`check_options`).
+TASK_OPTIONS = {
+    "noise": ("denoising",),
+    "noise_level": ("denoising",),
+    "hole_size": ("inpainting",),
+}
+# The options of `load` that apply to image datasets only.
+IMAGE_OPTIONS = ("binarize", "image_size", "normalize")
+_KIND_PHRASES = {"points": "2-D points", "adding": "sequences", "copy": "sequences", "text": "text"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +75,11 @@ class DatasetSpec:
         label_key: feature holding the class label, if any.
         mask_key: feature holding a per-pixel class mask, if any.
         mask_offset: subtracted from the mask so classes start at 0.
-        pixel_max: the value of a white pixel (255, or 1 for binary data).
+        pixel_max: the value of a white pixel as stored (255, or 1 for
+            binary data).
+        source_max: the white value of the original data when it is stored
+            rescaled to 0..pixel_max (digits: 16); ``load(normalize=False)``
+            returns the original range. None when stored as published.
         image_size: (height, width) images are resized to when their size
             varies (remote datasets only), else None.
         description: one line for listings.
@@ -79,6 +99,7 @@ class DatasetSpec:
     mask_key: str = None
     mask_offset: int = 0
     pixel_max: int = 255
+    source_max: int = None
     image_size: tuple = None
     description: str = ""
 
@@ -103,6 +124,8 @@ _SPECS = (
         splits=_TVT,
         builder="mpkeras.data.builders.digits:Digits",
         label_key="label",
+        # scikit-learn's 0..16 counts, stored as round(v * 255 / 16).
+        source_max=16,
         description="UCI handwritten digits from scikit-learn, 8x8 grey, 10 classes",
     ),
     DatasetSpec(
@@ -274,17 +297,13 @@ def resolve(name):
     base, _, config = name.partition("/")
     spec = SPECS.get(base)
     if spec is None:
-        raise ValueError(
-            f"Unknown dataset {name!r}. Available: {', '.join(names())}"
-        )
+        raise ValueError(f"Unknown dataset {name!r}. Available: {', '.join(names())}")
     if spec.source == "offline":
         if not config:
             config = spec.default_config
         elif config not in spec.configs:
             valid = ", ".join(f"{base}/{c}" for c in spec.configs) or base
-            raise ValueError(
-                f"Unknown config {config!r} for dataset {base!r}. Available: {valid}"
-            )
+            raise ValueError(f"Unknown config {config!r} for dataset {base!r}. Available: {valid}")
     return spec, config or None
 
 
@@ -293,8 +312,14 @@ def full_name(spec, config):
     return f"{spec.name}/{config}" if config else spec.name
 
 
-def check_split(spec, split):
+def check_split(spec, split, name=None):
     """Check the split's base name; TFDS slicing (``train[:90%]``) is allowed.
+
+    Args:
+        spec: the dataset's ``DatasetSpec``.
+        split: the split as the user wrote it.
+        name: the dataset name as the user wrote it (``"toy2d/xor"``), for
+            the message; default the builder's name.
 
     Raises:
         ValueError: for a split the dataset does not have.
@@ -306,13 +331,18 @@ def check_split(spec, split):
         base = part.split("[", 1)[0].strip()
         if base not in spec.splits:
             raise ValueError(
-                f"Unknown split {split!r} for dataset {spec.name!r}. "
+                f"Unknown split {split!r} for dataset {name or spec.name!r}. "
                 f"Available splits: {', '.join(spec.splits)}"
             )
 
 
-def check_task(spec, task):
+def check_task(spec, task, name=None):
     """Return the task to use: ``task`` or the dataset's natural task.
+
+    Args:
+        spec: the dataset's ``DatasetSpec``.
+        task: the task asked for, or None.
+        name: the dataset name as the user wrote it, for the message.
 
     Raises:
         ValueError: for an unknown task or one this dataset cannot serve.
@@ -320,12 +350,47 @@ def check_task(spec, task):
     if task is None:
         return spec.natural_task
     if task not in TASKS:
-        raise ValueError(
-            f"Unknown task {task!r}. Available tasks: {', '.join(TASKS)}"
-        )
+        raise ValueError(f"Unknown task {task!r}. Available tasks: {', '.join(TASKS)}")
     if task not in spec.tasks:
         raise ValueError(
-            f"Dataset {spec.name!r} cannot serve task {task!r}. "
+            f"Dataset {name or spec.name!r} cannot serve task {task!r}. "
             f"It serves: {', '.join(spec.tasks)}"
         )
     return task
+
+
+def check_options(spec, task, given, name=None):
+    """Refuse options that would be accepted and ignored by ``load``.
+
+    Args:
+        spec: the dataset's ``DatasetSpec``.
+        task: the task ``load`` serves (after ``check_task``).
+        given: ``{option: value}`` of the options the caller set to
+            something other than their default.
+        name: the dataset name as the user wrote it, for the message.
+
+    Raises:
+        ValueError: an option of ``TASK_OPTIONS`` for another task, or one
+            of ``IMAGE_OPTIONS`` for a dataset of points, sequences or text.
+    """
+    name = name or spec.name
+    for option, value in given.items():
+        tasks = TASK_OPTIONS.get(option)
+        if tasks is not None and task not in tasks:
+            usable = [t for t in tasks if t in spec.tasks]
+            hint = (
+                f"pass task={usable[0]!r} to use it"
+                if usable
+                else f"dataset {name!r} serves no such task"
+            )
+            raise ValueError(
+                f"`{option}` applies to the {' and '.join(tasks)} task only; "
+                f"load({name!r}) serves the {task} task here ({hint}). "
+                f"Received: {option}={value!r}"
+            )
+        if option in IMAGE_OPTIONS and spec.kind != "image":
+            holds = _KIND_PHRASES.get(spec.kind, f"{spec.kind} data")
+            raise ValueError(
+                f"`{option}` applies to image datasets only; {name!r} holds "
+                f"{holds}. Received: {option}={value!r}"
+            )

@@ -83,7 +83,7 @@ def unavailable_message(name, data_dir):
         f"{', '.join(DOWNLOAD_HOSTS.get(base, ('its download host',)))}).\n"
         "To use it: on a machine with network access run\n"
         f"    mpkeras prepare {name}\n"
-        "(or python -c \"import tensorflow_datasets as tfds; "
+        '(or python -c "import tensorflow_datasets as tfds; '
         f"tfds.builder('{name}').download_and_prepare()\"), then copy that "
         f"machine's TFDS data dir (~/tensorflow_datasets/{base}) to "
         f"{os.path.join(data_dir, base)} here, or pass data_dir= / set "
@@ -109,6 +109,9 @@ def ensure_prepared(builder, name, data_dir):
             builder.download_and_prepare()
         return
     hosts = DOWNLOAD_HOSTS.get(name.split("/", 1)[0], ("storage.googleapis.com",))
-    if not any(host_reachable(h) for h in hosts):
+    reachable = [h for h in hosts if host_reachable(h)]
+    if not reachable:
         raise DatasetUnavailableError(unavailable_message(name, data_dir))
+    # TFDS's own download banner and progress bars follow: a real download.
+    print(f"Preparing {name} (downloading from {reachable[0]})", flush=True)
     builder.download_and_prepare()

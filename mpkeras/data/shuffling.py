@@ -44,6 +44,8 @@ import weakref
 
 import tensorflow as tf
 
+from mpkeras import validation
+
 # Mixes the user seed with the pass index so that neighbouring seeds do not
 # give shifted copies of the same sequence of orders.
 _SEED_STRIDE = 1_000_003
@@ -72,22 +74,13 @@ def pass_counter():
     return counter
 
 
-def _check_epoch(epoch):
-    if isinstance(epoch, bool) or int(epoch) != epoch or epoch < 0:
-        raise ValueError(
-            f"Received an invalid value for `epoch`, expected a non-negative integer. "
-            f"Received: epoch={epoch!r}"
-        )
-    return int(epoch)
-
-
 def set_epoch(epoch):
     """Make the next pass of every live per-pass dataset be pass ``epoch``.
 
     Args:
         epoch: a non-negative integer (Keras's 0-based epoch index).
     """
-    epoch = _check_epoch(epoch)
+    epoch = validation.non_negative_int(epoch, "epoch")
     for counter in list(_COUNTERS.values()):
         counter.assign([epoch])
 
@@ -102,7 +95,7 @@ def advance_epoch(epoch):
     Args:
         epoch: a non-negative integer.
     """
-    epoch = _check_epoch(epoch)
+    epoch = validation.non_negative_int(epoch, "epoch")
     update = tf.IndexedSlices(tf.constant([epoch], tf.int64), tf.constant([0]))
     for counter in list(_COUNTERS.values()):
         counter.scatter_max(update)
@@ -148,20 +141,3 @@ def shuffle_pass(dataset, buffer_size, seed, pass_index):
     """
     seed = tf.constant(int(seed), tf.int64) * _SEED_STRIDE + tf.cast(pass_index, tf.int64)
     return dataset.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=False)
-
-
-def shuffle_per_epoch(dataset, buffer_size, seed):
-    """Shuffle ``dataset`` in a new order each pass, fixed by (``seed``, pass).
-
-    Args:
-        dataset: the (cached) examples.
-        buffer_size: the shuffle buffer.
-        seed: the user seed.
-
-    Returns:
-        A per-pass dataset (see :func:`per_pass`).
-    """
-    return per_pass(
-        lambda pass_index: shuffle_pass(dataset, buffer_size, seed, pass_index),
-        cardinality=int(dataset.cardinality()),
-    )

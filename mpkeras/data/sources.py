@@ -4,13 +4,24 @@ Offline builders are prepared on first use into the TFDS data dir; remote
 ones go through ``mpkeras.data.remote`` so that a missing network fails in
 seconds. A prepared copy whose files are missing or truncated is reported as
 corrupted with the command that rebuilds it.
+
+Preparing prints one line, ``Preparing digits (built locally) ... 1797
+examples in <dir>``, instead of TFDS's download banner ("Downloading and
+preparing dataset Unknown size ...") and progress bars, which say nothing
+for data generated here. TFDS's warning that a dataset's folder "has no
+dataset_info.json" (its way of saying "not prepared yet") is dropped while
+mpkeras checks a data dir; every other warning and log line comes through.
 """
 
 import contextlib
 import importlib
+import io
+import logging
 import os
 import random
 import shutil
+import sys
+import warnings
 
 import numpy as np
 
@@ -44,6 +55,57 @@ def _variant_dir(spec, config, data_dir):
     return os.path.join(*parts)
 
 
+class _NotPreparedYet(logging.Filter):
+    """Drops TFDS's "Variant folder X has no dataset_info.json" warning.
+
+    TFDS logs it (through absl) whenever it looks for a prepared copy that is
+    not there yet: on the first ``load`` of an offline dataset and on every
+    offline check of a remote one. It means "not prepared", which mpkeras
+    handles (prepares, or raises ``DatasetUnavailableError``).
+    """
+
+    def filter(self, record):
+        message = str(record.msg)
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (
+            message.startswith("Variant folder ")
+            and "dataset_info.json" in (message % args if args else message)
+        )
+
+
+@contextlib.contextmanager
+def quiet_checks():
+    """Inside: TFDS's "has no dataset_info.json" warning is dropped (see above)."""
+    logger = logging.getLogger("absl")
+    drop = _NotPreparedYet()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
+@contextlib.contextmanager
+def _quiet_generation():
+    """Inside: TFDS's banner and progress bars (stdout/stderr) are held back.
+
+    They are replayed on stderr if generation fails, so a failure keeps its
+    context; Python warnings raised meanwhile are re-issued afterwards, and
+    log records go to their handlers as usual.
+    """
+    held = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            with contextlib.redirect_stdout(held), contextlib.redirect_stderr(held):
+                yield
+        except BaseException:
+            sys.stderr.write(held.getvalue())
+            raise
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 def make_builder(spec, config, data_dir=None):
     """The TFDS builder for ``spec``/``config`` in ``data_dir`` (not prepared).
 
@@ -53,15 +115,36 @@ def make_builder(spec, config, data_dir=None):
     root = data_dir or remote.default_data_dir()
     name = registry.full_name(spec, config)
     try:
-        if spec.source == "offline":
-            return _builder_class(spec)(config=config, data_dir=root)
-        import tensorflow_datasets as tfds
+        with quiet_checks():
+            if spec.source == "offline":
+                return _builder_class(spec)(config=config, data_dir=root)
+            import tensorflow_datasets as tfds
 
-        return tfds.builder(name, data_dir=root)
+            return tfds.builder(name, data_dir=root)
     except Exception as err:  # TFDS raises many types for a bad dataset_info.json.
         if os.path.isdir(_variant_dir(spec, config, root)):
             raise _corrupted(name, root, f"{type(err).__name__}: {err}") from err
         raise
+
+
+def _num_examples(builder):
+    return sum(int(split.num_examples) for split in builder.info.splits.values())
+
+
+def _generate(builder, name):
+    """Build an offline dataset, saying so in one line."""
+    # TFDS imports TensorFlow while it generates; import it first, so that
+    # TensorFlow's start-up lines on stderr do not split our line in two.
+    import tensorflow  # noqa: F401
+
+    print(f"Preparing {name} (built locally) ...", end="", flush=True)
+    try:
+        with _global_rng_untouched(), _quiet_generation():
+            builder.download_and_prepare()
+    except BaseException:
+        print(" failed.", flush=True)
+        raise
+    print(f" {_num_examples(builder)} examples in {builder.data_dir}", flush=True)
 
 
 def check_integrity(builder, spec, config, split, data_dir=None):
@@ -125,16 +208,35 @@ def prepared_builder(spec, config, data_dir=None, download=True):
     root = data_dir or remote.default_data_dir()
     name = registry.full_name(spec, config)
     builder = make_builder(spec, config, root)
+    with quiet_checks():
+        prepared = builder.is_prepared()
     if spec.source == "offline":
-        if not builder.is_prepared():
-            with _global_rng_untouched():
-                builder.download_and_prepare()
+        if not prepared:
+            _generate(builder, name)
         return builder
-    if not download and not builder.is_prepared() and not remote.download_is_mocked(builder):
+    if not download and not prepared and not remote.download_is_mocked(builder):
         raise DatasetUnavailableError(remote.unavailable_message(name, root))
-    with _global_rng_untouched():
+    with _global_rng_untouched(), quiet_checks():
         remote.ensure_prepared(builder, name, root)
     return builder
+
+
+def is_prepared(name, data_dir=None):
+    """Whether ``name`` is prepared in the data dir (nothing is built or read).
+
+    ``mpkeras prepare`` asks first, to say "already prepared" instead of
+    "prepared" when there was nothing to do.
+
+    Args:
+        name: ``"name[/config]"``.
+        data_dir: TFDS data dir, None for the default.
+
+    Raises:
+        ValueError: unknown name.
+    """
+    spec, config = registry.resolve(name)
+    root = data_dir or remote.default_data_dir()
+    return os.path.exists(os.path.join(_variant_dir(spec, config, root), "dataset_info.json"))
 
 
 def prepare(name, force=False, data_dir=None):
@@ -203,7 +305,7 @@ def describe(data_dir=None):
     for name in registry.names():
         spec, config = registry.resolve(name)
         variant = _variant_dir(spec, config, root)
-        prepared = os.path.exists(os.path.join(variant, "dataset_info.json"))
+        prepared = is_prepared(name, root)
         rows.append(
             {
                 "name": name,

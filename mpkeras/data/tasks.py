@@ -130,7 +130,9 @@ def batch_fn(
         task: a task the dataset serves.
         seed: the user seed for dynamic binarisation, noise and holes.
         binarize: None, ``"static"`` or ``"dynamic"``.
-        normalize: scale images to [0, 1] floats.
+        normalize: scale images to [0, 1] floats; False keeps the source's
+            range (0..``spec.source_max`` where the data are stored rescaled,
+            else 0..``spec.pixel_max``).
         noise_level: the denoising noise's level (see ``noise``); None for
             its default.
         hole_size: the inpainting hole: an int side (a square), a
@@ -160,6 +162,10 @@ def batch_fn(
     def key(index, op):
         return _stateless_seed(seed, *tf.nest.flatten(index), op)
 
+    # The white value of un-normalised images: the source's own (digits'
+    # 0..16 counts are stored as round(v * 255 / 16) and inverted exactly).
+    raw_top = float(spec.source_max or spec.pixel_max)
+
     def to_float(image, index):
         x = tf.cast(image, tf.float32)
         scale = 1.0 if binarize == "static" else float(spec.pixel_max)
@@ -167,6 +173,8 @@ def batch_fn(
             # Clipping is a no-op on real data; it keeps mocked remote data
             # (uniform 0-255 even where white is 1) in range.
             x = tf.clip_by_value(x / scale, 0.0, 1.0)
+        elif spec.source_max:
+            x = tf.round(x * (raw_top / spec.pixel_max))
         if binarize == "dynamic":
             # A fresh Bernoulli sample every pass (dynamic binarisation).
             u = tf.random.stateless_uniform(tf.shape(x), seed=key(index, _BINARIZE))
@@ -179,7 +187,7 @@ def batch_fn(
         noise_level = 0.3 if noise == "gaussian" else 0.1
 
     def noisy(x, index):
-        top = 1.0 if (normalize or binarize) else float(spec.pixel_max)
+        top = 1.0 if (normalize or binarize) else raw_top
         if noise == "flip":
             u = tf.random.stateless_uniform(tf.shape(x), seed=key(index, _NOISE))
             return tf.where(u < noise_level, top - x, x)

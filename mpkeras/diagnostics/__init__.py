@@ -1,6 +1,6 @@
 """Probes of trained or untrained models: gradient norms, subspaces."""
 
-from mpkeras._lazy import lazy_exports
+from mpkeras._lazy import import_modules, lazy_exports
 
 _EXPORTS = {
     # Chapter 1: margins of separators of augmented points (Novikoff's bound, N1).
@@ -17,3 +17,6 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+# Importing the package registers every class it exports for Keras serialisation,
+# so plain keras.saving.load_model works after `import mpkeras.<package>`.
+import_modules(__name__, _EXPORTS)

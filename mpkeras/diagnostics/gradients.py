@@ -13,11 +13,11 @@ gradients), and above 1/gamma it can grow like eta^(T-k), eta > 1
 (exploding gradients). For tanh, gamma = 1 (tanh' <= 1, equal at 0).
 """
 
-import numbers
-
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
+
+from mpkeras import validation
 
 
 def _cell_of(cell_or_layer):
@@ -65,11 +65,7 @@ def hidden_state_gradient_norms(
         float64 NumPy array of shape `(T,)` (or `(batch, T)`): entry k - 1 is
         ||dh_T/dh_k||; the last entry (k = T) is ||I|| = 1 for "spectral".
     """
-    if norm not in ("spectral", "fro"):
-        raise ValueError(
-            "Received an invalid value for `norm`, expected 'spectral' or "
-            f"'fro'. Received: norm={norm!r}"
-        )
+    norm = validation.one_of(norm, "norm", ("spectral", "fro"))
     cell = _cell_of(cell)
     x = tf.convert_to_tensor(inputs)
     if x.shape.rank != 3:
@@ -157,13 +153,7 @@ def set_spectral_radius(cell, radius):
     Returns:
         The factor W_h was multiplied by.
     """
-    if not (
-        isinstance(radius, numbers.Real) and not isinstance(radius, bool) and radius > 0
-    ):
-        raise ValueError(
-            "Received an invalid value for `radius`, expected a positive "
-            f"number. Received: radius={radius!r}"
-        )
+    radius = validation.positive_number(radius, "radius")
     cell = _cell_of(cell)
     kernel = getattr(cell, "recurrent_kernel", None)
     if kernel is None:
@@ -184,7 +174,7 @@ def set_spectral_radius(cell, radius):
             "The recurrent matrix is nilpotent (spectral radius 0) and "
             "cannot be rescaled to a positive radius."
         )
-    factor = float(radius) / current
+    factor = radius / current
     kernel.assign((matrix * factor).astype(kernel.dtype))
     return factor
 

@@ -36,7 +36,9 @@ def max_margin_separator(x, y, C=1e6):
     """
     from sklearn.svm import LinearSVC
 
-    svm = LinearSVC(C=C, loss="hinge", fit_intercept=False, tol=1e-10, max_iter=1_000_000, dual=True)
+    svm = LinearSVC(
+        C=C, loss="hinge", fit_intercept=False, tol=1e-10, max_iter=1_000_000, dual=True
+    )
     svm.fit(augment_with_one(x), np.asarray(y).ravel())
     v = svm.coef_.ravel()
     return v / np.linalg.norm(v)

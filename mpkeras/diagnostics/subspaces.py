@@ -22,9 +22,7 @@ def _matrix(value, name):
             f"{name} with shape {getattr(array, 'shape', None)}"
         )
     if not np.all(np.isfinite(array)):
-        raise ValueError(
-            f"Received an invalid value for `{name}`: it contains NaN or inf."
-        )
+        raise ValueError(f"Received an invalid value for `{name}`: it contains NaN or inf.")
     return array
 
 
@@ -89,9 +87,7 @@ def linear_decoder_basis(decoder):
         ValueError: if the decoder has not exactly one Dense kernel.
     """
     kernels = [
-        layer.kernel
-        for layer in decoder.layers
-        if hasattr(layer, "kernel") and layer.weights
+        layer.kernel for layer in decoder.layers if hasattr(layer, "kernel") and layer.weights
     ]
     if len(kernels) != 1 or len(kernels[0].shape) != 2:
         raise ValueError(

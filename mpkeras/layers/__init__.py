@@ -4,7 +4,7 @@ Every layer is registered for Keras serialisation (package "mpkeras"), has a
 complete ``get_config`` and ``compute_output_shape`` where the shape changes.
 """
 
-from mpkeras._lazy import lazy_exports
+from mpkeras._lazy import import_modules, lazy_exports
 
 _EXPORTS = {
     # Chapter 2: a Conv2D whose gradients come from the notes' formulas (C4).
@@ -25,3 +25,6 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+# Importing the package registers every class it exports for Keras serialisation,
+# so plain keras.saving.load_model works after `import mpkeras.<package>`.
+import_modules(__name__, _EXPORTS)

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from mpkeras import validation
 from mpkeras.ops.convolution import (
     conv2d_input_gradient,
     conv2d_kernel_gradient,
@@ -47,9 +48,7 @@ def explicit_conv2d(inputs, kernel, bias=None, strides=(1, 1), padding="valid"):
 
             def grad(delta):
                 grads = [
-                    conv2d_input_gradient(
-                        delta, w, _shape_for_gradient(z), padding, strides
-                    ),
+                    conv2d_input_gradient(delta, w, _shape_for_gradient(z), padding, strides),
                     conv2d_kernel_gradient(delta, z, w.shape, padding, strides),
                 ]
                 if maybe_bias:
@@ -155,26 +154,22 @@ class ExplicitConv2D(keras.layers.Conv2D):
             bias_constraint=bias_constraint,
             **kwargs,
         )
+        # Keras has checked the values themselves (e.g. strides > 0); these
+        # are what the notes' backward formulas do not cover.
         if self.data_format != "channels_last":
-            raise ValueError(
-                "ExplicitConv2D supports only `data_format='channels_last'`. "
-                f"Received: data_format={data_format!r}"
+            raise validation.invalid(
+                "data_format",
+                "'channels_last' (ExplicitConv2D supports no other)",
+                self.data_format,
             )
         if tuple(self.dilation_rate) != (1, 1):
-            raise ValueError(
-                "ExplicitConv2D supports only `dilation_rate=1` (the notes' "
-                f"layer). Received: dilation_rate={dilation_rate!r}"
+            raise validation.invalid(
+                "dilation_rate",
+                "1 (the notes' layer; ExplicitConv2D supports no other)",
+                dilation_rate,
             )
         if self.groups != 1:
-            raise ValueError(
-                "ExplicitConv2D supports only `groups=1`. Received: "
-                f"groups={groups!r}"
-            )
-        if any(s <= 0 for s in self.strides):
-            raise ValueError(
-                "Received an invalid value for `strides`, expected positive "
-                f"integers. Received: strides={strides!r}"
-            )
+            raise validation.invalid("groups", "1 (ExplicitConv2D supports no other)", groups)
 
     def call(self, inputs):
         outputs = explicit_conv2d(

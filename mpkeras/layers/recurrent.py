@@ -1,40 +1,13 @@
 """The Elman recurrence (notes section 4.1, claim R1): `ElmanCell` and `Elman`."""
 
-import numbers
-
 import keras
 from keras import ops
 
-# Keras's own dropout-mask mixin: `keras.layers.RNN` recognises cells that
-# inherit it and resets their per-sequence masks, exactly as for
-# `SimpleRNNCell`. There is no public alias for it in Keras 3.
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-
-
-def _check_units(units):
-    if not (
-        isinstance(units, numbers.Integral)
-        and not isinstance(units, bool)
-        and units > 0
-    ):
-        raise ValueError(
-            "Received an invalid value for `units`, expected a positive "
-            f"integer. Received: units={units!r}"
-        )
-    return int(units)
-
-
-def _check_rate(value, name):
-    if not (isinstance(value, numbers.Real) and 0.0 <= float(value) <= 1.0):
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a float in "
-            f"[0, 1]. Received: {name}={value!r}"
-        )
-    return float(value)
+from mpkeras import validation
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
-class ElmanCell(keras.layers.Layer, DropoutRNNCell):
+class ElmanCell(keras.layers.Layer):
     """One step of the Elman recurrent network, for `keras.layers.RNN`.
 
     The notes' Elman RNN (section 4.1, claim R1) updates its hidden state as
@@ -52,8 +25,8 @@ class ElmanCell(keras.layers.Layer, DropoutRNNCell):
     masking, `return_sequences`, `return_state`, `go_backwards`, `stateful`
     and a given initial state, all of which `keras.layers.RNN` handles).
 
-    The output head y_t = W_y h_t and the loss summed over steps are in
-    `mpkeras.models.rnn`.
+    The output head y_t = W_y h_t is in the builders of `mpkeras.models.rnn`,
+    the loss summed over steps is `mpkeras.losses.SummedOverSteps`.
 
     Args:
         units: positive integer, the size of h_t.
@@ -73,6 +46,19 @@ class ElmanCell(keras.layers.Layer, DropoutRNNCell):
         recurrent_dropout: fraction of the units of h_{t-1} dropped (one
             mask per sequence, in training only).
         seed: seed of the dropout masks (a `keras.random.SeedGenerator`).
+
+    Dropout, as in `SimpleRNNCell`: in training, x_t and h_{t-1} are
+    multiplied by masks m and m_h with entries 0 (probability `dropout`,
+    `recurrent_dropout`) or 1 / (1 - rate), drawn once per sequence and used
+    at every step t = 1..T (not redrawn per step):
+
+        h_t = act(W_h (m_h * h_{t-1}) + W_x (m * x_t) + b)
+
+    The layer that runs the cell draws the masks before the time loop
+    (`draw_dropout_masks`) and clears them after it (`reset_dropout_masks`).
+    `mpkeras.layers.Elman` does; Keras's `keras.layers.RNN` only does so for
+    its own cells, so `keras.layers.RNN(ElmanCell(..., dropout=0.2))`
+    raises in training (inference is unaffected): use `Elman(...)`.
 
     Call arguments:
         sequence: the step input x_t, shape `(batch, features)`.
@@ -107,9 +93,9 @@ class ElmanCell(keras.layers.Layer, DropoutRNNCell):
         seed=None,
         **kwargs,
     ):
-        units = _check_units(units)
-        dropout = _check_rate(dropout, "dropout")
-        recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout")
+        units = validation.positive_int(units, "units")
+        dropout = validation.rate(dropout, "dropout")
+        recurrent_dropout = validation.rate(recurrent_dropout, "recurrent_dropout")
         super().__init__(**kwargs)
         self.units = units
         self.activation = keras.activations.get(activation)
@@ -129,6 +115,9 @@ class ElmanCell(keras.layers.Layer, DropoutRNNCell):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.state_size = self.units
         self.output_size = self.units
+        # The masks of the sequence being processed (None outside one).
+        self._dropout_mask = None
+        self._recurrent_dropout_mask = None
 
     def build(self, input_shape):
         if len(input_shape) != 2:
@@ -177,12 +166,12 @@ class ElmanCell(keras.layers.Layer, DropoutRNNCell):
                 f"(batch, {self.units}). Received: state of shape "
                 f"{tuple(h_prev.shape)}"
             )
-        input_mask = self.get_dropout_mask(sequence)
-        recurrent_mask = self.get_recurrent_dropout_mask(h_prev)
-        if training and input_mask is not None:
-            sequence = sequence * input_mask
-        if training and recurrent_mask is not None:
-            h_prev = h_prev * recurrent_mask
+        if training and (self.dropout > 0 or self.recurrent_dropout > 0):
+            input_mask, recurrent_mask = self._sequence_masks()
+            if input_mask is not None:
+                sequence = sequence * input_mask
+            if recurrent_mask is not None:
+                h_prev = h_prev * recurrent_mask
         # W_x x_t + b + W_h h_{t-1}, summed in SimpleRNNCell's order so the
         # two cells agree bit for bit.
         pre_activation = ops.matmul(sequence, self.kernel)
@@ -191,6 +180,49 @@ class ElmanCell(keras.layers.Layer, DropoutRNNCell):
         pre_activation = pre_activation + ops.matmul(h_prev, self.recurrent_kernel)
         h = self.activation(pre_activation)
         return h, ([h] if nested else h)
+
+    def draw_dropout_masks(self, step_input, state):
+        """Draw this sequence's masks: call before the loop over time.
+
+        Each mask is `keras.random.dropout` of ones shaped like `step_input`
+        (batch, features) and `state` (batch, units), from the cell's
+        `SeedGenerator`: input mask first, then the recurrent one, as
+        `keras.layers.RNN` draws them for `SimpleRNNCell`, so with the same
+        seed both cells use the same masks. A rate of 0 draws nothing.
+        """
+        if self.dropout > 0:
+            self._dropout_mask = keras.random.dropout(
+                ops.ones_like(step_input), rate=self.dropout, seed=self.seed_generator
+            )
+        if self.recurrent_dropout > 0:
+            self._recurrent_dropout_mask = keras.random.dropout(
+                ops.ones_like(state), rate=self.recurrent_dropout, seed=self.seed_generator
+            )
+
+    def reset_dropout_masks(self):
+        """Forget the masks after the loop over time, so the next sequence
+        draws new ones."""
+        self._dropout_mask = None
+        self._recurrent_dropout_mask = None
+
+    def _sequence_masks(self):
+        missing = (self.dropout > 0 and self._dropout_mask is None) or (
+            self.recurrent_dropout > 0 and self._recurrent_dropout_mask is None
+        )
+        if missing:
+            # Drawing here would draw a new mask at every step (the loop body
+            # runs once per step): a different regulariser, silently.
+            raise ValueError(
+                "ElmanCell's dropout needs one mask per sequence, drawn before "
+                "the loop over time, which `keras.layers.RNN` does only for "
+                "Keras's own cells. Use `mpkeras.layers.Elman(units, "
+                "dropout=..., recurrent_dropout=...)` in place of "
+                "`keras.layers.RNN(ElmanCell(...))`, or call "
+                "`cell.draw_dropout_masks(x_0, h_0)` before the loop and "
+                "`cell.reset_dropout_masks()` after it. Received: "
+                f"dropout={self.dropout}, recurrent_dropout={self.recurrent_dropout}"
+            )
+        return self._dropout_mask, self._recurrent_dropout_mask
 
     def get_initial_state(self, batch_size=None):
         """h_0 = 0, shape `(batch_size, units)`."""
@@ -203,19 +235,13 @@ class ElmanCell(keras.layers.Layer, DropoutRNNCell):
             "activation": keras.activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": keras.initializers.serialize(
-                self.recurrent_initializer
-            ),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": keras.regularizers.serialize(
-                self.recurrent_regularizer
-            ),
+            "recurrent_regularizer": keras.regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": keras.constraints.serialize(
-                self.recurrent_constraint
-            ),
+            "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
             "bias_constraint": keras.constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
@@ -362,9 +388,20 @@ class Elman(keras.layers.RNN):
                         f"expected shape (batch, {self.cell.units}). "
                         f"Received: initial_state with shape {shape}"
                     )
-        return super().call(
-            sequences, mask=mask, training=training, initial_state=initial_state
-        )
+        # One pair of dropout masks per call (per sequence), drawn before the
+        # loop and shared by every step. Drawn whatever `training` is, as
+        # keras.layers.RNN does for SimpleRNNCell, so that the two layers
+        # consume their seeds alike.
+        if self.cell.dropout > 0 or self.cell.recurrent_dropout > 0:
+            batch = ops.shape(sequences)[0]
+            state_like = ops.ones((batch, self.cell.units), dtype=self.cell.compute_dtype)
+            self.cell.draw_dropout_masks(sequences[:, 0, :], state_like)
+        try:
+            return super().call(
+                sequences, mask=mask, training=training, initial_state=initial_state
+            )
+        finally:
+            self.cell.reset_dropout_masks()
 
     def get_config(self):
         config = super().get_config()
@@ -372,9 +409,7 @@ class Elman(keras.layers.RNN):
         cell_config = self.cell.get_config()
         for key in _CELL_ARGS:
             config[key] = cell_config[key]
-        config["activity_regularizer"] = keras.regularizers.serialize(
-            self.activity_regularizer
-        )
+        config["activity_regularizer"] = keras.regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod

@@ -57,8 +57,10 @@ class Sampling(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def _check_shapes(self, input_shape):
-        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2 or (
-            not isinstance(input_shape[0], (list, tuple))
+        if (
+            not isinstance(input_shape, (list, tuple))
+            or len(input_shape) != 2
+            or (not isinstance(input_shape[0], (list, tuple)))
         ):
             raise ValueError(
                 "`Sampling` expects a list `[mean, log_var]` of two tensors. "
@@ -68,8 +70,7 @@ class Sampling(keras.layers.Layer):
         # Every axis, the batch axis included: z = mean + exp(log_var / 2) eps
         # would broadcast a (batch, 1) log_var (or a batch of 1) silently.
         if len(mean_shape) != len(log_var_shape) or any(
-            a is not None and b is not None and a != b
-            for a, b in zip(mean_shape, log_var_shape)
+            a is not None and b is not None and a != b for a, b in zip(mean_shape, log_var_shape)
         ):
             raise ValueError(_mismatch(mean_shape, log_var_shape))
         return mean_shape
@@ -90,12 +91,11 @@ class Sampling(keras.layers.Layer):
         if None in mean_shape or None in log_var_shape:
             # Axes unknown while tracing: compare them when the graph runs.
             tf.debugging.assert_equal(
-                tf.shape(mean), tf.shape(log_var),
+                tf.shape(mean),
+                tf.shape(log_var),
                 message=_mismatch(mean_shape, log_var_shape),
             )
-        eps = keras.random.normal(
-            ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator
-        )
+        eps = keras.random.normal(ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator)
         return mean + ops.exp(0.5 * log_var) * eps
 
     def compute_output_shape(self, input_shape):

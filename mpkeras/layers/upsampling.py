@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from mpkeras.layers.pooling import _normalize_tuple
+from mpkeras import validation
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
@@ -42,7 +42,7 @@ class BedOfNails2D(keras.layers.Layer):
 
     def __init__(self, size=2, **kwargs):
         super().__init__(**kwargs)
-        self.size = _normalize_tuple(size, 2, "size")
+        self.size = validation.normalize_tuple(size, 2, "size")
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def call(self, inputs):

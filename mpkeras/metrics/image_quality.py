@@ -1,37 +1,40 @@
 """Image quality as Keras metrics: PSNR and SSIM (notes chapter 5a, claim A3).
 
-Both average a per-image score over every image seen since the last
-`reset_state()`, weighted by `sample_weight` (one weight per image) when
-given. The per-image scores are TensorFlow's `tf.image.psnr` and
-`tf.image.ssim`; images are `(batch, height, width, channels)` with values
-in [0, max_val].
+Both average a per-example score over every example seen since the last
+`reset_state()`, weighted by `sample_weight` (one weight per example) when
+given. PSNR takes any shape `(batch, ...)` (images, or the flat vectors of
+`build_autoencoder((64,), kind="mlp")`); SSIM needs images `(batch, height,
+width, channels)` and says so. Values lie in [0, max_val]. Inputs of any
+float dtype are computed in float32 (a mixed-precision model's bfloat16 or
+float16 outputs included).
 """
-
-import numbers
 
 import keras
 import tensorflow as tf
 
+from mpkeras import validation
 
-def _check_max_val(max_val):
-    if (
-        isinstance(max_val, bool)
-        or not isinstance(max_val, numbers.Real)
-        or not max_val > 0
-    ):
+
+def _as_float32(value):
+    # tf.convert_to_tensor(x, dtype=float32) refuses a bfloat16 tensor; cast.
+    return tf.cast(tf.convert_to_tensor(value), tf.float32)
+
+
+def _check_same_shape(metric, y_true, y_pred):
+    if not y_true.shape.is_compatible_with(y_pred.shape):
         raise ValueError(
-            "Received an invalid value for `max_val`, expected a positive "
-            f"number (the dynamic range of the images). Received: max_val={max_val!r}"
+            f"{metric} compares y_true and y_pred element by element; their shapes "
+            f"differ. Received: y_true.shape={tuple(y_true.shape)}, "
+            f"y_pred.shape={tuple(y_pred.shape)}"
         )
-    return float(max_val)
 
 
-class _PerImageMean(keras.metrics.Metric):
-    """Weighted mean of a per-image score; subclasses define `_score`."""
+class _PerExampleMean(keras.metrics.Metric):
+    """Weighted mean of a per-example score; subclasses define `_score`."""
 
     def __init__(self, max_val=1.0, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.max_val = _check_max_val(max_val)
+        self.max_val = validation.positive_number(max_val, "max_val")
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
@@ -39,21 +42,22 @@ class _PerImageMean(keras.metrics.Metric):
         raise NotImplementedError
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = tf.convert_to_tensor(y_true, dtype=tf.float32)
-        y_pred = tf.convert_to_tensor(y_pred, dtype=tf.float32)
-        if y_pred.shape.rank is not None and y_pred.shape.rank != 4:
+        y_true = _as_float32(y_true)
+        y_pred = _as_float32(y_pred)
+        if y_pred.shape.rank == 0:
             raise ValueError(
-                f"{type(self).__name__} expects images of shape (batch, height, "
-                f"width, channels). Received: y_pred.shape={y_pred.shape}"
+                f"{type(self).__name__} scores each example of a batch: y_pred needs a "
+                f"batch axis. Received: y_pred.shape={tuple(y_pred.shape)}"
             )
+        _check_same_shape(type(self).__name__, y_true, y_pred)
         scores = tf.cast(self._score(y_true, y_pred), self.dtype)
         if sample_weight is None:
             weights = tf.ones_like(scores)
         else:
             weights = tf.cast(tf.reshape(sample_weight, [-1]), self.dtype)
             weights = tf.broadcast_to(weights, tf.shape(scores))
-        # A zero weight drops an image even when its score is inf (PSNR of
-        # an image equal to its reference), which inf * 0 = nan would not.
+        # A zero weight drops an example even when its score is inf (PSNR of
+        # an example equal to its reference), which inf * 0 = nan would not.
         weighted = tf.where(weights > 0, scores * weights, tf.zeros_like(scores))
         self.total.assign_add(tf.reduce_sum(weighted))
         self.count.assign_add(tf.reduce_sum(weights))
@@ -70,14 +74,17 @@ class _PerImageMean(keras.metrics.Metric):
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
-class PSNR(_PerImageMean):
-    """Peak signal-to-noise ratio in dB, averaged over images.
+class PSNR(_PerExampleMean):
+    """Peak signal-to-noise ratio in dB, averaged over examples.
 
-    For one image with mean squared error MSE = 1/n sum_j (x_j - x_hat_j)^2,
+    For one example with n values and mean squared error
+    MSE = 1/n sum_j (x_j - x_hat_j)^2 over all its values,
 
-        PSNR = 10 log10(max_val^2 / MSE)   (`tf.image.psnr`)
+        PSNR = 10 log10(max_val^2 / MSE)
 
-    so +10 dB is a tenfold smaller squared error. Identical images give +inf
+    so +10 dB is a tenfold smaller squared error. Any shape `(batch, ...)`
+    works: images `(batch, H, W, C)` (where this is `tf.image.psnr`), flat
+    vectors `(batch, features)`, sequences. Identical examples give +inf
     (and make the mean +inf); give them `sample_weight=0` to leave them out.
     Claim A3 compares the PSNR of a denoising/inpainting autoencoder's output
     with that of its corrupted input.
@@ -98,11 +105,16 @@ class PSNR(_PerImageMean):
         super().__init__(max_val=max_val, name=name, dtype=dtype)
 
     def _score(self, y_true, y_pred):
-        return tf.image.psnr(y_true, y_pred, max_val=self.max_val)
+        # Per example: the mean over every non-batch axis (rank known or not).
+        axes = tf.range(1, tf.rank(y_pred))
+        mse = tf.reduce_mean(tf.math.squared_difference(y_true, y_pred), axis=axes)
+        # tf.image.psnr's form: 20 log10(max_val) - 10 log10(MSE).
+        log10 = tf.math.log(10.0)
+        return 20.0 * tf.math.log(self.max_val) / log10 - 10.0 * tf.math.log(mse) / log10
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
-class SSIM(_PerImageMean):
+class SSIM(_PerExampleMean):
     """Structural similarity index (Wang et al. 2004), averaged over images.
 
     Within a Gaussian window (size `filter_size`, std `filter_sigma`),
@@ -111,9 +123,14 @@ class SSIM(_PerImageMean):
                / ((mu_x^2 + mu_y^2 + C1)(sigma_x^2 + sigma_y^2 + C2)),
 
     C1 = (k1 max_val)^2, C2 = (k2 max_val)^2, averaged over windows and
-    channels (`tf.image.ssim`). 1 for identical images. The window is
-    shrunk to the image when the image is smaller (e.g. 8x8 digits use an
-    8x8 window), since `tf.image.ssim` rejects images smaller than it.
+    channels (`tf.image.ssim`). 1 for identical images.
+
+    It needs images `(batch, height, width, channels)` (a ValueError says so
+    for any other rank: reshape flat outputs to images, or use PSNR, which
+    takes any shape). The window is shrunk to the image when the image is
+    smaller (e.g. 8x8 digits use an 8x8 window), so any static size works;
+    images whose height or width is unknown until run time must be at least
+    `filter_size` pixels high and wide, which is checked when they arrive.
 
     Args:
         max_val: dynamic range of the images.
@@ -135,31 +152,43 @@ class SSIM(_PerImageMean):
         dtype=None,
     ):
         super().__init__(max_val=max_val, name=name, dtype=dtype)
-        if (
-            isinstance(filter_size, bool)
-            or not isinstance(filter_size, numbers.Integral)
-            or filter_size <= 0
-        ):
-            raise ValueError(
-                "Received an invalid value for `filter_size`, expected a "
-                f"positive integer. Received: filter_size={filter_size!r}"
-            )
+        filter_size = validation.positive_int(filter_size, "filter_size")
         for arg, value in (("filter_sigma", filter_sigma), ("k1", k1), ("k2", k2)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-                raise ValueError(
-                    f"Received an invalid value for `{arg}`, expected a "
-                    f"positive number. Received: {arg}={value!r}"
-                )
+            validation.positive_number(value, arg)
         self.filter_size = int(filter_size)
         self.filter_sigma = float(filter_sigma)
         self.k1 = float(k1)
         self.k2 = float(k2)
 
     def _score(self, y_true, y_pred):
+        if y_pred.shape.rank is not None and y_pred.shape.rank != 4:
+            hint = (
+                " Reshape flat outputs to images (e.g. keras.layers.Reshape((8, 8, 1)))"
+                " or use PSNR, which takes any shape."
+                if y_pred.shape.rank == 2
+                else ""
+            )
+            raise ValueError(
+                "SSIM needs images of shape (batch, height, width, channels), rank 4. "
+                f"Received: y_pred.shape={tuple(y_pred.shape)} (rank {y_pred.shape.rank}).{hint}"
+            )
         height, width = y_pred.shape[1], y_pred.shape[2]
         size = self.filter_size
         if height is not None and width is not None:
             size = min(size, int(height), int(width))
+        else:
+            # Unknown until run time: tf.image.ssim needs the whole window
+            # inside the image; say so in its terms.
+            spatial = tf.shape(y_pred)[1:3]
+            tf.debugging.assert_greater_equal(
+                tf.reduce_min(spatial),
+                size,
+                message=(
+                    f"SSIM with filter_size={size} needs images at least {size}x{size} "
+                    "(height and width unknown when the metric was built); pass a "
+                    "smaller filter_size or larger images"
+                ),
+            )
         return tf.image.ssim(
             y_true,
             y_pred,

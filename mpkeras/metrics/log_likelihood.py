@@ -13,7 +13,6 @@ import numpy as np
 import tensorflow as tf
 
 from mpkeras import validation
-from mpkeras.models.vae_contract import split_data
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # One pair of traced functions per model, dropped with the model.
@@ -57,12 +56,14 @@ def importance_weighted_log_likelihood(
         raise validation.invalid("seed", "an integer", seed)
     encode, log_weights = _compiled(vae)
     if isinstance(x, tf.data.Dataset):
+        # Imported here: mpkeras.models imports this module (VAE.log_likelihood).
+        from mpkeras.models.vae_contract import split_data
+
         batches = (split_data(element) for element in x)
     else:
         x = np.asarray(x, "float32")
         batches = (
-            (x[i : i + batch_size], x[i : i + batch_size])
-            for i in range(0, len(x), batch_size)
+            (x[i : i + batch_size], x[i : i + batch_size]) for i in range(0, len(x), batch_size)
         )
     results = []
     for b, (xb, tb) in enumerate(batches):

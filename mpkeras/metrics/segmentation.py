@@ -13,6 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mpkeras import validation
+
 
 def _labels(y, num_classes, name):
     """Integer labels from labels or per-class scores (argmax over the last axis)."""
@@ -27,8 +29,7 @@ def _labels(y, num_classes, name):
         y = tf.argmax(y, axis=-1)
     elif not y.dtype.is_integer:
         raise ValueError(
-            f"`{name}` must hold integer labels or float scores. Received dtype "
-            f"{y.dtype.name}"
+            f"`{name}` must hold integer labels or float scores. Received dtype {y.dtype.name}"
         )
     return tf.reshape(tf.cast(y, tf.int64), [-1])
 
@@ -45,13 +46,7 @@ def confusion_matrix(y_true, y_pred, num_classes):
     Returns:
         An int64 np.ndarray.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or (
-        num_classes < 1
-    ):
-        raise ValueError(
-            "Received an invalid value for `num_classes`, expected a positive integer. "
-            f"Received: num_classes={num_classes!r}"
-        )
+    num_classes = validation.positive_int(num_classes, "num_classes")
     true = _labels(y_true, num_classes, "y_true")
     pred = _labels(y_pred, num_classes, "y_pred")
     if true.shape[0] is not None and pred.shape[0] is not None and true.shape[0] != pred.shape[0]:

@@ -19,94 +19,55 @@ variance).
 """
 
 import math
-import numbers
 
 import keras
+
+from mpkeras import validation
 
 KINDS = ("linear", "mlp", "conv")
 
 
-def _check_kind(kind):
-    if kind not in KINDS:
-        raise ValueError(
-            f"Received an invalid value for `kind`, expected one of {KINDS}. "
-            f"Received: kind={kind!r}"
-        )
-
-
-def _positive_int(value, name):
-    if not (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool)
-        and value > 0
-    ):
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive "
-            f"integer. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
 def _image_shape(shape, name, kind):
-    try:
-        values = tuple(shape)
-    except TypeError:
-        values = None
-    if (
-        values is None
-        or len(values) not in (1, 3)
-        or not all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
-            for v in values
+    if kind == "conv":
+        return validation.shape(
+            shape,
+            name,
+            rank=3,
+            expected=(
+                "an image shape (height, width, channels) of positive integers for kind='conv'"
+            ),
         )
-    ):
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected an image shape "
-            f"(height, width, channels) of positive integers (or (features,) "
-            f"for kind='linear'/'mlp'). Received: {name}={shape!r}"
-        )
-    if kind == "conv" and len(values) != 3:
-        raise ValueError(
-            f"kind='conv' needs `{name}` = (height, width, channels). "
-            f"Received: {name}={shape!r}"
-        )
-    return tuple(int(v) for v in values)
+    return validation.shape(
+        shape,
+        name,
+        rank=(1, 3),
+        expected=("an image shape (height, width, channels) or (features,) of positive integers"),
+    )
 
 
 def _hidden(hidden, kind, shape):
     """Hidden widths (mlp) or filters per stride-2 stage (conv)."""
     if kind == "linear":
         if hidden not in (None, (), []):
-            raise ValueError(
-                "kind='linear' has no hidden layers (it is PCA's model, A1). "
-                f"Received: hidden={hidden!r}"
+            raise validation.invalid(
+                "hidden",
+                "None: kind='linear' has no hidden layers (it is PCA's model, A1)",
+                hidden,
             )
         return ()
     if hidden is None:
         if kind == "mlp":
             return (256, 128)
         return default_conv_filters(shape[:2])
-    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
-        hidden = (hidden,)
-    try:
-        values = tuple(hidden)
-    except TypeError:
-        values = None
-    if (
-        values is None
-        or (kind == "conv" and not values)
-        or not all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
-            for v in values
+    if kind == "conv":
+        return validation.positive_ints(
+            hidden,
+            "hidden",
+            expected="positive integers (filters per stride-2 stage for 'conv', at least one)",
         )
-    ):
-        raise ValueError(
-            "Received an invalid value for `hidden`, expected positive "
-            f"integers (layer widths for 'mlp', filters per stride-2 stage "
-            f"for 'conv'{', at least one' if kind == 'conv' else ''}). "
-            f"Received: hidden={hidden!r}"
-        )
-    return tuple(int(v) for v in values)
+    return validation.positive_ints(
+        hidden, "hidden", allow_empty=True, expected="positive integers (layer widths for 'mlp')"
+    )
 
 
 def default_conv_filters(spatial_shape):
@@ -188,11 +149,11 @@ def build_encoder(
     >>> encoder.output_shape
     (None, 16)
     """
-    _check_kind(kind)
+    kind = validation.one_of(kind, "kind", KINDS)
     input_shape = _image_shape(input_shape, "input_shape", kind)
-    output_dim = _positive_int(output_dim, "output_dim")
+    output_dim = validation.positive_int(output_dim, "output_dim")
     hidden = _hidden(hidden, kind, input_shape)
-    kernel_size = _positive_int(kernel_size, "kernel_size")
+    kernel_size = validation.positive_int(kernel_size, "kernel_size")
     activation = keras.activations.get(activation)
 
     inputs = keras.Input(shape=input_shape, name=f"{name}_input")
@@ -211,9 +172,7 @@ def build_encoder(
         x = keras.layers.Flatten(name=f"{name}_flatten")(x)
     if kind == "mlp":
         for i, units in enumerate(hidden):
-            x = keras.layers.Dense(
-                units, activation=activation, name=f"{name}_hidden{i}"
-            )(x)
+            x = keras.layers.Dense(units, activation=activation, name=f"{name}_hidden{i}")(x)
     outputs = keras.layers.Dense(output_dim, name=f"{name}_output")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -271,11 +230,11 @@ def build_decoder(
     >>> decoder.output_shape
     (None, 28, 28, 1)
     """
-    _check_kind(kind)
-    latent_dim = _positive_int(latent_dim, "latent_dim")
+    kind = validation.one_of(kind, "kind", KINDS)
+    latent_dim = validation.positive_int(latent_dim, "latent_dim")
     output_shape = _image_shape(output_shape, "output_shape", kind)
     hidden = _hidden(hidden, kind, output_shape)
-    kernel_size = _positive_int(kernel_size, "kernel_size")
+    kernel_size = validation.positive_int(kernel_size, "kernel_size")
     activation = keras.activations.get(activation)
     if output_activation is None:
         output_activation = "linear"
@@ -286,12 +245,8 @@ def build_decoder(
     x = inputs
     if kind in ("linear", "mlp"):
         for i, units in enumerate(reversed(hidden)):
-            x = keras.layers.Dense(
-                units, activation=activation, name=f"{name}_hidden{i}"
-            )(x)
-        x = keras.layers.Dense(
-            features, activation=output_activation, name=f"{name}_output"
-        )(x)
+            x = keras.layers.Dense(units, activation=activation, name=f"{name}_hidden{i}")(x)
+        x = keras.layers.Dense(features, activation=output_activation, name=f"{name}_output")(x)
         if len(output_shape) > 1:
             x = keras.layers.Reshape(output_shape, name=f"{name}_reshape")(x)
         return keras.Model(inputs, x, name=name)
@@ -304,9 +259,7 @@ def build_decoder(
         activation=activation,
         name=f"{name}_dense",
     )(x)
-    x = keras.layers.Reshape(
-        (small_h, small_w, hidden[-1]), name=f"{name}_reshape"
-    )(x)
+    x = keras.layers.Reshape((small_h, small_w, hidden[-1]), name=f"{name}_reshape")(x)
     for i, filters in enumerate(reversed(hidden)):
         x = keras.layers.Conv2DTranspose(
             filters,
@@ -463,16 +416,16 @@ def build_autoencoder(
         ValueError: `latent_dim` not positive, larger than the input for
             kind="linear", an unknown `kind`, or a bad shape/hidden value.
     """
-    _check_kind(kind)
-    latent_dim = _positive_int(latent_dim, "latent_dim")
+    kind = validation.one_of(kind, "kind", KINDS)
+    latent_dim = validation.positive_int(latent_dim, "latent_dim")
     input_shape = _image_shape(input_shape, "input_shape", kind)
     features = math.prod(input_shape)
     if kind == "linear" and latent_dim > features:
-        raise ValueError(
-            "Received an invalid value for `latent_dim`: a linear autoencoder "
-            "cannot use more latent units than input features "
-            f"({features}); its code would only span the input space. "
-            f"Received: latent_dim={latent_dim}"
+        raise validation.invalid(
+            "latent_dim",
+            f"at most the {features} input features for kind='linear' (a "
+            "larger code would only span the input space)",
+            latent_dim,
         )
     if output_activation == _DEFAULT:
         output_activation = "linear" if kind == "linear" else "sigmoid"

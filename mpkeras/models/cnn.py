@@ -1,13 +1,10 @@
 """Convolutional classifiers (notes section 2.2, claim C7)."""
 
-import numbers
-
 import keras
 
-from mpkeras.models.mlp import _positive_ints
+from mpkeras import validation
 
 _CONVS = ("keras", "explicit")
-_PADDINGS = ("valid", "same")
 
 
 def _conv_class(conv):
@@ -16,18 +13,6 @@ def _conv_class(conv):
     from mpkeras.layers.explicit_conv import ExplicitConv2D
 
     return ExplicitConv2D
-
-
-def _pair(value, name):
-    values = _positive_ints(value, name, allow_empty=False)
-    if len(values) == 1:
-        values = values * 2
-    if len(values) != 2:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive "
-            f"integer or tuple of 2. Received: {name}={value!r}"
-        )
-    return values
 
 
 def build_cnn(
@@ -104,49 +89,19 @@ def build_cnn(
     >>> model.count_params()
     34826
     """
-    input_shape = _positive_ints(input_shape, "input_shape", allow_empty=False)
-    if len(input_shape) != 3:
-        raise ValueError(
-            "Received an invalid value for `input_shape`, expected (height, "
-            f"width, channels). Received: input_shape={input_shape!r}"
-        )
+    input_shape = validation.shape(
+        input_shape, "input_shape", rank=3, expected="(height, width, channels)"
+    )
     if input_shape[0] < 8 or input_shape[1] < 8:
-        raise ValueError(
-            "Received an invalid value for `input_shape`: build_cnn takes "
-            f"images from 8x8 up. Received: input_shape={input_shape!r}"
-        )
-    if not (
-        isinstance(num_classes, numbers.Integral)
-        and not isinstance(num_classes, bool)
-        and num_classes >= 2
-    ):
-        raise ValueError(
-            "Received an invalid value for `num_classes`, expected an "
-            f"integer >= 2. Received: num_classes={num_classes!r}"
-        )
-    filters = _positive_ints(filters, "filters", allow_empty=False)
-    kernel_size = _pair(kernel_size, "kernel_size")
-    pool_size = _pair(pool_size, "pool_size")
-    dense = _positive_ints(dense, "dense", allow_empty=True)
-    if padding not in _PADDINGS:
-        raise ValueError(
-            "Received an invalid value for `padding`, expected one of "
-            f"{_PADDINGS}. Received: padding={padding!r}"
-        )
-    if conv not in _CONVS:
-        raise ValueError(
-            "Received an invalid value for `conv`, expected one of "
-            f"{_CONVS}. Received: conv={conv!r}"
-        )
-    if (
-        isinstance(dropout, bool)
-        or not isinstance(dropout, numbers.Real)
-        or not 0 <= dropout < 1
-    ):
-        raise ValueError(
-            "Received an invalid value for `dropout`, expected a rate in "
-            f"[0, 1). Received: dropout={dropout!r}"
-        )
+        raise validation.invalid("input_shape", "an image of at least 8x8", input_shape)
+    num_classes = validation.int_at_least(num_classes, "num_classes", 2)
+    filters = validation.positive_ints(filters, "filters")
+    kernel_size = validation.normalize_tuple(kernel_size, 2, "kernel_size")
+    pool_size = validation.normalize_tuple(pool_size, 2, "pool_size")
+    dense = validation.positive_ints(dense, "dense", allow_empty=True)
+    padding = validation.padding(padding)
+    conv = validation.one_of(conv, "conv", _CONVS)
+    dropout = validation.rate(dropout, "dropout", allow_one=False)
     activation = keras.activations.get(activation)
     conv_class = _conv_class(conv)
 
@@ -172,19 +127,15 @@ def build_cnn(
             name=f"{name}_conv{i}",
         )(x)
         if all(s >= p for s, p in zip(size, pool_size)):
-            x = keras.layers.MaxPooling2D(
-                pool_size, dtype=dtype, name=f"{name}_pool{i}"
-            )(x)
+            x = keras.layers.MaxPooling2D(pool_size, dtype=dtype, name=f"{name}_pool{i}")(x)
             size = [s // p for s, p in zip(size, pool_size)]
     x = keras.layers.Flatten(dtype=dtype, name=f"{name}_flatten")(x)
     for i, units in enumerate(dense):
-        x = keras.layers.Dense(
-            units, activation=activation, dtype=dtype, name=f"{name}_dense{i}"
-        )(x)
+        x = keras.layers.Dense(units, activation=activation, dtype=dtype, name=f"{name}_dense{i}")(
+            x
+        )
     if dropout:
-        x = keras.layers.Dropout(
-            dropout, seed=seed, dtype=dtype, name=f"{name}_dropout"
-        )(x)
+        x = keras.layers.Dropout(dropout, seed=seed, dtype=dtype, name=f"{name}_dropout")(x)
     outputs = keras.layers.Dense(
         num_classes, activation="softmax", dtype=dtype, name=f"{name}_output"
     )(x)

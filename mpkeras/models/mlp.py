@@ -1,35 +1,11 @@
 """Multi-layer perceptrons (notes section 1.1) and their affine collapse (N6)."""
 
-import numbers
-
-import numpy as np
 import keras
+import numpy as np
+
+from mpkeras import validation
 
 _OUTPUTS = ("sigmoid", "softmax", "linear")
-
-
-def _positive_ints(value, name, allow_empty):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value,)
-    try:
-        values = list(value)
-    except TypeError:
-        values = None
-    if (
-        values is None
-        or (not values and not allow_empty)
-        or not all(
-            isinstance(v, numbers.Integral)
-            and not isinstance(v, bool)
-            and v > 0
-            for v in values
-        )
-    ):
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected positive "
-            f"integers. Received: {name}={value!r}"
-        )
-    return tuple(int(v) for v in values)
 
 
 def build_mlp(
@@ -91,22 +67,10 @@ def build_mlp(
     >>> [layer.name for layer in model.layers]
     ['mlp_input', 'mlp_hidden0', 'mlp_output']
     """
-    input_shape = _positive_ints(input_shape, "input_shape", allow_empty=False)
-    hidden = _positive_ints(hidden, "hidden", allow_empty=True)
-    if not (
-        isinstance(output_units, numbers.Integral)
-        and not isinstance(output_units, bool)
-        and output_units > 0
-    ):
-        raise ValueError(
-            "Received an invalid value for `output_units`, expected a "
-            f"positive integer. Received: output_units={output_units!r}"
-        )
-    if output not in _OUTPUTS:
-        raise ValueError(
-            "Received an invalid value for `output`, expected one of "
-            f"{_OUTPUTS}. Received: output={output!r}"
-        )
+    input_shape = validation.shape(input_shape, "input_shape")
+    hidden = validation.positive_ints(hidden, "hidden", allow_empty=True)
+    output_units = validation.positive_int(output_units, "output_units")
+    output = validation.one_of(output, "output", _OUTPUTS)
     if output == "softmax" and output_units < 2:
         raise ValueError(
             "A softmax over one unit is constantly 1; use output='sigmoid' "
@@ -162,7 +126,11 @@ def build_parallel_mlps(m, hidden_layers, activation, name, centred=()):
         for i, units in enumerate(widths):
             h = keras.layers.Dense(units, activation=activation, name=f"{name}_net{k}_hidden{i}")(h)
         outputs.append(keras.layers.Dense(1, name=f"{name}_net{k}_output")(h))
-    merged = keras.layers.Concatenate(name=f"{name}_outputs")(outputs) if len(outputs) > 1 else outputs[0]
+    merged = (
+        keras.layers.Concatenate(name=f"{name}_outputs")(outputs)
+        if len(outputs) > 1
+        else outputs[0]
+    )
     return keras.Model(inputs, merged, name=name)
 
 
@@ -222,7 +190,5 @@ def compose_affine(model):
             weight = weight @ kernel
             bias = bias @ kernel + layer_bias
     if weight is None:
-        raise ValueError(
-            f"compose_affine found no Dense layer in model {model.name!r}."
-        )
+        raise ValueError(f"compose_affine found no Dense layer in model {model.name!r}.")
     return weight, bias

@@ -1,9 +1,11 @@
 """Rosenblatt's perceptron as a Keras model trained by its own rule (claim N1)."""
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
+
+from mpkeras import validation
 
 _LABEL_MESSAGE = (
     "Perceptron labels must be 0 or 1 (the step activation 1{w^T x + b > 0} "
@@ -13,9 +15,7 @@ _LABEL_MESSAGE = (
 
 
 def _looks_like_array(y):
-    return isinstance(y, (np.ndarray, list, tuple, tf.Tensor)) or hasattr(
-        y, "__array__"
-    )
+    return isinstance(y, (np.ndarray, list, tuple, tf.Tensor)) or hasattr(y, "__array__")
 
 
 def _check_labels_eagerly(y):
@@ -25,10 +25,7 @@ def _check_labels_eagerly(y):
     values = np.unique(np.asarray(y))
     bad = values[(values != 0) & (values != 1)]
     if bad.size:
-        raise ValueError(
-            f"{_LABEL_MESSAGE} Received labels with values "
-            f"{values[:10].tolist()}"
-        )
+        raise ValueError(f"{_LABEL_MESSAGE} Received labels with values {values[:10].tolist()}")
 
 
 @keras.saving.register_keras_serializable(package="mpkeras")
@@ -112,16 +109,7 @@ class Perceptron(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(learning_rate, bool) or not (
-            isinstance(learning_rate, (int, float, np.number))
-            and np.isfinite(learning_rate)
-            and learning_rate > 0
-        ):
-            raise ValueError(
-                "Received an invalid value for `learning_rate`, expected a "
-                f"positive number. Received: learning_rate={learning_rate}"
-            )
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = validation.positive_number(learning_rate, "learning_rate")
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
@@ -251,9 +239,7 @@ class Perceptron(keras.Model):
         self._check_array_width(x)
         _check_labels_eagerly(y)
         validation_data = kwargs.get("validation_data")
-        if isinstance(validation_data, (list, tuple)) and len(
-            validation_data
-        ) in (2, 3):
+        if isinstance(validation_data, (list, tuple)) and len(validation_data) in (2, 3):
             _check_labels_eagerly(validation_data[1])
         return super().fit(x, y, *args, **kwargs)
 
@@ -270,8 +256,7 @@ class Perceptron(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:
             raise ValueError(
-                "Perceptron does not support `sample_weight` (the rule "
-                "treats every mistake alike)."
+                "Perceptron does not support `sample_weight` (the rule treats every mistake alike)."
             )
         if y is None:
             raise ValueError("Perceptron needs labels y in {0, 1}.")
@@ -298,11 +283,7 @@ class Perceptron(keras.Model):
         x, y = self._prepare(data)
         eta = ops.cast(self.learning_rate, x.dtype)
         w_start = ops.cast(self.kernel, x.dtype)[:, 0]
-        b_start = (
-            ops.cast(self.bias, x.dtype)[0]
-            if self.use_bias
-            else ops.zeros((), x.dtype)
-        )
+        b_start = ops.cast(self.bias, x.dtype)[0] if self.use_bias else ops.zeros((), x.dtype)
 
         def visit(state, example):
             w, b, _ = state
@@ -369,10 +350,6 @@ class Perceptron(keras.Model):
             **super().get_config(),
             "learning_rate": self.learning_rate,
             "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "bias_initializer": keras.initializers.serialize(
-                self.bias_initializer
-            ),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }

@@ -18,81 +18,49 @@ Every builder runs the recurrence h_t = act(W_h h_{t-1} + W_x x_t + b) of a
 "gru" = `keras.layers.GRU`), stacks one layer per entry of `units` (claim
 R6: layer l > 1 reads the hidden vectors h^(l-1)_t of the layer below in
 place of x_t) and ends in the output head y_t = W_y h_t + b_y, one Dense
-layer shared by all steps. `SummedOverSteps` is the notes' loss
-L = sum_t l^(t) (claim R1).
+layer shared by all steps. Train them with the notes' loss L = sum_t l^(t)
+(claim R1): `mpkeras.losses.SummedOverSteps` (also importable from here,
+where it used to live; saved `.keras` files name this module).
 """
 
-import numbers
-
 import keras
-from keras import ops
 
+from mpkeras import validation
 from mpkeras.layers.recurrent import Elman
+from mpkeras.losses import SummedOverSteps  # noqa: F401  (re-export, see above)
 
 CELLS = ("elman", "lstm", "gru")
 MODES = ("one_to_one", "one_to_many", "many_to_one", "many_to_many")
 
 
-def _positive_int(value, name):
-    if not (
-        isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
-    ):
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive "
-            f"integer. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
 def _units(units):
-    values = (units,) if isinstance(units, numbers.Integral) else units
-    try:
-        values = tuple(values)
-    except TypeError:
-        values = ()
-    if not values or not all(
-        isinstance(u, numbers.Integral) and not isinstance(u, bool) and u > 0
-        for u in values
-    ):
-        raise ValueError(
-            "Received an invalid value for `units`, expected a positive "
-            "integer or a non-empty sequence of them (one per stacked "
-            f"layer). Received: units={units!r}"
-        )
-    return tuple(int(u) for u in values)
+    return validation.positive_ints(
+        units,
+        "units",
+        expected="a positive integer or a non-empty sequence of them (one per stacked layer)",
+    )
 
 
 def _cell(cell):
-    if cell not in CELLS:
-        raise ValueError(
-            f"Received an invalid value for `cell`, expected one of {CELLS}. "
-            f"Received: cell={cell!r}"
-        )
-    return cell
+    return validation.one_of(cell, "cell", CELLS)
 
 
 def _sequence_shape(input_shape, vocabulary_size):
     """`(T, d)` for feature sequences, `(T,)` for token ids; T may be None."""
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        shape = ()
-    rank = 1 if vocabulary_size is not None else 2
-    if len(shape) != rank or not all(
-        s is None or (isinstance(s, numbers.Integral) and s > 0) for s in shape
-    ) or (rank == 2 and shape[-1] is None):
-        expected = "(timesteps,) of token ids" if rank == 1 else "(timesteps, features)"
-        raise ValueError(
-            f"Received an invalid value for `input_shape`, expected {expected} "
-            "without the batch axis (timesteps may be None). Received: "
-            f"input_shape={input_shape!r}"
-        )
-    return shape
+    if vocabulary_size is not None:
+        expected = "(timesteps,) of token ids"
+    else:
+        expected = "(timesteps, features)"
+    return validation.shape(
+        input_shape,
+        "input_shape",
+        rank=1 if vocabulary_size is not None else 2,
+        unknown_axes=(0,),
+        expected=f"{expected} without the batch axis (timesteps may be None)",
+    )
 
 
-def recurrent_layer(
-    cell, units, return_sequences=False, return_state=False, name=None, **kwargs
-):
+def recurrent_layer(cell, units, return_sequences=False, return_state=False, name=None, **kwargs):
     """One recurrent layer of the given cell type.
 
     Args:
@@ -104,8 +72,8 @@ def recurrent_layer(
         **kwargs: further arguments of that layer (activation, dropout,
             recurrent_initializer, seed, ...).
     """
-    _cell(cell)
-    units = _positive_int(units, "units")
+    cell = _cell(cell)
+    units = validation.positive_int(units, "units")
     layer_class = {"elman": Elman, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
     return layer_class(
         units,
@@ -144,20 +112,23 @@ def _inputs(input_shape, vocabulary_size, embedding_dim, name, dtype):
     if vocabulary_size is None:
         inputs = keras.Input(shape=shape, name=f"{name}_input", dtype=dtype)
         return inputs, inputs
-    vocabulary_size = _positive_int(vocabulary_size, "vocabulary_size")
-    embedding_dim = _positive_int(embedding_dim, "embedding_dim")
+    vocabulary_size = validation.positive_int(vocabulary_size, "vocabulary_size")
+    embedding_dim = validation.positive_int(embedding_dim, "embedding_dim")
     inputs = keras.Input(shape=shape, name=f"{name}_input", dtype="int64")
     # Id 0 is padding (TextVectorization's convention): masked, so padded
     # steps keep the previous state.
     x = keras.layers.Embedding(
-        vocabulary_size, embedding_dim, mask_zero=True, name=f"{name}_embedding",
+        vocabulary_size,
+        embedding_dim,
+        mask_zero=True,
+        name=f"{name}_embedding",
         dtype=dtype,
     )(inputs)
     return inputs, x
 
 
 def _head(x, output_units, output_activation, name, dtype):
-    output_units = _positive_int(output_units, "output_units")
+    output_units = validation.positive_int(output_units, "output_units")
     # Dense on (batch, T, units) acts on the last axis: y_t = W_y h_t + b_y
     # with the same W_y at every step.
     return keras.layers.Dense(
@@ -278,16 +249,10 @@ def build_one_to_many(
     (None, 6, 3)
     """
     units, cell = _units(units), _cell(cell)
-    output_length = _positive_int(output_length, "output_length")
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        shape = ()
-    if len(shape) != 1 or not isinstance(shape[0], numbers.Integral) or shape[0] <= 0:
-        raise ValueError(
-            "Received an invalid value for `input_shape`, expected (features,) "
-            f"of the single input. Received: input_shape={input_shape!r}"
-        )
+    output_length = validation.positive_int(output_length, "output_length")
+    shape = validation.shape(
+        input_shape, "input_shape", rank=1, expected="(features,) of the single input"
+    )
     inputs = keras.Input(shape=shape, name=f"{name}_input", dtype=dtype)
     x = keras.layers.RepeatVector(output_length, name=f"{name}_repeat", dtype=dtype)(inputs)
     x, _ = _stack(x, cell, units, f"{name}_rnn", True, dtype=dtype, **layer_kwargs)
@@ -332,17 +297,30 @@ def build_many_to_many(
     """
     if output_length is None:
         return build_one_to_one(
-            input_shape, units, output_units, cell=cell,
-            output_activation=output_activation, vocabulary_size=vocabulary_size,
-            embedding_dim=embedding_dim, dtype=dtype, name=name, **layer_kwargs,
+            input_shape,
+            units,
+            output_units,
+            cell=cell,
+            output_activation=output_activation,
+            vocabulary_size=vocabulary_size,
+            embedding_dim=embedding_dim,
+            dtype=dtype,
+            name=name,
+            **layer_kwargs,
         )
     units, cell = _units(units), _cell(cell)
-    output_length = _positive_int(output_length, "output_length")
+    output_length = validation.positive_int(output_length, "output_length")
     inputs, x = _inputs(input_shape, vocabulary_size, embedding_dim, name, dtype)
     context, states = _stack(x, cell, units, f"{name}_encoder", False, dtype=dtype, **layer_kwargs)
     x = keras.layers.RepeatVector(output_length, name=f"{name}_repeat", dtype=dtype)(context)
     x, _ = _stack(
-        x, cell, units, f"{name}_decoder", True, initial_states=states, dtype=dtype,
+        x,
+        cell,
+        units,
+        f"{name}_decoder",
+        True,
+        initial_states=states,
+        dtype=dtype,
         **layer_kwargs,
     )
     return keras.Model(inputs, _head(x, output_units, output_activation, name, dtype), name=name)
@@ -356,74 +334,5 @@ def build_sequence_model(mode, *args, **kwargs):
         "many_to_one": build_many_to_one,
         "many_to_many": build_many_to_many,
     }
-    if mode not in builders:
-        raise ValueError(
-            f"Received an invalid value for `mode`, expected one of {MODES}. "
-            f"Received: mode={mode!r}"
-        )
+    mode = validation.one_of(mode, "mode", MODES)
     return builders[mode](*args, **kwargs)
-
-
-@keras.saving.register_keras_serializable(package="mpkeras")
-class SummedOverSteps(keras.losses.Loss):
-    """The notes' sequence loss L = sum_{t=1}^{T} l^(t) (claim R1).
-
-    Wraps a per-step loss l (any Keras loss identifier or instance; it must
-    return one value per step, i.e. reduce only the last axis, as
-    "mse" or `SparseCategoricalCrossentropy` do on `(batch, T, k)`
-    predictions) and sums it over every axis after the batch axis, so each
-    example contributes sum_t l^(t). The reduction across the batch is
-    Keras's `reduction` (default "sum_over_batch_size": the batch mean of
-    the per-sequence sums, T times the per-step mean Keras would report).
-
-    A Keras mask on the predictions (from `Embedding(mask_zero=True)`
-    upstream) marks padded steps: they are left out of the sum,
-    L = sum_t m_t l^(t).
-
-    Args:
-        loss: the per-step loss, e.g. "mse" or
-            `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`.
-        reduction, name, dtype: as for `keras.losses.Loss`.
-    """
-
-    _step_mask = None
-
-    def __init__(self, loss="mse", reduction="sum_over_batch_size", name="summed_over_steps", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        step_loss = keras.losses.get(loss)
-        if step_loss is None:
-            raise ValueError(
-                f"Received an invalid value for `loss`. Received: loss={loss!r}"
-            )
-        self.step_loss = step_loss
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        # Keras would multiply the (batch, T) step mask into the (batch,)
-        # sums; apply it per step in call() instead, and hand Keras a copy of
-        # the predictions without the mask.
-        step_mask = getattr(y_pred, "_keras_mask", None)
-        if step_mask is None:
-            return super().__call__(y_true, y_pred, sample_weight)
-        self._step_mask = step_mask
-        try:
-            return super().__call__(y_true, ops.copy(y_pred), sample_weight)
-        finally:
-            self._step_mask = None
-
-    def call(self, y_true, y_pred):
-        if isinstance(self.step_loss, keras.losses.Loss):
-            per_step = self.step_loss.call(y_true, y_pred)
-        else:
-            per_step = self.step_loss(y_true, y_pred)
-        if self._step_mask is not None:
-            per_step = per_step * ops.cast(ops.reshape(self._step_mask, ops.shape(per_step)), per_step.dtype)
-        rank = len(per_step.shape)
-        if rank < 2:
-            return per_step
-        return ops.sum(per_step, axis=tuple(range(1, rank)))
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "loss": keras.losses.serialize(self.step_loss),
-        }

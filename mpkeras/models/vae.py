@@ -117,9 +117,21 @@ class VAE(keras.Model):
     >>> vae.log_likelihood(x_test, num_samples=1000)  # log p(x), nats
     """
 
-    def __init__(self, encoder, decoder, likelihood="bernoulli", beta=1.0,
-                 kl_threshold=None, beta_learning_rate=0.01, capacity=None,
-                 capacity_steps=10000, sigma=1.0, from_logits=False, seed=None, **kwargs):
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        likelihood="bernoulli",
+        beta=1.0,
+        kl_threshold=None,
+        beta_learning_rate=0.01,
+        capacity=None,
+        capacity_steps=10000,
+        sigma=1.0,
+        from_logits=False,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.likelihood = validation.one_of(likelihood, "likelihood", LIKELIHOODS)
         self.initial_beta = validation.non_negative_number(beta, "beta")
@@ -150,12 +162,19 @@ class VAE(keras.Model):
         # beta is a weight, not a Python float: the dual ascent updates it,
         # and `.keras` files / BackupAndRestore checkpoints carry it (A6).
         self.beta = self.add_weight(
-            name="beta", shape=(), trainable=False, aggregation="only_first_replica",
+            name="beta",
+            shape=(),
+            trainable=False,
+            aggregation="only_first_replica",
             initializer=keras.initializers.Constant(self.initial_beta),
         )
         self.train_steps = self.add_weight(
-            name="train_steps", shape=(), dtype="int64", initializer="zeros",
-            trainable=False, aggregation="only_first_replica",
+            name="train_steps",
+            shape=(),
+            dtype="int64",
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
         )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
@@ -177,16 +196,26 @@ class VAE(keras.Model):
             self.sampling.build([(None, self.latent_dim)] * 2)
         self.built = True
 
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                weighted_metrics=None, **kwargs):
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        **kwargs,
+    ):
         """`keras.Model.compile` without `loss`: the VAE trains its own objective.
 
         `metrics` compare the target with the decoded mean (class docstring).
         The optimizer is built here, as `compile_from_config` does: variables
         created in `fit`'s first trace would make it trace the step twice.
         """
-        for name, value in (("loss", loss), ("loss_weights", loss_weights),
-                            ("weighted_metrics", weighted_metrics)):
+        for name, value in (
+            ("loss", loss),
+            ("loss_weights", loss_weights),
+            ("weighted_metrics", weighted_metrics),
+        ):
             if value is not None:
                 raise ValueError(
                     f"`VAE.compile` takes no `{name}`: the loss is the VAE's "
@@ -235,8 +264,13 @@ class VAE(keras.Model):
         return tuple(input_shape)
 
     def _trackers(self):
-        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker,
-                self.beta_tracker, self.elbo_tracker]
+        return [
+            self.loss_tracker,
+            self.reconstruction_tracker,
+            self.kl_tracker,
+            self.beta_tracker,
+            self.elbo_tracker,
+        ]
 
     @property
     def metrics(self):
@@ -258,8 +292,7 @@ class VAE(keras.Model):
         z = self.sampling([mean, log_var])
         params = self.decoder(z, training=training)
         rec = self.reconstruction_loss(target, params)
-        kl = gaussian_kl(ops.cast(mean, "float32"), ops.cast(log_var, "float32"),
-                         reduction="none")
+        kl = gaussian_kl(ops.cast(mean, "float32"), ops.cast(log_var, "float32"), reduction="none")
         local_n = ops.cast(ops.shape(rec)[0], "float32")
         global_n = _global_sum(local_n)
         # Per-example sums / GLOBAL batch: summed over replicas (as the
@@ -364,8 +397,12 @@ class VAE(keras.Model):
         arguments; returns a float64 array, one estimate per example.
         """
         return importance_weighted_log_likelihood(
-            self, x, num_samples=num_samples, batch_size=batch_size,
-            max_decoded=max_decoded, seed=seed,
+            self,
+            x,
+            num_samples=num_samples,
+            batch_size=batch_size,
+            max_decoded=max_decoded,
+            seed=seed,
         )
 
     def get_config(self):

@@ -105,11 +105,17 @@ def build_vae(
         input_shape, latent_dim, kind, hidden, activation, name=f"{name}_encoder"
     )
     decoder = build_vae_decoder(
-        latent_dim, input_shape, kind, hidden, activation,
-        output_activation="sigmoid" if probabilities else None, name=f"{name}_decoder",
+        latent_dim,
+        input_shape,
+        kind,
+        hidden,
+        activation,
+        output_activation="sigmoid" if probabilities else None,
+        name=f"{name}_decoder",
     )
-    return VAE(encoder, decoder, likelihood=likelihood, from_logits=from_logits, name=name,
-               **vae_kwargs)
+    return VAE(
+        encoder, decoder, likelihood=likelihood, from_logits=from_logits, name=name, **vae_kwargs
+    )
 
 
 def _latent(latent_dim):

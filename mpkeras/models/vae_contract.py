@@ -99,8 +99,7 @@ def check_halves_fit(encoder, decoder):
         return
     x_shape, out_shape = static_shape(enc_inputs[0]), static_shape(dec_outputs[0])
     if len(x_shape) != len(out_shape) or any(
-        a is not None and b is not None and a != b
-        for a, b in zip(x_shape[1:], out_shape[1:])
+        a is not None and b is not None and a != b for a, b in zip(x_shape[1:], out_shape[1:])
     ):
         raise ValueError(
             "The decoder's output must have the shape of the encoder's input "

@@ -117,8 +117,9 @@ def reconstruction_loss(target, params, likelihood, from_logits=False, sigma=1.0
             )
         logits = params
     if logits is not None:
-        return bernoulli_nll(target, ops.cast(logits, "float32"), from_logits=True,
-                             reduction="none")
+        return bernoulli_nll(
+            target, ops.cast(logits, "float32"), from_logits=True, reduction="none"
+        )
     _assert_in_unit_interval(
         params,
         "With `from_logits=False` (the default) a Bernoulli decoder must "

@@ -115,8 +115,7 @@ class CapacityObjective:
         return None
 
 
-def make_objective(kl_threshold=None, beta_learning_rate=0.01, capacity=None,
-                   capacity_steps=10000):
+def make_objective(kl_threshold=None, beta_learning_rate=0.01, capacity=None, capacity_steps=10000):
     """The objective a `VAE`'s arguments name: constrained, capacity or beta."""
     if kl_threshold is not None and capacity is not None:
         raise ValueError(

@@ -30,9 +30,7 @@ def clip_gradient_norm(gradients, threshold):
         the global norm ||g|| before clipping.
     """
     if not (
-        isinstance(threshold, numbers.Real)
-        and not isinstance(threshold, bool)
-        and threshold > 0
+        isinstance(threshold, numbers.Real) and not isinstance(threshold, bool) and threshold > 0
     ):
         raise ValueError(
             "Received an invalid value for `threshold`, expected a positive "

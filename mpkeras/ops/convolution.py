@@ -27,6 +27,14 @@ and "full" (`k - 1` zeros on every side, every overlap; output
 
 `tf.nn.conv2d` *is* the correlation above (not a convolution despite its
 name), so every "correlate" below is realised by `tf.nn.conv2d`.
+
+"same" with an even kernel: `correlate2d` agrees with
+`scipy.signal.correlate2d`, but `convolve2d` keeps `full[k//2:]` where
+`scipy.signal.convolve2d` keeps `full[(k-1)//2:]` (one pixel apart);
+`convolve2d(..., align="scipy")` gives scipy's window (see `convolve2d`).
+
+`conv_matrix` and the window geometry live in `mpkeras.ops.toeplitz`, which
+needs NumPy only; they are re-exported here.
 """
 
 import numbers
@@ -34,40 +42,31 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
-_MODES = ("valid", "same", "full")
-# A dense convolution matrix above this size is returned as a sparse matrix.
-DENSE_LIMIT_BYTES = 256 * 2**20
+from mpkeras.ops.toeplitz import (
+    DENSE_LIMIT_BYTES,
+    check_align,
+    check_fits,
+    check_mode,
+    conv_matrix,
+    normalize_strides,
+    output_shape,
+    padding_1d,
+)
 
+__all__ = [
+    "DENSE_LIMIT_BYTES",
+    "conv2d_input_gradient",
+    "conv2d_kernel_gradient",
+    "conv_matrix",
+    "convolve2d",
+    "correlate2d",
+    "output_shape",
+]
 
-# ----------------------------------------------------------------------------
-# Argument checks (Keras wording, naming the argument).
-
-
-def _check_mode(mode):
-    if mode not in _MODES:
-        raise ValueError(
-            "Received an invalid value for `mode`, expected one of "
-            f"{_MODES}. Received: mode={mode!r}"
-        )
-    return mode
-
-
-def _normalize_strides(strides):
-    if isinstance(strides, numbers.Integral) and not isinstance(strides, bool):
-        strides = (strides, strides)
-    try:
-        values = tuple(strides)
-    except TypeError:
-        values = ()
-    if len(values) != 2 or not all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
-        for s in values
-    ):
-        raise ValueError(
-            "Received an invalid value for `strides`, expected a positive "
-            f"integer or tuple of 2. Received: strides={strides!r}"
-        )
-    return tuple(int(s) for s in values)
+# ops/pooling.py on main imports these two private names; it moves to the
+# public mpkeras/ops/padding.py. Delete both lines once it has.
+_normalize_strides = normalize_strides
+_padding_1d = padding_1d
 
 
 def _as_tensor(value, name, dtype=None):
@@ -82,8 +81,7 @@ def _as_tensor(value, name, dtype=None):
         tensor = tf.cast(tensor, dtype)
     if not tensor.dtype.is_floating:
         raise ValueError(
-            f"`{name}` must be floating point. Received: {name}.dtype="
-            f"{tensor.dtype.name}"
+            f"`{name}` must be floating point. Received: {name}.dtype={tensor.dtype.name}"
         )
     return tensor
 
@@ -116,58 +114,19 @@ def _prepare(image, kernel, image_name="image", kernel_name="kernel"):
     return image, kernel, False
 
 
-def _padding_1d(size, k, s, mode):
-    """(pad_before, pad_after, output_size) along one axis.
-
-    `size` may be a Python int or a scalar int tensor (dynamic shapes).
-    """
-    if mode == "valid":
-        return 0, 0, (size - k) // s + 1
-    if mode == "same":
-        out = -(-size // s)
-        total = (out - 1) * s + k - size
-        total = max(total, 0) if isinstance(total, numbers.Integral) else tf.maximum(total, 0)
-        return total // 2, total - total // 2, out
-    return k - 1, k - 1, (size + k - 2) // s + 1
-
-
 def _spatial_size(tensor):
     """(H, W) of a rank-4 tensor: static ints where known, else tensors."""
     static = tensor.shape[1:3]
     dynamic = tf.shape(tensor)
-    return tuple(
-        int(d) if d is not None else dynamic[1 + axis] for axis, d in enumerate(static)
-    )
+    return tuple(int(d) if d is not None else dynamic[1 + axis] for axis, d in enumerate(static))
 
 
-def output_shape(input_hw, kernel_hw, mode="valid", strides=1):
-    """Spatial output size `(H_out, W_out)` of `correlate2d` (see module doc)."""
-    _check_mode(mode)
-    strides = _normalize_strides(strides)
-    return tuple(
-        _padding_1d(n, k, s, mode)[2] for n, k, s in zip(input_hw, kernel_hw, strides)
-    )
-
-
-def _check_fits(image_hw, kernel_hw, mode, image_name="image"):
-    if mode != "valid":
-        return
-    for n, k in zip(image_hw, kernel_hw):
-        if n is not None and k is not None and k > n:
-            raise ValueError(
-                f"In 'valid' mode the kernel must fit inside `{image_name}`: "
-                f"the kernel is {tuple(kernel_hw)} but the image is "
-                f"{tuple(image_hw)}. Use mode='same' or mode='full'. "
-                f"Received: mode={mode!r}"
-            )
-
-
-def _pad(image, kernel_hw, mode, strides, input_hw=None):
+def _pad(image, kernel_hw, mode, strides, align="tensorflow"):
     """Zero-pads `image` for `mode`; returns the padded image."""
     if mode == "valid":
         return image
-    hw = input_hw if input_hw is not None else _spatial_size(image)
-    pads = [_padding_1d(n, k, s, mode)[:2] for n, k, s in zip(hw, kernel_hw, strides)]
+    hw = _spatial_size(image)
+    pads = [padding_1d(n, k, s, mode, align)[:2] for n, k, s in zip(hw, kernel_hw, strides)]
     return tf.pad(image, [[0, 0], list(pads[0]), list(pads[1]), [0, 0]])
 
 
@@ -175,10 +134,10 @@ def _pad(image, kernel_hw, mode, strides, input_hw=None):
 # C1: correlation and convolution.
 
 
-def _correlate(image, kernel, mode, strides):
+def _correlate(image, kernel, mode, strides, align="tensorflow"):
     """Rank-4 correlation, no checks; `tf.nn.conv2d` is the correlation."""
-    if mode == "full":
-        image = _pad(image, kernel.shape[:2], mode, strides)
+    if mode == "full" or (mode == "same" and align == "scipy"):
+        image = _pad(image, kernel.shape[:2], mode, strides, align)
         mode = "valid"
     return tf.nn.conv2d(image, kernel, strides=strides, padding=mode.upper())
 
@@ -206,15 +165,15 @@ def correlate2d(image, kernel, mode="valid", strides=1):
         ValueError: unknown `mode`, non-positive `strides`, channel counts
             that do not match, or a kernel larger than the image in "valid".
     """
-    _check_mode(mode)
-    strides = _normalize_strides(strides)
+    mode = check_mode(mode)
+    strides = normalize_strides(strides)
     image4, kernel4, squeeze = _prepare(image, kernel)
-    _check_fits(image4.shape[1:3], kernel4.shape[:2], mode)
+    check_fits(image4.shape[1:3], kernel4.shape[:2], mode)
     out = _correlate(image4, kernel4, mode, strides)
     return out[0, :, :, 0] if squeeze else out
 
 
-def convolve2d(image, kernel, mode="valid", strides=1):
+def convolve2d(image, kernel, mode="valid", strides=1, align="tensorflow"):
     """The notes' convolution `K * I`: correlation with the kernel mirrored (C1).
 
         out[b, i, j, o] = sum_{m, n, c} K[m, n, c, o] I[b, i - m, j - n, c]
@@ -224,115 +183,34 @@ def convolve2d(image, kernel, mode="valid", strides=1):
     one channel and mode "full", `convolve2d(I, K) == convolve2d(K, I)`
     (convolution commutes); correlation does not.
 
-    Args and raises: as `correlate2d`.
-    """
-    _check_mode(mode)
-    strides = _normalize_strides(strides)
-    image4, kernel4, squeeze = _prepare(image, kernel)
-    _check_fits(image4.shape[1:3], kernel4.shape[:2], mode)
-    out = _correlate(image4, tf.reverse(kernel4, axis=[0, 1]), mode, strides)
-    return out[0, :, :, 0] if squeeze else out
+    "same" with an even kernel side k: the output is a window of the "full"
+    convolution, and the two libraries take different windows:
 
+        align="tensorflow" (default): out = full[k//2 : k//2 + H]
+            (TensorFlow's SAME padding of the mirrored kernel; what
+            `keras.layers.Conv2D` computes with a mirrored kernel);
+        align="scipy": out = full[(k-1)//2 : (k-1)//2 + H]
+            (`scipy.signal.convolve2d(..., mode="same")`),
 
-# ----------------------------------------------------------------------------
-# C3: convolution as a matrix.
-
-
-def conv_matrix(kernel, input_shape, mode="valid", strides=1, sparse=None):
-    """The matrix M with `M @ vec(I) == vec(correlate2d(I, K))` (claim C3).
-
-    Correlation is linear, so for one image I of shape `(H, W, C_in)` it is a
-    matrix product: row `(i, j, o)` of M holds the kernel taps `K[m, n, c, o]`
-    at the columns of the pixels `(i s + m - p, j s + n - p', c)` its window
-    covers (a block-Toeplitz matrix; the notes' 1-D example is the banded
-    lower-triangular matrix of the kernel). `vec` is row-major (NumPy's
-    `reshape(-1)`), so M has `H_out * W_out * C_out` rows and `H * W * C_in`
-    columns. `M.T` is the transposed convolution (chapter 3, F2). For the
-    convolution `convolve2d`, pass the mirrored kernel `K[::-1, ::-1]`.
+    i.e. scipy's output is TensorFlow's shifted by one pixel down/right along
+    each even axis. For odd k, and for "valid" and "full", both are the same.
+    (`correlate2d`'s "same" is `scipy.signal.correlate2d`'s for every k.)
 
     Args:
-        kernel: `(k_h, k_w, C_in, C_out)`, or `(k_h, k_w)` with a 2-D
-            `input_shape`.
-        input_shape: `(H, W, C_in)`, or `(H, W)` for a 2-D kernel.
-        mode: "valid", "same" or "full".
-        strides: positive int or tuple of 2.
-        sparse: None (default) returns a `scipy.sparse.csr_matrix` when the
-            dense matrix would take more than 256 MB (`DENSE_LIMIT_BYTES`)
-            and a dense `np.ndarray` otherwise; True / False force the format.
-            Only the non-zero entries are ever built, so a sparse result
-            never passes through a dense one.
+        image, kernel, mode, strides: as `correlate2d`.
+        align: "tensorflow" or "scipy": which half of an odd total "same"
+            padding goes before each axis (see above): TensorFlow puts the
+            smaller half there, scipy the larger.
 
-    Returns:
-        `np.ndarray` or `scipy.sparse.csr_matrix` in the kernel's dtype.
+    Raises: as `correlate2d`, and for an unknown `align`.
     """
-    import scipy.sparse
-
-    _check_mode(mode)
-    strides = _normalize_strides(strides)
-    kernel = np.asarray(kernel)
-    if not np.issubdtype(kernel.dtype, np.floating):
-        kernel = kernel.astype(np.float32)
-    try:
-        input_shape = tuple(int(d) for d in input_shape)
-    except (TypeError, ValueError):
-        input_shape = None
-    if kernel.ndim == 2 and input_shape is not None and len(input_shape) == 2:
-        kernel = kernel[:, :, None, None]
-        input_shape = input_shape + (1,)
-    if kernel.ndim != 4:
-        raise ValueError(
-            "Expected `kernel` of rank 4 (k_h, k_w, in_channels, "
-            f"out_channels), or rank 2. Received: kernel.shape={kernel.shape}"
-        )
-    if (
-        input_shape is None
-        or len(input_shape) != 3
-        or not all(d > 0 for d in input_shape)
-    ):
-        raise ValueError(
-            "Received an invalid value for `input_shape`, expected (height, "
-            "width, channels) of positive integers (or (height, width) with "
-            f"a 2-D kernel). Received: input_shape={input_shape!r}"
-        )
-    height, width, c_in = input_shape
-    k_h, k_w, k_c, c_out = kernel.shape
-    if k_c != c_in:
-        raise ValueError(
-            f"The channel counts do not match: `input_shape` has {c_in} "
-            f"channels but `kernel` expects {k_c}. Received: "
-            f"input_shape={input_shape}, kernel.shape={kernel.shape}"
-        )
-    _check_fits((height, width), (k_h, k_w), mode, image_name="input_shape")
-    pad_h, _, h_out = _padding_1d(height, k_h, strides[0], mode)
-    pad_w, _, w_out = _padding_1d(width, k_w, strides[1], mode)
-    n_rows, n_cols = h_out * w_out * c_out, height * width * c_in
-
-    if sparse is None:
-        sparse = n_rows * n_cols * kernel.dtype.itemsize > DENSE_LIMIT_BYTES
-
-    # One entry per (output pixel, kernel tap) whose input pixel exists; the
-    # (c, o) block of every entry is the kernel's c_in x c_out tap matrix.
-    i, j, m, n = np.meshgrid(
-        np.arange(h_out), np.arange(w_out), np.arange(k_h), np.arange(k_w),
-        indexing="ij",
-    )
-    y = i * strides[0] + m - pad_h
-    x = j * strides[1] + n - pad_w
-    inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
-    pixel_out = (i * w_out + j)[inside]
-    pixel_in = (y * width + x)[inside]
-    taps = kernel[m[inside], n[inside]]  # (entries, c_in, c_out)
-    c, o = np.meshgrid(np.arange(c_in), np.arange(c_out), indexing="ij")
-    rows = (pixel_out[:, None, None] * c_out + o).ravel()
-    cols = (pixel_in[:, None, None] * c_in + c).ravel()
-    values = taps.ravel()
-    if sparse:
-        return scipy.sparse.csr_matrix(
-            (values, (rows, cols)), shape=(n_rows, n_cols), dtype=kernel.dtype
-        )
-    matrix = np.zeros((n_rows, n_cols), dtype=kernel.dtype)
-    matrix[rows, cols] = values  # (row, col) pairs are distinct
-    return matrix
+    mode = check_mode(mode)
+    strides = normalize_strides(strides)
+    align = check_align(align)
+    image4, kernel4, squeeze = _prepare(image, kernel)
+    check_fits(image4.shape[1:3], kernel4.shape[:2], mode)
+    out = _correlate(image4, tf.reverse(kernel4, axis=[0, 1]), mode, strides, align)
+    return out[0, :, :, 0] if squeeze else out
 
 
 # ----------------------------------------------------------------------------
@@ -353,14 +231,13 @@ def _dilate(delta, strides):
 
 
 def _check_backward(mode, strides):
-    _check_mode(mode)
+    mode = check_mode(mode)
     if mode == "full":
         # The layer's forward pass is "valid" or "same" (keras.layers.Conv2D).
         raise ValueError(
-            "The conv layer backward formulas take mode 'valid' or 'same'. "
-            f"Received: mode={mode!r}"
+            f"The conv layer backward formulas take mode 'valid' or 'same'. Received: mode={mode!r}"
         )
-    return _normalize_strides(strides)
+    return mode, normalize_strides(strides)
 
 
 def conv2d_input_gradient(delta, kernel, input_shape, mode="valid", strides=1):
@@ -396,16 +273,15 @@ def conv2d_input_gradient(delta, kernel, input_shape, mode="valid", strides=1):
     Returns:
         dL/dz^(l-1), `(batch, H, W, C_in)`.
     """
-    strides = _check_backward(mode, strides)
+    mode, strides = _check_backward(mode, strides)
     delta = tf.convert_to_tensor(delta)
     kernel = tf.cast(tf.convert_to_tensor(kernel), delta.dtype)
     k_h, k_w = int(kernel.shape[0]), int(kernel.shape[1])
     height, width = (
-        int(d) if isinstance(d, numbers.Integral) else d
-        for d in (input_shape[1], input_shape[2])
+        int(d) if isinstance(d, numbers.Integral) else d for d in (input_shape[1], input_shape[2])
     )
-    pad_top, _, _ = _padding_1d(height, k_h, strides[0], mode)
-    pad_left, _, _ = _padding_1d(width, k_w, strides[1], mode)
+    pad_top, _, _ = padding_1d(height, k_h, strides[0], mode)
+    pad_left, _, _ = padding_1d(width, k_w, strides[1], mode)
 
     mirrored = tf.transpose(tf.reverse(kernel, axis=[0, 1]), [0, 1, 3, 2])
     dilated = _dilate(delta, strides)
@@ -417,8 +293,7 @@ def conv2d_input_gradient(delta, kernel, input_shape, mode="valid", strides=1):
     top, left = k_h - 1 - pad_top, k_w - 1 - pad_left
     padded = tf.pad(
         dilated,
-        [[0, 0], [top, height + k_h - 1 - top - d_h],
-         [left, width + k_w - 1 - left - d_w], [0, 0]],
+        [[0, 0], [top, height + k_h - 1 - top - d_h], [left, width + k_w - 1 - left - d_w], [0, 0]],
     )
     return tf.nn.conv2d(padded, mirrored, strides=1, padding="VALID")
 
@@ -451,7 +326,7 @@ def conv2d_kernel_gradient(delta, inputs, kernel_shape, mode="valid", strides=1)
     Returns:
         dL/dW, `(k_h, k_w, C_in, C_out)`.
     """
-    strides = _check_backward(mode, strides)
+    mode, strides = _check_backward(mode, strides)
     delta = tf.convert_to_tensor(delta)
     inputs = tf.cast(tf.convert_to_tensor(inputs), delta.dtype)
     k_h, k_w = int(kernel_shape[0]), int(kernel_shape[1])

@@ -12,32 +12,10 @@ and the backward pass routes each output's gradient to the position
 so max pooling has no parameters and only propagates the error.
 """
 
-import numbers
-
 import numpy as np
 import tensorflow as tf
 
-from mpkeras.ops.convolution import _normalize_strides, _padding_1d
-
-_PADDINGS = ("valid", "same")
-
-
-def _normalize_pool_size(pool_size):
-    if isinstance(pool_size, numbers.Integral) and not isinstance(pool_size, bool):
-        pool_size = (pool_size, pool_size)
-    try:
-        values = tuple(pool_size)
-    except TypeError:
-        values = ()
-    if len(values) != 2 or not all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
-        for v in values
-    ):
-        raise ValueError(
-            "Received an invalid value for `pool_size`, expected a positive "
-            f"integer or tuple of 2. Received: pool_size={pool_size!r}"
-        )
-    return tuple(int(v) for v in values)
+from mpkeras.ops.padding import pooling_arguments, window_padding
 
 
 def max_pool2d_backward(inputs, upstream, pool_size=2, strides=None, padding="valid"):
@@ -77,13 +55,7 @@ def max_pool2d_backward(inputs, upstream, pool_size=2, strides=None, padding="va
     array([[0., 1.],
            [0., 0.]])
     """
-    pool_size = _normalize_pool_size(pool_size)
-    strides = pool_size if strides is None else _normalize_strides(strides)
-    if padding not in _PADDINGS:
-        raise ValueError(
-            "Received an invalid value for `padding`, expected one of "
-            f"{_PADDINGS}. Received: padding={padding!r}"
-        )
+    pool_size, strides, padding = pooling_arguments(pool_size, strides, padding, 2)
     inputs = tf.convert_to_tensor(inputs)
     if not inputs.dtype.is_floating:
         inputs = tf.cast(inputs, tf.float32)
@@ -104,8 +76,8 @@ def max_pool2d_backward(inputs, upstream, pool_size=2, strides=None, padding="va
             f"In 'valid' padding the pool window {pool_size} must fit inside "
             f"the input ({height}, {width}). Received: pool_size={pool_size}"
         )
-    top, bottom, h_out = _padding_1d(height, pool_size[0], strides[0], padding)
-    left, right, w_out = _padding_1d(width, pool_size[1], strides[1], padding)
+    top, bottom, h_out = window_padding(height, pool_size[0], strides[0], padding)
+    left, right, w_out = window_padding(width, pool_size[1], strides[1], padding)
     expected = (h_out, w_out, inputs.shape[3])
     got = tuple(upstream.shape[1:])
     if upstream.shape.rank != 4 or any(
@@ -121,15 +93,19 @@ def max_pool2d_backward(inputs, upstream, pool_size=2, strides=None, padding="va
     # into the -inf padded image, taps in row-major order within the window.
     p_h, p_w = height + top + bottom, width + left + right
     i, j, m, n = np.meshgrid(
-        np.arange(h_out), np.arange(w_out),
-        np.arange(pool_size[0]), np.arange(pool_size[1]), indexing="ij",
+        np.arange(h_out),
+        np.arange(w_out),
+        np.arange(pool_size[0]),
+        np.arange(pool_size[1]),
+        indexing="ij",
     )
     flat = ((i * strides[0] + m) * p_w + (j * strides[1] + n)).reshape(
         h_out * w_out, pool_size[0] * pool_size[1]
     )
     lowest = tf.constant(-np.inf, inputs.dtype)
     padded = tf.pad(
-        inputs, [[0, 0], [top, bottom], [left, right], [0, 0]],
+        inputs,
+        [[0, 0], [top, bottom], [left, right], [0, 0]],
         constant_values=lowest,
     )
     batch, channels = tf.shape(inputs)[0], tf.shape(inputs)[3]
@@ -137,9 +113,7 @@ def max_pool2d_backward(inputs, upstream, pool_size=2, strides=None, padding="va
     windows = tf.gather(pixels, flat, axis=1)  # (b, windows, taps, c)
     is_max = windows == tf.reduce_max(windows, axis=2, keepdims=True)
     # Tie rule: keep only the first maximum (row-major) of each window.
-    first = tf.logical_and(
-        is_max, tf.cumsum(tf.cast(is_max, tf.int32), axis=2) == 1
-    )
+    first = tf.logical_and(is_max, tf.cumsum(tf.cast(is_max, tf.int32), axis=2) == 1)
     routed = tf.where(
         first,
         tf.reshape(upstream, tf.stack([batch, h_out * w_out, 1, channels])),

@@ -339,10 +339,10 @@ def ref_autoencoder(seed):
     from mpkeras.metrics import PSNR, SSIM
     from mpkeras.models import build_autoencoder
 
-    model = build_autoencoder((8, 8, 1), latent_dim=3, kind="conv", hidden=(4, 8), name="autoencoder")
-    model.compile(
-        optimizer="adam", loss=BernoulliNLL(), metrics=[PSNR(), SSIM(filter_size=5)]
+    model = build_autoencoder(
+        (8, 8, 1), latent_dim=3, kind="conv", hidden=(4, 8), name="autoencoder"
     )
+    model.compile(optimizer="adam", loss=BernoulliNLL(), metrics=[PSNR(), SSIM(filter_size=5)])
     x = _rng(seed).uniform(size=(3, 8, 8, 1)).astype("float32")
     _train_one_step(model, x, x)
     return Reference(model, x, targets=x, methods=["encoder"], evaluate=True)
@@ -365,8 +365,15 @@ def ref_vae_constrained(seed):
     from mpkeras.models import build_vae
 
     model = build_vae(
-        (8, 8, 1), 2, kind="mlp", hidden=(8,), kl_threshold=0.5, beta=1.0,
-        beta_learning_rate=0.5, seed=5, name="vae_constrained",
+        (8, 8, 1),
+        2,
+        kind="mlp",
+        hidden=(8,),
+        kl_threshold=0.5,
+        beta=1.0,
+        beta_learning_rate=0.5,
+        seed=5,
+        name="vae_constrained",
     )
     model.compile(optimizer="adam")
     x = (_rng(seed).uniform(size=(4, 8, 8, 1)) > 0.5).astype("float32")
@@ -387,8 +394,17 @@ def ref_vae_capacity(seed):
     from mpkeras.models import build_vae
 
     model = build_vae(
-        (8, 8, 1), 2, kind="conv", hidden=(2, 4), likelihood="gaussian", sigma=0.5,
-        beta=4.0, capacity=3.0, capacity_steps=100, seed=6, name="vae_capacity",
+        (8, 8, 1),
+        2,
+        kind="conv",
+        hidden=(2, 4),
+        likelihood="gaussian",
+        sigma=0.5,
+        beta=4.0,
+        capacity=3.0,
+        capacity_steps=100,
+        seed=6,
+        name="vae_capacity",
     )
     model.compile(optimizer="adam")
     x = _rng(seed).uniform(size=(4, 8, 8, 1)).astype("float32")
@@ -407,7 +423,9 @@ def ref_mlp(seed):
     from mpkeras import losses
     from mpkeras.models import build_mlp
 
-    model = build_mlp((4,), hidden=(5, 3), activation="tanh", output_units=2, output="sigmoid", name="mlp")
+    model = build_mlp(
+        (4,), hidden=(5, 3), activation="tanh", output_units=2, output="sigmoid", name="mlp"
+    )
     # The registered loss functions, as a loss and as metrics.
     model.compile(
         optimizer="sgd",
@@ -425,8 +443,16 @@ def ref_cnn(seed):
     from mpkeras.models import build_cnn
 
     model = build_cnn(
-        (8, 8, 1), 3, filters=(2, 3), kernel_size=3, padding="same", dense=(4,),
-        dropout=0.25, conv="explicit", seed=1, name="cnn",
+        (8, 8, 1),
+        3,
+        filters=(2, 3),
+        kernel_size=3,
+        padding="same",
+        dense=(4,),
+        dropout=0.25,
+        conv="explicit",
+        seed=1,
+        name="cnn",
     )
     return Reference(model, _rng(seed).normal(size=(2, 8, 8, 1)).astype("float32"))
 
@@ -440,12 +466,28 @@ def ref_unet(seed):
     return Reference(model, _rng(seed).normal(size=(2, 6, 6, 1)).astype("float32"))
 
 
+def ref_unet_unknown_size(seed):
+    from mpkeras.models import build_unet
+
+    # Height and width unknown: PadToMultiple2D pads 9x6 to 12x8 at run time
+    # and CropToMatch2D cuts the scores back to 9x6.
+    model = build_unet(
+        (None, None, 1), 2, depth=2, base_filters=2, batch_norm=False, name="unet_unknown_size"
+    )
+    return Reference(model, _rng(seed).normal(size=(2, 9, 6, 1)).astype("float32"))
+
+
 def ref_unet_bed_of_nails(seed):
     from mpkeras.models import build_unet
 
     model = build_unet(
-        (8, 8, 1), 2, depth=1, base_filters=2, upsampling="bed_of_nails",
-        batch_norm=False, name="unet_bed_of_nails",
+        (8, 8, 1),
+        2,
+        depth=1,
+        base_filters=2,
+        upsampling="bed_of_nails",
+        batch_norm=False,
+        name="unet_bed_of_nails",
     )
     return Reference(model, _rng(seed).normal(size=(2, 8, 8, 1)).astype("float32"))
 
@@ -453,7 +495,8 @@ def ref_unet_bed_of_nails(seed):
 def ref_rnn_seq2seq(seed):
     import keras
 
-    from mpkeras.models.rnn import SummedOverSteps, build_many_to_many
+    from mpkeras.losses import SummedOverSteps
+    from mpkeras.models import build_many_to_many
 
     # Encoder-decoder: the decoder Elman layers start from the encoder's
     # final states (initial_state in the functional graph).
@@ -477,7 +520,13 @@ def ref_rnn_tokens(seed):
     # the previous Elman state. Uncompiled; rnn_tokens_summed_loss below is
     # the same kind of model compiled with SummedOverSteps on masked outputs.
     model = build_one_to_one(
-        (6,), units=4, output_units=3, vocabulary_size=10, embedding_dim=3, cell="elman", name="tokens"
+        (6,),
+        units=4,
+        output_units=3,
+        vocabulary_size=10,
+        embedding_dim=3,
+        cell="elman",
+        name="tokens",
     )
     x = _rng(seed).integers(1, 10, size=(3, 6)).astype("int64")
     x[0, 4:] = 0
@@ -487,15 +536,24 @@ def ref_rnn_tokens(seed):
 def ref_rnn_tokens_summed_loss(seed):
     import keras
 
-    from mpkeras.models.rnn import SummedOverSteps, build_one_to_one
+    from mpkeras.losses import SummedOverSteps
+    from mpkeras.models import build_one_to_one
 
     # SummedOverSteps on outputs that carry the Embedding's mask: the padded
     # steps are left out of each sequence's sum (evaluate checks the value).
     model = build_one_to_one(
-        (6,), units=4, output_units=3, vocabulary_size=10, embedding_dim=3, cell="elman",
+        (6,),
+        units=4,
+        output_units=3,
+        vocabulary_size=10,
+        embedding_dim=3,
+        cell="elman",
         name="tokens_summed_loss",
     )
-    model.compile(optimizer="adam", loss=SummedOverSteps(keras.losses.SparseCategoricalCrossentropy(from_logits=True)))
+    model.compile(
+        optimizer="adam",
+        loss=SummedOverSteps(keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
+    )
     rng = _rng(seed)
     x = rng.integers(1, 10, size=(3, 6)).astype("int64")
     x[0, 4:] = 0
@@ -508,16 +566,19 @@ def ref_rnn_tokens_summed_loss(seed):
 def ref_losses_and_metrics(seed):
     import keras
 
-    from mpkeras.losses import BernoulliNLL, GaussianNLL, LaplaceNLL
+    from mpkeras.losses import BernoulliNLL, GaussianNLL, LaplaceNLL, SummedOverSteps
     from mpkeras.metrics import PSNR, SSIM
-    from mpkeras.models.rnn import SummedOverSteps
 
     inputs = keras.Input((8, 8, 1), name="image")
-    image = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="image_out")(inputs)
+    image = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="image_out")(
+        inputs
+    )
     flat = keras.layers.Flatten(name="flatten")(inputs)
     mean = keras.layers.Dense(3, name="mean")(flat)
     median = keras.layers.Dense(3, name="median")(flat)
-    steps = keras.layers.Reshape((4, 2), name="steps")(keras.layers.Dense(8, name="steps_dense")(flat))
+    steps = keras.layers.Reshape((4, 2), name="steps")(
+        keras.layers.Dense(8, name="steps_dense")(flat)
+    )
     model = keras.Model(inputs, [image, mean, median, steps], name="losses_and_metrics")
     model.compile(
         optimizer="adam",
@@ -543,7 +604,7 @@ def ref_losses_and_metrics(seed):
 
 
 REFERENCES = {
-    name[len("ref_"):]: function
+    name[len("ref_") :]: function
     for name, function in sorted(globals().items())
     if name.startswith("ref_") and callable(function)
 }
@@ -593,9 +654,15 @@ def write_reference(name, directory, seed=0):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("names", nargs="*", help=f"references to write (default all): {', '.join(REFERENCES)}")
-    parser.add_argument("--force", action="store_true", help="overwrite existing files (a deliberate format change)")
-    parser.add_argument("--out", type=Path, default=HERE, help="directory (default: next to this script)")
+    parser.add_argument(
+        "names", nargs="*", help=f"references to write (default all): {', '.join(REFERENCES)}"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite existing files (a deliberate format change)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="directory (default: next to this script)"
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in REFERENCES]
     if unknown:

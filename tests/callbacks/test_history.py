@@ -27,7 +27,9 @@ def _fit(tmp_path, epochs, extra=()):
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     history = ResumableHistory(tmp_path / "history.json")
     backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"), delete_checkpoint=False)
-    model.fit(x, 2 * x, epochs=epochs, batch_size=32, verbose=0, callbacks=[backup, history, *extra])
+    model.fit(
+        x, 2 * x, epochs=epochs, batch_size=32, verbose=0, callbacks=[backup, history, *extra]
+    )
     return history.history
 
 

@@ -78,3 +78,26 @@ def test_bad_input(tmp_path):
         latent_traversals(_vae(), X[0], order="random")
     with pytest.raises(ValueError, match="rows"):
         image_grid(np.zeros((4, 4)))
+
+
+def test_logger_and_grids_under_mixed_bfloat16(tmp_path):
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        vae = _vae(latent=3)
+        vae.compile(optimizer="adam")
+        logger = LatentImageLogger(tmp_path, X, every=1, num_samples=8, max_dims=2)
+        vae.fit(X, epochs=1, batch_size=8, verbose=0, callbacks=[logger])
+        images, dims = latent_traversals(vae, X[0], values=[-1.0, 1.0], reference=X)
+        decoded = vae.decode(np.zeros((2, 3), "float32"))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert decoded.dtype == "bfloat16"  # what the helpers receive
+    assert images.dtype == np.float32 and images.shape == (3, 2) + SHAPE
+    assert set(_images(tmp_path)) == {"reconstructions", "samples", "traversals"}
+    grids = logger.grids()
+    assert all(grid.dtype == np.float32 for grid in grids.values())
+    fig = grid_figure(tf.cast(images, "bfloat16"), title="bf16", row_labels=["a", "b", "c"])
+    fig.savefig(__import__("io").BytesIO(), format="png")

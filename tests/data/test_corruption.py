@@ -15,8 +15,15 @@ def _stack(dataset):
 
 def test_salt_and_pepper_sets_pixels_black_or_white(data_dir):
     x, y = _stack(
-        data.load("digits", "test", 360, task="denoising", noise="salt_and_pepper",
-                  noise_level=0.2, data_dir=data_dir)
+        data.load(
+            "digits",
+            "test",
+            360,
+            task="denoising",
+            noise="salt_and_pepper",
+            noise_level=0.2,
+            data_dir=data_dir,
+        )
     )
     changed = x != y
     assert changed.any()
@@ -30,8 +37,14 @@ def test_salt_and_pepper_sets_pixels_black_or_white(data_dir):
 
 def test_salt_and_pepper_default_level_and_binary_images(data_dir):
     x, y = _stack(
-        data.load("sprites/small", task="denoising", noise="salt_and_pepper", shuffle=False,
-                  batch_size=1024, data_dir=data_dir)
+        data.load(
+            "sprites/small",
+            task="denoising",
+            noise="salt_and_pepper",
+            shuffle=False,
+            batch_size=1024,
+            data_dir=data_dir,
+        )
     )
     assert set(np.unique(x)) == {0.0, 1.0}
     np.testing.assert_allclose(np.mean(x[y == 0.0]), 0.05, atol=0.005)
@@ -40,36 +53,69 @@ def test_salt_and_pepper_default_level_and_binary_images(data_dir):
 
 def test_explicit_noise_overrides_the_default_for_the_pixel_kind(data_dir):
     # Flip noise on grey images: v -> 1 - v with probability 0.25.
-    x, y = _stack(data.load("digits", "test", 360, task="denoising", noise="flip",
-                            noise_level=0.25, data_dir=data_dir))
+    x, y = _stack(
+        data.load(
+            "digits",
+            "test",
+            360,
+            task="denoising",
+            noise="flip",
+            noise_level=0.25,
+            data_dir=data_dir,
+        )
+    )
     flipped = np.isclose(x, 1.0 - y) & (y != 0.5)
     np.testing.assert_allclose(flipped.mean(), 0.25, atol=0.01)
     assert np.all(flipped | (x == y))
     # Gaussian noise on binary images: grey values appear.
-    x, y = _stack(data.load("sprites/small", task="denoising", noise="gaussian", shuffle=False,
-                            batch_size=1024, noise_level=0.2, data_dir=data_dir))
+    x, y = _stack(
+        data.load(
+            "sprites/small",
+            task="denoising",
+            noise="gaussian",
+            shuffle=False,
+            batch_size=1024,
+            noise_level=0.2,
+            data_dir=data_dir,
+        )
+    )
     assert len(np.unique(x)) > 100 and x.min() >= 0.0 and x.max() <= 1.0
 
 
 def test_noise_is_new_each_pass_and_fixed_on_evaluation_splits(data_dir):
-    train = data.load("digits", batch_size=2000, task="denoising", noise="salt_and_pepper",
-                      seed=2, data_dir=data_dir)
+    train = data.load(
+        "digits",
+        batch_size=2000,
+        task="denoising",
+        noise="salt_and_pepper",
+        seed=2,
+        data_dir=data_dir,
+    )
     noise = []
     for _ in range(2):
         x, y = _stack(train)
         order = np.lexsort(y.reshape(len(y), -1).T)
         noise.append((x - y)[order])
     assert np.mean(noise[0] != noise[1]) > 0.05
-    test = data.load("digits", "test", 100, task="denoising", noise="salt_and_pepper",
-                     data_dir=data_dir)
+    test = data.load(
+        "digits", "test", 100, task="denoising", noise="salt_and_pepper", data_dir=data_dir
+    )
     np.testing.assert_array_equal(_stack(test)[0], _stack(test)[0])
 
 
 def _holes(hole_size, batch=500, size=16, seed=0, index=(0, 0)):
     """The holes batch_fn cuts into an all-white batch: True where zeroed."""
     (spec, _) = registry.resolve("shapes")
-    fn = tasks.batch_fn(spec, "inpainting", seed=seed, binarize=None, normalize=True,
-                        noise_level=None, hole_size=hole_size, augment=None)
+    fn = tasks.batch_fn(
+        spec,
+        "inpainting",
+        seed=seed,
+        binarize=None,
+        normalize=True,
+        noise_level=None,
+        hole_size=hole_size,
+        augment=None,
+    )
     white = tf.fill([batch, size, size, 1], tf.constant(spec.pixel_max, tf.uint8))
     x, y = fn(index, white)
     np.testing.assert_array_equal(np.asarray(y), 1.0)
@@ -110,8 +156,9 @@ def test_rectangular_holes_of_random_height_and_width():
 
 
 def test_rectangular_holes_through_load(data_dir):
-    x, y = _stack(data.load("shapes", "test", 50, task="inpainting", hole_size=(4, 12),
-                            data_dir=data_dir))
+    x, y = _stack(
+        data.load("shapes", "test", 50, task="inpainting", hole_size=(4, 12), data_dir=data_dir)
+    )
     for masked, clean in zip(x, y):
         rows, cols = np.nonzero(np.any(masked != clean, axis=-1))
         assert rows.max() - rows.min() < 12 and cols.max() - cols.min() < 12

@@ -30,8 +30,11 @@ def test_images_and_labels_are_sklearns_exactly(data_dir):
         reference.setdefault(image.tobytes(), set()).add(int(label))
     seen = 0
     for x, y in _all_splits(data_dir).values():
-        # Stored as round(v * 255 / 16); invert exactly.
-        originals = np.round(x[..., 0] * 16 / 255).astype(np.int64)
+        # normalize=False gives scikit-learn's own 0..16 counts, exactly
+        # (they are stored as round(v * 255 / 16) and inverted on load).
+        assert x.min() == 0.0 and x.max() == 16.0
+        originals = x[..., 0].astype(np.int64)
+        np.testing.assert_array_equal(originals, x[..., 0])
         for image, label in zip(originals, y):
             assert int(label) in reference[image.tobytes()]
             seen += 1

@@ -9,12 +9,11 @@ import json
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-
 import mpkeras.data as data
 from mpkeras.callbacks import ShuffleEpoch
 from mpkeras.data import shuffling
@@ -44,9 +43,7 @@ def seen_by_fit(dataset, callbacks=(), **fit_kwargs):
     model = _Recorder()
     model.compile(run_eagerly=True)
     model.fit(dataset, verbose=0, callbacks=[_NewEpoch(), *callbacks], **fit_kwargs)
-    return [
-        tuple(np.concatenate(part) for part in zip(*batches)) for batches in model.epochs_seen
-    ]
+    return [tuple(np.concatenate(part) for part in zip(*batches)) for batches in model.epochs_seen]
 
 
 def _load(data_dir, **options):
@@ -123,7 +120,7 @@ def test_resumed_fit_sees_the_uninterrupted_fits_data(data_dir, epoch_zero):
         np.testing.assert_array_equal(x, x2)
         np.testing.assert_array_equal(y, y2)
     # Without the callback the same plain fit sees the same data.
-    for (x, y), (x2, y2) in zip(whole, seen_by_fit(_load(data_dir), epochs=3)):
+    for (x, _y), (x2, _y2) in zip(whole, seen_by_fit(_load(data_dir), epochs=3)):
         np.testing.assert_array_equal(x, x2)
 
 
@@ -152,7 +149,10 @@ def test_repeat_with_steps_per_epoch_never_repeats_a_pass(data_dir, epoch_zero):
             np.testing.assert_array_equal(y, y2)
             np.testing.assert_array_equal(x, x2)
     resumed = seen_by_fit(
-        _load(data_dir).repeat(), callbacks=[ShuffleEpoch()], epochs=3, steps_per_epoch=steps,
+        _load(data_dir).repeat(),
+        callbacks=[ShuffleEpoch()],
+        epochs=3,
+        steps_per_epoch=steps,
         initial_epoch=2,
     )
     np.testing.assert_array_equal(resumed[0][0], plain[2][0])
@@ -176,9 +176,9 @@ def test_counter_lives_with_the_dataset_and_not_longer(data_dir, epoch_zero):
     dataset = _load(data_dir).take(1)  # only a derived dataset is kept
     gc.collect()
     assert len(shuffling._COUNTERS) == before + 1
-    (x, _), = list(dataset)
+    ((x, _),) = list(dataset)
     shuffling.set_epoch(0)
-    (x2, _), = list(dataset)
+    ((x2, _),) = list(dataset)
     np.testing.assert_array_equal(np.asarray(x), np.asarray(x2))
     del dataset, x, x2
     gc.collect()

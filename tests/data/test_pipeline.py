@@ -40,8 +40,14 @@ def test_denoising_adds_clipped_gaussian_noise(data_dir):
 
 def test_denoising_binary_flips_pixels(data_dir):
     x, y = _stack(
-        data.load("sprites/small", task="denoising", noise_level=0.1, shuffle=False,
-                  batch_size=256, data_dir=data_dir)
+        data.load(
+            "sprites/small",
+            task="denoising",
+            noise_level=0.1,
+            shuffle=False,
+            batch_size=256,
+            data_dir=data_dir,
+        )
     )
     assert set(np.unique(x)) == {0.0, 1.0}
     np.testing.assert_allclose((x != y).mean(), 0.1, atol=0.005)
@@ -82,6 +88,7 @@ def test_binarize_rejects_unknown_mode(data_dir):
 
 def test_train_shuffles_per_pass_reproducibly(data_dir, epoch_zero):
     stored, _ = data.load_arrays("toy2d/blobs", data_dir=data_dir)
+
     def load(seed):
         return data.load("toy2d/blobs", batch_size=50, seed=seed, data_dir=data_dir)
 

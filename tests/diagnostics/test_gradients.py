@@ -1,13 +1,11 @@
 """R3: ||dh_T/dh_k|| by BPTT, against the notes' product of one-step Jacobians."""
 
+import keras
 import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-
-from mpkeras.diagnostics import hidden_state_gradient_norms, set_spectral_radius
-from mpkeras.diagnostics import log_norm_slope
+from mpkeras.diagnostics import hidden_state_gradient_norms, log_norm_slope, set_spectral_radius
 from mpkeras.layers import Elman, ElmanCell
 
 
@@ -51,9 +49,7 @@ def test_R3_tanh_matches_the_product_of_one_step_jacobians():
     x = inputs()
     got = hidden_state_gradient_norms(cell, x, per_example=True)
     np.testing.assert_allclose(got, numpy_jacobian_norms(cell, x), rtol=1e-9)
-    np.testing.assert_allclose(
-        hidden_state_gradient_norms(cell, x), got.mean(axis=0), rtol=1e-12
-    )
+    np.testing.assert_allclose(hidden_state_gradient_norms(cell, x), got.mean(axis=0), rtol=1e-12)
 
 
 @pytest.mark.parametrize("radius", [0.5, 1.0, 1.5])
@@ -120,12 +116,17 @@ def test_bad_input():
     cell = built_cell()
     with pytest.raises(ValueError, match="`inputs`"):
         hidden_state_gradient_norms(cell, np.zeros((3, 2)))
-    with pytest.raises(ValueError, match="`norm`"):
+    with pytest.raises(
+        ValueError,
+        match=r"`norm`, expected one of \('spectral', 'fro'\)\. "
+        r"Received: norm='max'",
+    ):
         hidden_state_gradient_norms(cell, inputs(), norm="max")
     with pytest.raises(ValueError, match="`cell`"):
         hidden_state_gradient_norms(keras.layers.Dense(2), inputs())
-    with pytest.raises(ValueError, match="`radius`"):
-        set_spectral_radius(cell, 0.0)
+    for bad in (0.0, float("inf"), True):
+        with pytest.raises(ValueError, match=r"`radius`, expected a positive number\. Received"):
+            set_spectral_radius(cell, bad)
     lstm = keras.layers.LSTMCell(3)
     lstm.build((None, 2))
     with pytest.raises(ValueError, match="square"):

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-
 from mpkeras.diagnostics import subspace_angles
 from mpkeras.diagnostics.subspaces import linear_decoder_basis
 
@@ -17,13 +16,9 @@ def test_known_angles_between_planes_in_r4():
     # span(e1, e2) vs span(cos a e1 + sin a e3, cos b e2 + sin b e4): angles a, b.
     a, b = 0.3, 1.1
     u = np.eye(4)[:, :2]
-    v = np.stack(
-        [[np.cos(a), 0, np.sin(a), 0], [0, np.cos(b), 0, np.sin(b)]], axis=1
-    )
+    v = np.stack([[np.cos(a), 0, np.sin(a), 0], [0, np.cos(b), 0, np.sin(b)]], axis=1)
     np.testing.assert_allclose(subspace_angles(u, v), [a, b], atol=1e-12)
-    np.testing.assert_allclose(
-        subspace_angles(u, v, degrees=True), np.degrees([a, b]), atol=1e-10
-    )
+    np.testing.assert_allclose(subspace_angles(u, v, degrees=True), np.degrees([a, b]), atol=1e-10)
 
 
 def test_A1_angles_ignore_the_basis():

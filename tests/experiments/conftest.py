@@ -14,7 +14,10 @@ a few seconds. It then asks for
   that run an experiment with other overrides (remote data under mock data,
   another corruption, a bad config). It runs quietly, with the run and its
   models under ``root``. It does not prepend ``TINY[name]``: callers that
-  want the tiny budget pass ``[*TINY[name], ...]``.
+  want the tiny budget pass ``[*TINY[name], ...]``. Every run it makes (the
+  tiny runs too) fails the test if its Results hold a metric the experiment
+  does not declare (``@register(..., metrics=...)``), so the declaration that
+  specs are checked against cannot go stale.
 - ``finite`` (session scope): ``finite(value)`` is True when ``value`` (a
   number or a list of numbers) holds only finite ints/floats.
 
@@ -28,13 +31,30 @@ editing ``sys.path``; a fixture needs no import at all.
 import math
 
 import pytest
+from mpkeras_experiments import registry
 
 from mpkeras import runner, specs
 
 
 def _run_quick(name, root, overrides=(), quick=True):
-    return runner.run(name, quick=quick, overrides=list(overrides), run_dir=root / "run",
-                      models_dir=root / "models", verbose=0, report=lambda line: None)
+    outcome = runner.run(
+        name,
+        quick=quick,
+        overrides=list(overrides),
+        run_dir=root / "run",
+        models_dir=root / "models",
+        verbose=0,
+        report=lambda line: None,
+    )
+    experiment = registry.get(specs.load(name).experiment)
+    undeclared = experiment.undeclared(outcome.results["metrics"])
+    if undeclared:
+        pytest.fail(
+            f"experiment {name!r} reported metric(s) {undeclared} that its @register(..., metrics=...) "
+            f"does not declare ({', '.join(experiment.metrics)})",
+            pytrace=False,
+        )
+    return outcome
 
 
 def _finite(value):
@@ -57,17 +77,22 @@ def tiny_runs(request, tmp_path_factory):
     """Each entry of the test module's ``TINY`` run once: name -> RunOutcome."""
     tiny = getattr(request.module, "TINY", None)
     if not tiny:
-        pytest.fail(f"{request.module.__name__} uses `tiny_runs` but defines no TINY dict "
-                    "(spec name -> overrides)", pytrace=False)
+        pytest.fail(
+            f"{request.module.__name__} uses `tiny_runs` but defines no TINY dict "
+            "(spec name -> overrides)",
+            pytrace=False,
+        )
     runs = {}
     for name, overrides in tiny.items():
         outcome = _run_quick(name, tmp_path_factory.mktemp(name), overrides)
         _, missing = runner.key_figures(specs.load(name), outcome.run_dir)
         if missing:
             written = sorted(p.name for p in (outcome.run_dir / "figures").glob("*.png"))
-            pytest.fail(f"experiment {name!r}: the tiny run (TINY[{name!r}] = {overrides!r}) did not write "
-                        f"the key figure(s) the spec declares: "
-                        f"{', '.join(f'figures/{f}.png' for f in missing)}; it wrote {written}",
-                        pytrace=False)
+            pytest.fail(
+                f"experiment {name!r}: the tiny run (TINY[{name!r}] = {overrides!r}) did not write "
+                f"the key figure(s) the spec declares: "
+                f"{', '.join(f'figures/{f}.png' for f in missing)}; it wrote {written}",
+                pytrace=False,
+            )
         runs[name] = outcome
     return runs

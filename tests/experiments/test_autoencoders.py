@@ -13,11 +13,23 @@ from mpkeras import runner, specs
 from mpkeras.saving import load_model
 
 SPLITS = ["train_split=train[:64]", "test_split=test[:32]"]
-CORRUPTION_TINY = [*SPLITS, "train.epochs=1", "hidden=[4, 4]", "latent_dim=72", "undercomplete_latent_dim=4"]
+CORRUPTION_TINY = [
+    *SPLITS,
+    "train.epochs=1",
+    "hidden=[4, 4]",
+    "latent_dim=72",
+    "undercomplete_latent_dim=4",
+]
 TINY = {
     "linear_ae_pca": [*SPLITS, "train.epochs=1", "train.steps_per_epoch=5"],
-    "nonlinear_ae": [*SPLITS, "train.epochs=1", "hidden=[4, 4]", "linear_train.epochs=1",
-                     "linear_train.steps_per_epoch=5", "figure_every=1"],
+    "nonlinear_ae": [
+        *SPLITS,
+        "train.epochs=1",
+        "hidden=[4, 4]",
+        "linear_train.epochs=1",
+        "linear_train.steps_per_epoch=5",
+        "figure_every=1",
+    ],
     "denoising_ae": CORRUPTION_TINY,
     "inpainting_ae": CORRUPTION_TINY,
 }
@@ -53,11 +65,14 @@ def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs, fin
     x = np.random.default_rng(0).uniform(size=(4, 8, 8, 1)).astype("float32")
     for path in outcome.model_paths:
         loaded, trained = load_model(path), outcome.models[path.stem]
-        np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(trained(x)), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(loaded(x)), np.asarray(trained(x)), rtol=1e-6, atol=1e-6
+        )
         # The halves stay usable on their own after loading.
         z = np.asarray(loaded.encoder(x))
-        np.testing.assert_allclose(np.asarray(loaded.decoder(z)), np.asarray(trained(x)),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(loaded.decoder(z)), np.asarray(trained(x)), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_A1_metrics_are_consistent(tiny_runs):
@@ -76,10 +91,13 @@ def test_A3_comparison_and_tensorboard_images(tiny_runs):
     for name in ("denoising_ae", "inpainting_ae"):
         outcome = tiny_runs[name]
         metrics = outcome.results["metrics"]
-        assert metrics["latent_dim"] > metrics["input_features"] > metrics["undercomplete_latent_dim"]
+        assert (
+            metrics["latent_dim"] > metrics["input_features"] > metrics["undercomplete_latent_dim"]
+        )
         assert metrics["psnr_gain"] == pytest.approx(metrics["output_psnr"] - metrics["input_psnr"])
         assert metrics["overcomplete_minus_undercomplete_psnr"] == pytest.approx(
-            metrics["output_psnr"] - metrics["undercomplete_output_psnr"])
+            metrics["output_psnr"] - metrics["undercomplete_output_psnr"]
+        )
         assert 0 < metrics["fraction_changed"] <= 1
         for label in ("overcomplete", "undercomplete"):
             assert "corrupted_output_clean" in image_tags(outcome.run_dir / "logs" / label)
@@ -118,7 +136,9 @@ def test_premise_overcomplete(tmp_path, run_quick):
 
 def test_bad_config_values(tmp_path, run_quick):
     with pytest.raises(ValueError, match="noise_levels"):
-        run_quick("denoising_ae", tmp_path / "a", [*TINY["denoising_ae"], "noise_levels={gaussian = 0.0}"])
+        run_quick(
+            "denoising_ae", tmp_path / "a", [*TINY["denoising_ae"], "noise_levels={gaussian = 0.0}"]
+        )
     with pytest.raises(ValueError, match="hole_size"):
         run_quick("inpainting_ae", tmp_path / "b", [*TINY["inpainting_ae"], "hole_size=0"])
     with pytest.raises(ValueError, match="latent_dims"):
@@ -131,8 +151,17 @@ def test_A2_runs_on_mnist_shaped_data_with_mock_data(tmp_path, run_quick, finite
     import tensorflow_datasets as tfds
 
     with tfds.testing.mock_data(num_examples=16):
-        outcome = run_quick("nonlinear_ae", tmp_path, [*TINY["nonlinear_ae"], "dataset=mnist", "train_split=train",
-                                                       "test_split=test", "train.batch_size=8"])
+        outcome = run_quick(
+            "nonlinear_ae",
+            tmp_path,
+            [
+                *TINY["nonlinear_ae"],
+                "dataset=mnist",
+                "train_split=train",
+                "test_split=test",
+                "train.batch_size=8",
+            ],
+        )
     metrics = outcome.results["metrics"]
     assert all(finite(v) for v in metrics.values())
     assert tuple(outcome.models["nonlinear_ae"].decoder.output_shape) == (None, 28, 28, 1)

@@ -19,9 +19,14 @@ from mpkeras import specs
 from mpkeras.saving import load_model
 
 TINY = {
-    "cnn_digits": ["filters=[4, 8]", "train.epochs=1", "train.batch_size=128", "figure_every=1",
-                   "shift=0.125",
-                   "max_misclassified=8"],
+    "cnn_digits": [
+        "filters=[4, 8]",
+        "train.epochs=1",
+        "train.batch_size=128",
+        "figure_every=1",
+        "shift=0.125",
+        "max_misclassified=8",
+    ],
     "explicit_vs_autodiff": ["filters=[4]", "train.epochs=1", "train.batch_size=128"],
 }
 FIGURES = {
@@ -44,8 +49,9 @@ def test_tiny_run_has_metrics_figures_events_and_models(name, tiny_runs, finite)
         model = load_model(path)
         original = outcome.models[path.stem]
         assert model.predict(x, verbose=0).shape == (4, 10)
-        np.testing.assert_allclose(model.predict(x, verbose=0), original.predict(x, verbose=0),
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            model.predict(x, verbose=0), original.predict(x, verbose=0), rtol=1e-6
+        )
 
 
 def test_cnn_digits_metrics_are_consistent_C7(tiny_runs):
@@ -70,8 +76,11 @@ def test_explicit_vs_autodiff_tiny_run_agrees_C4(tiny_runs):
 
 def test_cnn_digits_runs_on_mnist_under_mock_data(tmp_path, run_quick):
     with tfds.testing.mock_data(num_examples=40):
-        outcome = run_quick("cnn_digits", tmp_path, ["dataset=mnist", "filters=[4]", "train.epochs=1",
-                                                     "max_misclassified=4"])
+        outcome = run_quick(
+            "cnn_digits",
+            tmp_path,
+            ["dataset=mnist", "filters=[4]", "train.epochs=1", "max_misclassified=4"],
+        )
     metrics = outcome.results["metrics"]
     assert metrics["test_examples"] == 40
     assert 0.0 <= metrics["test_accuracy"] <= 1.0

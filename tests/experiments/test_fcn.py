@@ -14,11 +14,25 @@ import tensorflow_datasets as tfds
 from mpkeras import specs
 
 TINY = {
-    "unet_shapes": ["train.epochs=1", "train_examples=32", "test_examples=8", "depth=1",
-                    "base_filters=2", "image_size=[32, 32]", "figure_examples=2"],
-    "upsampling_compare": ["train.epochs=1", "train_examples=16", "test_examples=8", "depth=1",
-                           "base_filters=2", "image_size=[16, 16]", "figure_examples=2",
-                           "methods=['transpose']"],
+    "unet_shapes": [
+        "train.epochs=1",
+        "train_examples=32",
+        "test_examples=8",
+        "depth=1",
+        "base_filters=2",
+        "image_size=[32, 32]",
+        "figure_examples=2",
+    ],
+    "upsampling_compare": [
+        "train.epochs=1",
+        "train_examples=16",
+        "test_examples=8",
+        "depth=1",
+        "base_filters=2",
+        "image_size=[16, 16]",
+        "figure_examples=2",
+        "methods=['transpose']",
+    ],
 }
 FIGURES = {
     "unet_shapes": {"test_predictions.png"},
@@ -69,22 +83,66 @@ def test_f1_upsampling_compare_reports_every_variant(tiny_runs):
 
 def test_unet_shapes_runs_on_oxford_pets_under_mock_data(tmp_path, run_quick):
     with tfds.testing.mock_data(num_examples=8):
-        outcome = run_quick("unet_shapes", tmp_path, ["dataset=oxford_iiit_pet", "train.epochs=1",
-                                                      "depth=1", "base_filters=2", "figure_examples=2",
-                                                      "train.batch_size=4"])
+        outcome = run_quick(
+            "unet_shapes",
+            tmp_path,
+            [
+                "dataset=oxford_iiit_pet",
+                "train.epochs=1",
+                "depth=1",
+                "base_filters=2",
+                "figure_examples=2",
+                "train.batch_size=4",
+            ],
+        )
     metrics = outcome.results["metrics"]
     assert len(metrics["test_per_class_iou"]) == 3  # pet, background, border
     assert 0.0 <= metrics["test_mean_iou"] <= 1.0
     assert {"test_iou_pet", "test_iou_background", "test_iou_border"} <= set(metrics)
 
 
+def test_dihedral_augment_turns_image_and_mask_together():
+    import tensorflow as tf
+    from mpkeras_experiments.fcn._common import dihedral_augment
+
+    rng = np.random.default_rng(0)
+    images = rng.random((64, 8, 8, 3)).astype("float32")
+    masks = (images[..., 0] > 0.5).astype("int32")
+    augment = dihedral_augment(3)
+    out_images, out_masks = (
+        np.asarray(t) for t in augment(tf.constant(5, tf.int64), (images, masks))
+    )
+    again = augment(tf.constant(5, tf.int64), (images, masks))
+    np.testing.assert_array_equal(out_images, again[0])  # stateless: same batch index, same draw
+    # The mask was computed from channel 0, so it must still match it.
+    np.testing.assert_array_equal(out_masks, (out_images[..., 0] > 0.5).astype("int32"))
+    used = set()
+    for image, turned in zip(images, out_images):
+        candidates = [np.rot90(image, k % 4, axes=(0, 1)) for k in range(8)]
+        candidates[4:] = [c[:, ::-1] for c in candidates[4:]]
+        matches = [k for k, c in enumerate(candidates) if np.array_equal(c, turned)]
+        assert matches, "each output is one of the 8 symmetries of its input"
+        used.add(matches[0])
+    # 64 uniform draws from 8 symmetries miss one with probability < 8 (7/8)^64 = 1.6e-3.
+    assert used == set(range(8))
+    other = np.asarray(augment(tf.constant(6, tf.int64), (images, masks))[0])
+    assert not np.array_equal(other, out_images)
+    with pytest.raises(ValueError, match="square"):
+        augment(tf.constant(0, tf.int64), (images[:, :, :4], masks[:, :, :4]))
+
+
 def test_bad_config_is_rejected_before_any_work(tmp_path, run_quick):
-    for name, override in [("unet_shapes", "upsampling=bilinear"), ("unet_shapes", "depth=0"),
-                           ("unet_shapes", "image_size=[32]"),
-                           ("upsampling_compare", "methods=['bicubic']"),
-                           ("upsampling_compare", "methods=[]")]:
+    for name, override in [
+        ("unet_shapes", "upsampling=bilinear"),
+        ("unet_shapes", "depth=0"),
+        ("unet_shapes", "image_size=[32]"),
+        ("upsampling_compare", "methods=['bicubic']"),
+        ("upsampling_compare", "methods=[]"),
+    ]:
         with pytest.raises(ValueError):
             run_quick(name, tmp_path / override.split("=")[0], [override])
+    with pytest.raises(ValueError, match="square"):
+        run_quick("unet_shapes", tmp_path / "augment", ["augment=true", "image_size=[32, 16]"])
 
 
 @pytest.mark.slow

@@ -8,18 +8,30 @@ the slow tests run each spec's --quick budget and require every one to hold.
 
 import numpy as np
 import pytest
+from mpkeras_experiments.neural_networks import universal_approximation
 
 from mpkeras import specs
-from mpkeras.experiments.neural_networks import universal_approximation
 from mpkeras.saving import load_model
 
 TINY = {
     "perceptron": ["max_epochs=3"],
-    "linear_collapse": ["train_size=256", "test_size=128", "hidden=[4, 4]",
-                        "train.epochs=2", "train.steps_per_epoch=5"],
-    "universal_approximation": ["widths=[2, 4, 8]", "train_size=256", "grid_points=[101, 11]",
-                                "train.epochs=1", "train.steps_per_epoch=5", "deep_hidden=[3, 3]",
-                                "comparison_train.epochs=1", "comparison_train.steps_per_epoch=5"],
+    "linear_collapse": [
+        "train_size=256",
+        "test_size=128",
+        "hidden=[4, 4]",
+        "train.epochs=2",
+        "train.steps_per_epoch=5",
+    ],
+    "universal_approximation": [
+        "widths=[2, 4, 8]",
+        "train_size=256",
+        "grid_points=[101, 11]",
+        "train.epochs=1",
+        "train.steps_per_epoch=5",
+        "deep_hidden=[3, 3]",
+        "comparison_train.epochs=1",
+        "comparison_train.steps_per_epoch=5",
+    ],
 }
 FIGURES = {
     "perceptron": {"decision_boundary.png"},
@@ -42,15 +54,20 @@ def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs, fin
     x = np.random.default_rng(0).uniform(size=(64, 2)).astype("float32")
     for path in outcome.model_paths:
         trained = trained_models[path.stem]
-        inputs = x[:, :1] if path.stem == "universal_approximation" else x  # its main model is m = 1
-        np.testing.assert_allclose(np.asarray(load_model(path)(inputs)), np.asarray(trained(inputs)),
-                                   rtol=1e-6, atol=1e-6)
+        inputs = (
+            x[:, :1] if path.stem == "universal_approximation" else x
+        )  # its main model is m = 1
+        np.testing.assert_allclose(
+            np.asarray(load_model(path)(inputs)), np.asarray(trained(inputs)), rtol=1e-6, atol=1e-6
+        )
 
 
 def test_perceptron_metrics_are_consistent(tiny_runs):
     metrics = tiny_runs["perceptron"].results["metrics"]
     assert metrics["novikoff_bound"] == pytest.approx((metrics["radius"] / metrics["margin"]) ** 2)
-    assert metrics["updates_over_bound"] == pytest.approx(metrics["updates"] / metrics["novikoff_bound"])
+    assert metrics["updates_over_bound"] == pytest.approx(
+        metrics["updates"] / metrics["novikoff_bound"]
+    )
     # The max-margin separator is at least as good as the data's own.
     assert metrics["margin"] >= metrics["data_separator_margin"] > 0
 
@@ -90,7 +107,7 @@ def test_quick_run_meets_every_expectation(name, tmp_path, run_quick):
 def test_spec_data_names_the_configs_default_dataset():
     """`mpkeras list` shows a spec's `data` without importing the experiment;
     it must agree with the config's dataset default (the source of truth)."""
-    from mpkeras import experiments
+    import mpkeras_experiments as experiments
 
     for name in specs.available():
         spec = specs.load(name)

@@ -18,13 +18,32 @@ from mpkeras.saving import load_model
 
 TINY = {
     "vanishing_exploding": ["steps=6", "batch_size=2", "units=4", "radii=[0.5, 1.5]"],
-    "adding_problem": ["lengths=[10]", "units=4", "copy_length=10", "train.epochs=1", "train.steps_per_epoch=3",
-                       "train.batch_size=16", "copy_train.epochs=1", "copy_train.steps_per_epoch=2",
-                       "copy_train.batch_size=16"],
+    "adding_problem": [
+        "lengths=[10]",
+        "units=4",
+        "copy_length=10",
+        "train.epochs=1",
+        "train.steps_per_epoch=3",
+        "train.batch_size=16",
+        "copy_train.epochs=1",
+        "copy_train.steps_per_epoch=2",
+        "copy_train.batch_size=16",
+    ],
     # A huge unclipped step: the loss becomes NaN in the first epoch.
-    "gradient_clipping": ["units=4", "epochs=2", "steps_per_epoch=5", "batch_size=16",
-                          "learning_rate=100.0", "momentum=0.0"],
-    "sequence_modes": ["units=4", "train.epochs=1", "train.steps_per_epoch=2", "train.batch_size=16"],
+    "gradient_clipping": [
+        "units=4",
+        "epochs=2",
+        "steps_per_epoch=5",
+        "batch_size=16",
+        "learning_rate=100.0",
+        "momentum=0.0",
+    ],
+    "sequence_modes": [
+        "units=4",
+        "train.epochs=1",
+        "train.steps_per_epoch=2",
+        "train.batch_size=16",
+    ],
 }
 FIGURES = {
     "vanishing_exploding": {"gradient_norms.png"},
@@ -47,8 +66,9 @@ def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs, fin
     for path in outcome.model_paths:
         model = outcome.models[path.stem]
         x = np.random.default_rng(0).uniform(size=(3, *model.input_shape[1:])).astype("float32")
-        np.testing.assert_allclose(np.asarray(load_model(path)(x)), np.asarray(model(x)),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(load_model(path)(x)), np.asarray(model(x)), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_vanishing_exploding_linear_slopes_are_log_radius(tiny_runs):
@@ -64,7 +84,8 @@ def test_adding_problem_metric_names(tiny_runs):
     assert metrics["shortest_length"] == metrics["longest_length"] == 10
     assert metrics["lstm_mse_longest"] == metrics["lstm_mse_t10"]
     assert metrics["elman_to_lstm_mse_longest"] == pytest.approx(
-        metrics["elman_mse_t10"] / metrics["lstm_mse_t10"])
+        metrics["elman_mse_t10"] / metrics["lstm_mse_t10"]
+    )
     assert 0 <= metrics["lstm_copy_accuracy"] <= 1  # TINY keeps the copy task
     assert metrics["baseline_mse"] == pytest.approx(1 / 6)
 
@@ -90,16 +111,27 @@ def test_sequence_modes_baselines(tiny_runs):
 
 def test_sentiment_with_mock_data(tmp_path, run_quick):
     with tfds.testing.mock_data(num_examples=8):
-        outcome = run_quick("sentiment", tmp_path, [
-            "vocabulary_size=50", "sequence_length=12", "adapt_batches=2", "embedding_dim=4",
-            "units=4", "batch_size=4", "epochs=1"])
+        outcome = run_quick(
+            "sentiment",
+            tmp_path,
+            [
+                "vocabulary_size=50",
+                "sequence_length=12",
+                "adapt_batches=2",
+                "embedding_dim=4",
+                "units=4",
+                "batch_size=4",
+                "epochs=1",
+            ],
+        )
     metrics = outcome.results["metrics"]
     assert 0 <= metrics["test_accuracy"] <= 1 and 0 <= metrics["majority_accuracy"] <= 1
     assert {p.name for p in (outcome.run_dir / "figures").glob("*.png")} == FIGURES["sentiment"]
     reloaded = load_model(outcome.model_paths[0])
     reviews = np.array(["a great film", "terrible and boring"])
-    np.testing.assert_allclose(np.asarray(reloaded(reviews)),
-                               np.asarray(outcome.models["sentiment"](reviews)), rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(reloaded(reviews)), np.asarray(outcome.models["sentiment"](reviews)), rtol=1e-5
+    )
 
 
 def test_sentiment_without_data_is_unavailable_not_failed(tmp_path, monkeypatch, run_quick):

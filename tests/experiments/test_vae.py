@@ -10,17 +10,36 @@ import math
 
 import numpy as np
 import pytest
+from mpkeras_experiments.vae.beta_vae_sprites import factor_observations
 
 from mpkeras import runner, specs
-from mpkeras.experiments.vae.beta_vae_sprites import factor_observations
 from mpkeras.saving import load_model
 
 TINY = {
-    "vae_digits": ["train.epochs=1", "hidden=[8]", "num_samples=5", "test_examples=40",
-                   "figure_examples=4", "interpolation_steps=3"],
-    "constrained_beta_vae": ["train.epochs=2", "final_epochs=1", "hidden=[8]", "deltas=[5.0, 15.0]"],
-    "beta_vae_sprites": ["dataset=sprites/small", "train.epochs=1", "hidden=[8]", "score_examples=300",
-                         "betavae_batch=4", "betavae_train=20", "betavae_eval=20", "traversal_dims=2"],
+    "vae_digits": [
+        "train.epochs=1",
+        "hidden=[8]",
+        "num_samples=5",
+        "test_examples=40",
+        "figure_examples=4",
+        "interpolation_steps=3",
+    ],
+    "constrained_beta_vae": [
+        "train.epochs=2",
+        "final_epochs=1",
+        "hidden=[8]",
+        "deltas=[5.0, 15.0]",
+    ],
+    "beta_vae_sprites": [
+        "dataset=sprites/small",
+        "train.epochs=1",
+        "hidden=[8]",
+        "score_examples=300",
+        "betavae_batch=4",
+        "betavae_train=20",
+        "betavae_eval=20",
+        "traversal_dims=2",
+    ],
 }
 FIGURES = {
     "vae_digits": {"samples.png", "reconstructions.png", "interpolation.png"},
@@ -46,7 +65,9 @@ def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs):
         loaded = load_model(path)
         assert float(loaded.beta.numpy()) == float(model.beta.numpy())
         x = np.zeros((2,) + tuple(model.encoder.inputs[0].shape[1:]), "float32")
-        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+        np.testing.assert_allclose(
+            loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6
+        )
 
 
 def test_A4_digits_elbo_and_log_likelihood_in_nats(tiny_runs):
@@ -60,7 +81,8 @@ def test_A6_constrained_run_reports_each_delta(tiny_runs):
     metrics = tiny_runs["constrained_beta_vae"].results["metrics"]
     for tag, delta in (("delta5", 5.0), ("delta15", 15.0)):
         assert metrics[f"kl_relative_error_{tag}"] == pytest.approx(
-            abs(metrics[f"final_kl_{tag}"] / delta - 1.0))
+            abs(metrics[f"final_kl_{tag}"] / delta - 1.0)
+        )
         assert metrics[f"final_beta_{tag}"] >= 0.0
 
 
@@ -93,7 +115,9 @@ def test_A4_vae_digits_runs_on_binarized_mnist_with_mock_data(tmp_path, run_quic
     import tensorflow_datasets as tfds
 
     with tfds.testing.mock_data(num_examples=16):
-        outcome = run_quick("vae_digits", tmp_path, ["dataset=binarized_mnist", *TINY["vae_digits"]])
+        outcome = run_quick(
+            "vae_digits", tmp_path, ["dataset=binarized_mnist", *TINY["vae_digits"]]
+        )
     metrics = outcome.results["metrics"]
     assert all(math.isfinite(v) for v in metrics.values()), metrics
     assert tuple(outcome.models["vae_digits"].decoder.output_shape) == (None, 28, 28, 1)

@@ -1,9 +1,9 @@
 """ExplicitConv2D: Conv2D with gradients from the notes' formulas (C4)."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from mpkeras.layers import ExplicitConv2D
 
@@ -19,9 +19,7 @@ def _gradients(layer, inputs, upstream):
     with tf.GradientTape() as tape:
         tape.watch(inputs)
         outputs = layer(inputs)
-    grads = tape.gradient(
-        outputs, [inputs] + layer.trainable_weights, output_gradients=upstream
-    )
+    grads = tape.gradient(outputs, [inputs] + layer.trainable_weights, output_gradients=upstream)
     return outputs, grads
 
 
@@ -32,7 +30,10 @@ def _gradients(layer, inputs, upstream):
 def test_gradients_equal_conv2d_autodiff_C4(padding, strides, size, channels):
     rng = np.random.default_rng(0)
     kwargs = dict(
-        filters=5, kernel_size=(3, 2), strides=strides, padding=padding,
+        filters=5,
+        kernel_size=(3, 2),
+        strides=strides,
+        padding=padding,
         activation="tanh",
     )
     reference, explicit = _pair(**kwargs)
@@ -51,9 +52,7 @@ def test_gradients_equal_conv2d_autodiff_C4(padding, strides, size, channels):
     assert len(grads) == 3  # inputs, kernel, bias
     for got, expected in zip(grads, ref_grads):
         scale = np.abs(expected.numpy()).max()
-        np.testing.assert_allclose(
-            got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5 * scale
-        )
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5 * scale)
 
 
 def test_gradients_do_not_come_from_autodiff_of_the_convolution_C4():
@@ -76,7 +75,11 @@ def test_gradients_do_not_come_from_autodiff_of_the_convolution_C4():
 def test_without_bias_and_in_float64():
     rng = np.random.default_rng(1)
     reference, explicit = _pair(
-        filters=2, kernel_size=3, strides=2, padding="same", use_bias=False,
+        filters=2,
+        kernel_size=3,
+        strides=2,
+        padding="same",
+        use_bias=False,
         dtype="float64",
     )
     inputs = tf.constant(rng.normal(size=(2, 9, 8, 3)))
@@ -93,8 +96,13 @@ def test_without_bias_and_in_float64():
 
 def test_contract_symbolic_eager_config_and_fit():
     layer = ExplicitConv2D(
-        4, 3, strides=2, padding="same", activation="relu",
-        kernel_initializer="he_normal", name="conv",
+        4,
+        3,
+        strides=2,
+        padding="same",
+        activation="relu",
+        kernel_initializer="he_normal",
+        name="conv",
     )
     symbolic = layer(keras.Input((9, 9, 2)))
     assert tuple(symbolic.shape) == (None, 5, 5, 4)
@@ -103,16 +111,28 @@ def test_contract_symbolic_eager_config_and_fit():
     assert tuple(eager.shape) == (3, 5, 5, 4)
 
     config = layer.get_config()
-    for key in ("filters", "kernel_size", "strides", "padding", "activation",
-                "use_bias", "kernel_initializer", "bias_initializer"):
+    for key in (
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "activation",
+        "use_bias",
+        "kernel_initializer",
+        "bias_initializer",
+    ):
         assert key in config
     clone = ExplicitConv2D.from_config(config)
     assert clone.get_config() == config
     assert keras.saving.get_registered_name(ExplicitConv2D) == "mpkeras>ExplicitConv2D"
 
     model = keras.Sequential(
-        [keras.Input((8, 8, 1)), ExplicitConv2D(2, 3), keras.layers.Flatten(),
-         keras.layers.Dense(1)]
+        [
+            keras.Input((8, 8, 1)),
+            ExplicitConv2D(2, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
+        ]
     )
     model.compile(optimizer="sgd", loss="mse")
     rng = np.random.default_rng(2)
@@ -157,9 +177,21 @@ def test_trains_like_conv2d_from_the_same_weights_C4():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(data_format="channels_first"), "data_format"),
-        (dict(dilation_rate=2), "dilation_rate"),
-        (dict(groups=2), "groups"),
+        (
+            dict(data_format="channels_first"),
+            r"Received an invalid value for `data_format`, expected 'channels_last' .*"
+            r"Received: data_format='channels_first'",
+        ),
+        (
+            dict(dilation_rate=2),
+            r"Received an invalid value for `dilation_rate`, expected 1 .* Received: dilation_rate=2",
+        ),
+        (
+            dict(groups=2),
+            r"Received an invalid value for `groups`, expected 1 .* Received: "
+            r"groups=2",
+        ),
+        # Keras's own Conv2D checks these, in its wording.
         (dict(padding="full"), "padding"),
         (dict(strides=0), "strides"),
         (dict(filters=0), "filters"),

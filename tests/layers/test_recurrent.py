@@ -1,18 +1,15 @@
 """R1: ElmanCell / Elman, h_t = act(W_h h_{t-1} + W_x x_t + b), against SimpleRNN and NumPy."""
 
+import keras
 import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-
 from mpkeras.layers import Elman, ElmanCell
 
 
 def sequences(batch=3, steps=6, features=5, seed=0):
-    return np.random.default_rng(seed).normal(size=(batch, steps, features)).astype(
-        np.float32
-    )
+    return np.random.default_rng(seed).normal(size=(batch, steps, features)).astype(np.float32)
 
 
 def numpy_elman(x, w_x, w_h, b, h0=None, activation=np.tanh):
@@ -141,9 +138,7 @@ def test_equals_simple_rnn_stateful():
     ours.set_weights(reference.get_weights())
     for chunk in (x[:, :3], x[:, 3:]):  # the state carries over between calls
         assert_same(reference(chunk), ours(chunk))
-    np.testing.assert_array_equal(
-        np.asarray(reference.states[0]), np.asarray(ours.states[0])
-    )
+    np.testing.assert_array_equal(np.asarray(reference.states[0]), np.asarray(ours.states[0]))
     reference.reset_state()
     ours.reset_state()
     assert_same(reference(x[:, :3]), ours(x[:, :3]))
@@ -158,6 +153,105 @@ def test_dropout_masks_match_simple_rnn_with_the_same_seed():
     # Dropout is active in training: the output differs from inference.
     assert not np.allclose(np.asarray(ours(x, training=True)), np.asarray(ours(x)))
     assert ours.get_config()["seed"] == 7
+
+
+def _mask_probe(layer_class, units, rate, recurrent):
+    """A linear, bias-free layer whose outputs show its dropout masks.
+
+    Input dropout (recurrent=False): W_x = I, W_h = 0 and x_t = 1, so
+    h_t = m * x_t = m. Recurrent dropout: W_x = 0, W_h = I and h_0 = 1, so
+    h_t = m_h * h_{t-1} = m_h ** t. A mask fixed over the sequence keeps the
+    same zero pattern at every t; a mask redrawn per step would not.
+    Returns `run(training)`, giving h_1..h_T of a fresh call.
+    """
+    option = "recurrent_dropout" if recurrent else "dropout"
+    layer = layer_class(
+        units,
+        activation="linear",
+        use_bias=False,
+        return_sequences=True,
+        seed=4,
+        **{option: rate},
+    )
+    batch, steps = 256, 5
+    layer.build((batch, steps, units))
+    eye, zero = np.eye(units, dtype=np.float32), np.zeros((units, units), np.float32)
+    layer.set_weights([zero, eye] if recurrent else [eye, zero])
+    x = np.full((batch, steps, units), 0.0 if recurrent else 1.0, np.float32)
+    h0 = np.ones((batch, units), np.float32) if recurrent else None
+
+    def run(training):
+        return np.asarray(layer(x, initial_state=h0, training=training))
+
+    return run
+
+
+@pytest.mark.parametrize("recurrent", [False, True], ids=["dropout", "recurrent_dropout"])
+def test_dropout_is_one_mask_per_sequence_as_in_simple_rnn(recurrent):
+    rate, units = 0.3, 32
+    dropped = {}
+    for layer_class in (keras.layers.SimpleRNN, Elman):
+        run = _mask_probe(layer_class, units, rate, recurrent)
+        h = run(training=True)
+        mask = h[:, 0]
+        kept = mask != 0
+        # Entries are 0 or 1 / (1 - rate) (inverted dropout: mean 1).
+        np.testing.assert_allclose(mask[kept], 1.0 / (1.0 - rate), rtol=1e-6)
+        for t in range(h.shape[1]):
+            expected = mask ** (t + 1) if recurrent else mask
+            np.testing.assert_allclose(h[:, t], expected, rtol=1e-5, err_msg=f"step {t}")
+        # A mask of its own for each example, and a new one for each call.
+        assert not np.all(mask == mask[:1])
+        assert np.mean((run(training=True)[:, 0] != 0) != kept) > 0.1
+        dropped[layer_class.__name__] = 1.0 - kept.mean()
+    # The dropped fraction is Binomial(n, rate) / n for both: 5 standard errors.
+    stderr = np.sqrt(rate * (1 - rate) / (256 * units))
+    for fraction in dropped.values():
+        assert abs(fraction - rate) < 5 * stderr, dropped
+    assert abs(dropped["Elman"] - dropped["SimpleRNN"]) < 5 * np.sqrt(2) * stderr, dropped
+
+
+@pytest.mark.parametrize("recurrent", [False, True], ids=["dropout", "recurrent_dropout"])
+def test_dropout_is_off_in_inference(recurrent):
+    np.testing.assert_array_equal(_mask_probe(Elman, 8, 0.5, recurrent)(training=False), 1.0)
+
+
+def test_cell_dropout_in_plain_rnn_raises_in_training_and_works_in_inference():
+    x = sequences()
+    rnn = keras.layers.RNN(ElmanCell(4, dropout=0.2, seed=1), return_sequences=True)
+    plain = keras.layers.RNN(ElmanCell(4), return_sequences=True)
+    plain.build(x.shape)
+    rnn.build(x.shape)
+    rnn.set_weights(plain.get_weights())
+    assert_same(rnn(x), plain(x))
+    with pytest.raises(ValueError, match=r"mpkeras\.layers\.Elman\(units, dropout="):
+        rnn(x, training=True)
+    # A hand-written loop draws the masks itself, as the message says.
+    cell = rnn.cell
+    h = np.zeros((3, 4), np.float32)
+    cell.draw_dropout_masks(x[:, 0], h)
+    first, _ = cell(x[:, 0], [h], training=True)
+    again, _ = cell(x[:, 0], [h], training=True)
+    cell.reset_dropout_masks()
+    assert_same(first, again)
+    assert not np.allclose(np.asarray(first), np.asarray(plain.cell(x[:, 0], [h])[0]))
+
+
+def test_elman_dropout_trains_inside_bidirectional_and_a_fit():
+    inputs = keras.Input((6, 5))
+    h = keras.layers.Bidirectional(Elman(4, dropout=0.2, recurrent_dropout=0.2, seed=2))(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(h))
+    model.compile("sgd", "mse")
+    history = model.fit(sequences(), np.zeros((3, 1)), epochs=1, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_no_private_keras_import():
+    import inspect
+
+    from mpkeras.layers import recurrent
+
+    assert "keras.src" not in inspect.getsource(recurrent)
 
 
 def test_elman_layer_config_and_properties():

@@ -59,9 +59,7 @@ def test_A4_gradients_reach_mean_and_log_var():
     g_mean, g_log_var = tape.gradient(loss, [mean, log_var])
     np.testing.assert_allclose(g_mean, np.ones((1, 2)), rtol=1e-6)
     eps = (z.numpy() - mean.numpy()) / np.exp(0.5 * log_var.numpy())
-    np.testing.assert_allclose(
-        g_log_var, 0.5 * np.exp(0.5 * log_var.numpy()) * eps, rtol=1e-5
-    )
+    np.testing.assert_allclose(g_log_var, 0.5 * np.exp(0.5 * log_var.numpy()) * eps, rtol=1e-5)
 
 
 def test_seeded_layers_draw_the_same_sequence():

@@ -8,11 +8,7 @@ import tensorflow as tf
 from mpkeras.layers import BedOfNails2D, MaxUnpooling2D
 
 FIGURE_8_9_INPUT = np.array([[6, 8], [4, 8]], "float32").reshape(1, 2, 2, 1)
-FIGURE_9 = np.array(
-    [[6, 0, 8, 0],
-     [0, 0, 0, 0],
-     [4, 0, 8, 0],
-     [0, 0, 0, 0]], "float32")
+FIGURE_9 = np.array([[6, 0, 8, 0], [0, 0, 0, 0], [4, 0, 8, 0], [0, 0, 0, 0]], "float32")
 
 
 def test_f1_figure_9_bed_of_nails():
@@ -37,9 +33,7 @@ def test_bed_of_nails_is_unpooling_at_the_first_cell():
     # Index of every window's top-left cell: (2i * W + 2j) * C + c.
     i, j, c = np.meshgrid(np.arange(2), np.arange(3), np.arange(3), indexing="ij")
     indices = np.broadcast_to(((2 * i * 6 + 2 * j) * 3 + c), values.shape).astype("int64")
-    np.testing.assert_array_equal(
-        BedOfNails2D(2)(values), MaxUnpooling2D(2)(values, indices)
-    )
+    np.testing.assert_array_equal(BedOfNails2D(2)(values), MaxUnpooling2D(2)(values, indices))
 
 
 def test_bed_of_nails_dynamic_shape_gradient_and_dtypes():
@@ -91,7 +85,12 @@ def test_bed_of_nails_bad_rank():
 
 @pytest.mark.parametrize(
     "kernel_size,strides,padding,size",
-    [(3, 1, "valid", (5, 4)), (3, 2, "valid", (3, 4)), (2, 2, "valid", (3, 3)), (4, 2, "same", (3, 2))],
+    [
+        (3, 1, "valid", (5, 4)),
+        (3, 2, "valid", (3, 4)),
+        (2, 2, "valid", (3, 3)),
+        (4, 2, "same", (3, 2)),
+    ],
 )
 def test_f2_transposed_convolution_is_the_transposed_conv_matrix(
     kernel_size, strides, padding, size

@@ -57,7 +57,10 @@ def test_mig_hand_computed_duplicated_code():
     # Factor 0 is copied into two code dimensions: its gap is 0; factor 1
     # has one dimension to itself: gap 1. MIG = (0 + 1) / 2.
     factors = np.array(list(itertools.product(range(4), range(3))))
-    codes = lambda f: np.stack([f[:, 0], f[:, 0], f[:, 1]], axis=1).astype(float)
+
+    def codes(f):
+        return np.stack([f[:, 0], f[:, 0], f[:, 1]], axis=1).astype(float)
+
     assert mutual_information_gap(codes, factors, factors) == pytest.approx(0.5, abs=1e-9)
     m = mutual_information_matrix(codes(factors), factors)
     np.testing.assert_allclose(m[:, 0], [np.log(4), np.log(4), 0.0], atol=1e-9)

@@ -2,13 +2,12 @@
 
 import os
 
+import keras
 import numpy as np
 import pytest
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.metrics import PSNR, SSIM
 
 
@@ -45,8 +44,11 @@ def test_sample_weight_weights_images():
     )
     # An identical image has PSNR inf; weight 0 leaves it out instead of nan.
     both = PSNR()
-    both.update_state(np.stack([clean[0], clean[1]]), np.stack([noisy[0], clean[1]]),
-                      sample_weight=np.array([1.0, 0.0]))
+    both.update_state(
+        np.stack([clean[0], clean[1]]),
+        np.stack([noisy[0], clean[1]]),
+        sample_weight=np.array([1.0, 0.0]),
+    )
     np.testing.assert_allclose(float(both.result()), per_image[0], rtol=1e-5)
     unweighted = PSNR()
     unweighted.update_state(clean[1:], clean[1:])
@@ -87,7 +89,9 @@ def test_config_round_trip_and_compiled_model(tmp_path):
     assert clone.get_config() == metric.get_config()
     assert PSNR.from_config(PSNR(max_val=255).get_config()).max_val == 255.0
     inputs = keras.Input((8, 8, 1))
-    model = keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(inputs))
+    model = keras.Model(
+        inputs, keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(inputs)
+    )
     model.compile(optimizer="adam", loss="mse", metrics=[PSNR(), SSIM()])
     clean, noisy = pair(n=4, shape=(8, 8, 1))
     logs = model.evaluate(noisy, clean, verbose=0, return_dict=True)
@@ -107,5 +111,68 @@ def test_bad_input():
         SSIM(filter_size=0)
     with pytest.raises(ValueError, match="k2"):
         SSIM(k2=-0.1)
-    with pytest.raises(ValueError, match="height"):
-        PSNR().update_state(np.ones((2, 4)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"y_true.shape=\(2, 4\), y_pred.shape=\(2, 5\)"):
+        PSNR().update_state(np.ones((2, 4)), np.ones((2, 5)))
+    with pytest.raises(ValueError, match="needs a batch axis"):
+        PSNR().update_state(np.float32(1.0), np.float32(1.0))
+
+
+@pytest.mark.parametrize("shape", [(64,), (12, 3), (16, 16, 1), (2, 4, 4, 3)])
+def test_psnr_on_any_shape_is_per_example_over_the_non_batch_axes(shape):
+    clean, noisy = pair(n=5, shape=shape, seed=1)
+    mse = ((clean - noisy) ** 2).reshape(5, -1).mean(axis=1)
+    metric = PSNR()
+    metric.update_state(clean, noisy, sample_weight=[1.0, 2.0, 0.0, 1.0, 1.0])
+    expected = np.average(10 * np.log10(1.0 / mse), weights=[1.0, 2.0, 0.0, 1.0, 1.0])
+    np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-5)
+    if len(shape) == 3:  # images: exactly tf.image.psnr
+        expected = float(np.average(tf.image.psnr(clean, noisy, 1.0), weights=[1, 2, 0, 1, 1]))
+        np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-6)
+
+
+def test_psnr_serves_a_flat_autoencoder_and_mixed_precision():
+    from mpkeras.models import build_autoencoder
+
+    clean, noisy = pair(n=8, shape=(64,), seed=2)
+    for policy in ("float32", "mixed_bfloat16"):
+        previous = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            model = build_autoencoder((64,), 4, kind="mlp", hidden=(8,))
+            model.compile(optimizer="adam", loss="mse", metrics=[PSNR()])
+            logs = model.evaluate(noisy, clean, verbose=0, return_dict=True)
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
+        outputs = np.asarray(model.predict(noisy, verbose=0), np.float32)
+        mse = ((clean - outputs) ** 2).mean(axis=1)
+        # bfloat16 outputs carry ~3 significant digits: 1e-2 dB-relative.
+        rtol = 1e-5 if policy == "float32" else 1e-2
+        np.testing.assert_allclose(logs["psnr"], np.mean(10 * np.log10(1.0 / mse)), rtol=rtol)
+
+
+def test_ssim_says_what_it_needs():
+    clean, noisy = pair(n=2, shape=(64,))
+    with pytest.raises(
+        ValueError,
+        match=r"SSIM needs images of shape \(batch, height, width, "
+        r"channels\), rank 4.*\(2, 64\).*Reshape.*PSNR",
+    ):
+        SSIM().update_state(clean, noisy)
+    with pytest.raises(ValueError, match=r"rank 4.*rank 3"):
+        SSIM().update_state(clean.reshape(2, 8, 8), noisy.reshape(2, 8, 8))
+    # Spatial size unknown until run time: a window larger than the image is
+    # refused when the images arrive.
+    metric = SSIM(filter_size=11)
+    update = tf.function(
+        metric.update_state, input_signature=[tf.TensorSpec((None, None, None, 1))] * 2
+    )
+    with pytest.raises(
+        tf.errors.InvalidArgumentError,
+        match=r"SSIM with filter_size=11 needs "
+        r"images at least 11x11",
+    ):
+        update(clean.reshape(2, 8, 8, 1), noisy.reshape(2, 8, 8, 1))
+    big, big_noisy = pair(n=2, shape=(12, 12, 1))
+    update(big, big_noisy)
+    expected = np.mean(tf.image.ssim(big, big_noisy, 1.0))
+    np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-5)

@@ -39,7 +39,9 @@ def test_A4_log_likelihood_is_exact_with_the_exact_posterior():
     for k in (1, 7):
         np.testing.assert_allclose(
             vae.log_likelihood(x, num_samples=k, batch_size=3, max_decoded=8),
-            log_px, rtol=1e-4, atol=1e-4,
+            log_px,
+            rtol=1e-4,
+            atol=1e-4,
         )
 
 
@@ -60,7 +62,6 @@ def test_A4_importance_weighting_tightens_the_bound():
     )
 
 
-
 def test_vae_log_likelihood_is_the_metric_and_datasets_match_arrays():
     vae, x, _ = _linear_gaussian()
     direct = importance_weighted_log_likelihood(vae, x, num_samples=5, batch_size=4, seed=3)
@@ -73,8 +74,9 @@ def test_vae_log_likelihood_is_the_metric_and_datasets_match_arrays():
     assert importance_weighted_log_likelihood(vae, x[:0], num_samples=2).shape == (0,)
 
 
-@pytest.mark.parametrize("name, value", [("num_samples", 0), ("batch_size", -1),
-                                         ("max_decoded", 2.5), ("seed", "a")])
+@pytest.mark.parametrize(
+    "name, value", [("num_samples", 0), ("batch_size", -1), ("max_decoded", 2.5), ("seed", "a")]
+)
 def test_bad_arguments(name, value):
     vae, x, _ = _linear_gaussian()
     with pytest.raises(ValueError, match=f"`{name}`"):

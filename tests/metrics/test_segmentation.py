@@ -44,8 +44,9 @@ def test_evaluate_iou_over_a_dataset():
     images = rng.normal(size=(6, 4, 4, 1)).astype("float32")
     masks = (images[..., 0] > 0).astype("int32")
     # A "model" that thresholds perfectly: scores from the image itself.
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Lambda(
-        lambda x: tf.concat([-x, x], axis=-1))])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Lambda(lambda x: tf.concat([-x, x], axis=-1))]
+    )
     data = tf.data.Dataset.from_tensor_slices((images, masks)).batch(4)
     result = evaluate_iou(model, data, 2)
     assert result["mean_iou"] == pytest.approx(1.0)

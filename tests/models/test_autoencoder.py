@@ -2,12 +2,11 @@
 
 import os
 
+import keras
 import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-
 from mpkeras.models import (
     Autoencoder,
     build_autoencoder,
@@ -66,10 +65,7 @@ def test_encoder_decoder_contract_and_layer_names(kind):
         linear_out = build_decoder(
             5, (16, 16, 1), kind=kind, hidden=hidden, output_activation=activation
         )
-        assert (
-            linear_out.get_layer("decoder_output").activation
-            is keras.activations.linear
-        )
+        assert linear_out.get_layer("decoder_output").activation is keras.activations.linear
 
 
 def test_linear_encoder_is_one_dense_layer_and_flat_inputs_work():
@@ -93,9 +89,7 @@ def test_autoencoder_contract_fit_and_sub_models(kind):
     x = images()
     y = np.asarray(model(x))
     assert y.shape == x.shape
-    np.testing.assert_allclose(
-        y, np.asarray(model.decoder(model.encoder(x))), rtol=1e-6, atol=1e-6
-    )
+    np.testing.assert_allclose(y, np.asarray(model.decoder(model.encoder(x))), rtol=1e-6, atol=1e-6)
     assert model.compute_output_shape((None, 16, 16, 1)) == (None, 16, 16, 1)
     model.compile(optimizer="adam", loss="mse")
     history = model.fit(x, x, epochs=1, batch_size=3, verbose=0)
@@ -119,16 +113,12 @@ def test_keras_round_trip_keeps_encoder_and_decoder_usable_alone(kind, tmp_path)
     np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
     z = np.asarray(model.encoder(x))
     np.testing.assert_array_equal(np.asarray(loaded.encoder(x)), z)
-    np.testing.assert_array_equal(
-        np.asarray(loaded.decoder(z)), np.asarray(model.decoder(z))
-    )
+    np.testing.assert_array_equal(np.asarray(loaded.decoder(z)), np.asarray(model.decoder(z)))
     # The halves keep their names and can be saved and used on their own.
     assert loaded.encoder.name == model.encoder.name
     encoder_path = os.path.join(tmp_path, "encoder.keras")
     loaded.encoder.save(encoder_path)
-    np.testing.assert_array_equal(
-        np.asarray(keras.saving.load_model(encoder_path)(x)), z
-    )
+    np.testing.assert_array_equal(np.asarray(keras.saving.load_model(encoder_path)(x)), z)
     config = model.get_config()
     clone = Autoencoder.from_config(config)
     assert tuple(clone.encoder.output_shape) == (None, 3)
@@ -153,28 +143,42 @@ def test_A1_linear_equals_its_affine_maps():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="latent_dim"):
+    def raises(match):
+        return pytest.raises(ValueError, match=r"Received an invalid value for " + match)
+
+    with raises(r"`latent_dim`, expected a positive integer\. Received: latent_dim=0"):
         build_autoencoder((8, 8, 1), 0)
-    with pytest.raises(ValueError, match="latent_dim"):
+    with raises(r"`latent_dim`, expected a positive integer\. Received: latent_dim=-3"):
         build_autoencoder((8, 8, 1), -3, kind="conv")
-    with pytest.raises(ValueError, match="latent_dim"):
+    with raises(r"`latent_dim`, expected at most the 64 input features for kind='linear'"):
         build_autoencoder((8, 8, 1), 65, kind="linear")
-    with pytest.raises(ValueError, match="kind"):
+    with raises(
+        r"`kind`, expected one of \('linear', 'mlp', 'conv'\)\. Received: "
+        r"kind='transformer'"
+    ):
         build_autoencoder((8, 8, 1), 2, kind="transformer")
-    with pytest.raises(ValueError, match="kind"):
+    with raises(r"`kind`, expected one of .* Received: kind='rnn'"):
         build_encoder((8, 8, 1), 2, kind="rnn")
-    with pytest.raises(ValueError, match="output_dim"):
+    with raises(r"`output_dim`, expected a positive integer\. Received: output_dim=0"):
         build_encoder((8, 8, 1), 0)
-    with pytest.raises(ValueError, match="input_shape"):
+    with raises(
+        r"`input_shape`, expected .*\(height, width, channels\).* for kind='conv'\. "
+        r"Received: input_shape=\(64,\)"
+    ):
         build_encoder((64,), 2, kind="conv")
-    with pytest.raises(ValueError, match="output_shape"):
+    with raises(r"`output_shape`, expected .*\(features,\).* Received: output_shape=\(8, 8\)"):
         build_decoder(2, (8, 8), kind="mlp")
-    with pytest.raises(ValueError, match="hidden"):
+    with raises(r"`hidden`, expected None: kind='linear' has no hidden layers"):
         build_autoencoder((8, 8, 1), 2, kind="linear", hidden=(4,))
-    with pytest.raises(ValueError, match="hidden"):
+    with raises(r"`hidden`, expected .*at least one\)\. Received: hidden=\(\)"):
         build_encoder((8, 8, 1), 2, kind="conv", hidden=())
-    with pytest.raises(ValueError, match="hidden"):
+    with raises(
+        r"`hidden`, expected positive integers \(layer widths for 'mlp'\)\. "
+        r"Received: hidden=\(4, 0\)"
+    ):
         build_decoder(2, (8, 8, 1), kind="mlp", hidden=(4, 0))
+    with raises(r"`kernel_size`, expected a positive integer\. Received: kernel_size=0"):
+        build_encoder((8, 8, 1), 2, kind="conv", kernel_size=0)
     encoder = build_encoder((8, 8, 1), 3, kind="linear")
     with pytest.raises(ValueError, match="codes"):
         Autoencoder(encoder, build_decoder(4, (8, 8, 1), kind="linear"))

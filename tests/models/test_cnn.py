@@ -2,9 +2,9 @@
 
 import re
 
+import keras
 import numpy as np
 import pytest
-import keras
 
 from mpkeras.layers import ExplicitConv2D
 from mpkeras.models import build_cnn
@@ -38,8 +38,10 @@ def _summary_total(model):
 def test_defaults_are_the_keras_mnist_convnet_C7():
     model = build_cnn((28, 28, 1), 10)
     example = keras_mnist_convnet()
-    ours = [(type(l).__name__, tuple(w.shape for w in l.weights)) for l in model.layers]
-    theirs = [(type(l).__name__, tuple(w.shape for w in l.weights)) for l in example.layers]
+    ours = [(type(layer).__name__, tuple(w.shape for w in layer.weights)) for layer in model.layers]
+    theirs = [
+        (type(layer).__name__, tuple(w.shape for w in layer.weights)) for layer in example.layers
+    ]
     assert ours[0][0] == "InputLayer"
     assert ours[1:] == theirs
     assert model.count_params() == example.count_params() == 34826
@@ -50,9 +52,16 @@ def test_defaults_are_the_keras_mnist_convnet_C7():
 
 def test_layer_names_and_probabilities_out():
     model = build_cnn((16, 16, 3), 4, filters=(4, 8), dense=(6,), name="net")
-    assert [l.name for l in model.layers] == [
-        "net_input", "net_conv0", "net_pool0", "net_conv1", "net_pool1",
-        "net_flatten", "net_dense0", "net_dropout", "net_output",
+    assert [layer.name for layer in model.layers] == [
+        "net_input",
+        "net_conv0",
+        "net_pool0",
+        "net_conv1",
+        "net_pool1",
+        "net_flatten",
+        "net_dense0",
+        "net_dropout",
+        "net_output",
     ]
     x = np.random.default_rng(0).random((5, 16, 16, 3), dtype=np.float32)
     probabilities = model.predict(x, verbose=0)
@@ -71,9 +80,12 @@ def test_any_input_size_from_8x8_up(size):
 def test_small_inputs_skip_a_pool_that_would_not_fit():
     # 8x8: conv 6x6, pool 3x3, conv 1x1, the second pool is left out.
     model = build_cnn((8, 8, 1), 10)
-    assert [l.name for l in model.layers if "pool" in l.name] == ["cnn_pool0"]
+    assert [layer.name for layer in model.layers if "pool" in layer.name] == ["cnn_pool0"]
     same = build_cnn((8, 8, 1), 10, padding="same")
-    assert [l.name for l in same.layers if "pool" in l.name] == ["cnn_pool0", "cnn_pool1"]
+    assert [layer.name for layer in same.layers if "pool" in layer.name] == [
+        "cnn_pool0",
+        "cnn_pool1",
+    ]
     assert tuple(same.get_layer("cnn_flatten").output.shape) == (None, 2 * 2 * 64)
 
 
@@ -98,8 +110,12 @@ def test_dense_explosion_for_a_256x256x3_image_C6():
     # layer) 1,966,090 -- the notes' "nearly 2 million". One 3x3 conv layer
     # with 3 -> 16 channels has 448, whatever the image size.
     pixels = 256 * 256 * 3
-    one = keras.Sequential([keras.Input((256, 256, 3)), keras.layers.Flatten(), keras.layers.Dense(1)])
-    ten = keras.Sequential([keras.Input((256, 256, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    one = keras.Sequential(
+        [keras.Input((256, 256, 3)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    ten = keras.Sequential(
+        [keras.Input((256, 256, 3)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
     conv = keras.Sequential([keras.Input((256, 256, 3)), keras.layers.Conv2D(16, 3)])
     assert _summary_total(one) == pixels + 1 == 196_609
     assert _summary_total(ten) == 10 * pixels + 10 == 1_966_090
@@ -143,17 +159,41 @@ def test_explicit_cnn_keras_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(input_shape=(7, 8, 1)), "input_shape"),
-        (dict(input_shape=(28, 28)), "input_shape"),
-        (dict(num_classes=1), "num_classes"),
-        (dict(filters=()), "filters"),
-        (dict(filters=(8, 0)), "filters"),
-        (dict(kernel_size=0), "kernel_size"),
-        (dict(pool_size=(2, 2, 2)), "pool_size"),
-        (dict(padding="full"), "padding"),
-        (dict(conv="torch"), "conv"),
-        (dict(dropout=1.0), "dropout"),
-        (dict(input_shape=(8, 8, 1), filters=(4, 8, 16)), "filters"),
+        (
+            dict(input_shape=(7, 8, 1)),
+            r"`input_shape`, expected an image of at least 8x8\. Received: input_shape=\(7, 8, 1\)",
+        ),
+        (
+            dict(input_shape=(28, 28)),
+            r"`input_shape`, expected \(height, width, channels\)\. Received: input_shape=\(28, 28\)",
+        ),
+        (dict(num_classes=1), r"`num_classes`, expected an integer >= 2\. Received: num_classes=1"),
+        (dict(filters=()), r"`filters`, expected positive integers\. Received: filters=\(\)"),
+        (
+            dict(filters=(8, 0)),
+            r"`filters`, expected positive integers\. Received: filters=\(8, "
+            r"0\)",
+        ),
+        (
+            dict(kernel_size=0),
+            r"`kernel_size`, expected a positive integer or tuple of 2\. Received: kernel_size=0",
+        ),
+        (dict(pool_size=(2, 2, 2)), r"`pool_size`, expected a positive integer or tuple of 2"),
+        (
+            dict(padding="full"),
+            r"`padding`, expected one of \('valid', 'same'\)\. Received: "
+            r"padding='full'",
+        ),
+        (
+            dict(conv="torch"),
+            r"`conv`, expected one of \('keras', 'explicit'\)\. Received: "
+            r"conv='torch'",
+        ),
+        (dict(dropout=1.0), r"`dropout`, expected a float in \[0, 1\)\. Received: dropout=1\.0"),
+        (
+            dict(input_shape=(8, 8, 1), filters=(4, 8, 16)),
+            r"block 2 does not fit its 1x1 input .* fewer `filters` blocks",
+        ),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_argument(kwargs, match):

@@ -2,19 +2,21 @@
 
 import os
 
+import keras
 import numpy as np
 import pytest
 
 import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
-
 from mpkeras.models import build_mlp, compose_affine
 
 
 def test_shapes_and_layer_names():
     model = build_mlp((5,), hidden=(8, 4), output_units=3, output="softmax", name="net")
     assert [layer.name for layer in model.layers] == [
-        "net_input", "net_hidden0", "net_hidden1", "net_output"
+        "net_input",
+        "net_hidden0",
+        "net_hidden1",
+        "net_output",
     ]
     assert model.name == "net"
     assert tuple(model.output_shape) == (None, 3)
@@ -29,7 +31,10 @@ def test_shapes_and_layer_names():
 def test_flattens_image_inputs_and_output_kinds():
     model = build_mlp((4, 4, 1), hidden=3, output="sigmoid")
     assert [layer.name for layer in model.layers] == [
-        "mlp_input", "mlp_flatten", "mlp_hidden0", "mlp_output"
+        "mlp_input",
+        "mlp_flatten",
+        "mlp_hidden0",
+        "mlp_output",
     ]
     y = np.asarray(model(np.ones((2, 4, 4, 1), np.float32)))
     assert y.shape == (2, 1) and np.all((y > 0) & (y < 1))
@@ -41,8 +46,12 @@ def test_flattens_image_inputs_and_output_kinds():
 def test_options_reach_the_layers():
     regularizer = keras.regularizers.L2(0.1)
     model = build_mlp(
-        (2,), hidden=(3,), activation="tanh", use_bias=False,
-        kernel_regularizer=regularizer, dtype="float64",
+        (2,),
+        hidden=(3,),
+        activation="tanh",
+        use_bias=False,
+        kernel_regularizer=regularizer,
+        dtype="float64",
     )
     for name in ("mlp_hidden0", "mlp_output"):
         layer = model.get_layer(name)
@@ -68,14 +77,26 @@ def test_fit_one_step_and_keras_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"hidden": [4, 0]}, r"expected positive integers. Received: hidden=\[4, 0\]"),
+        ({"hidden": [4, 0]}, r"`hidden`, expected positive integers\. Received: hidden=\[4, 0\]"),
         ({"hidden": (4, -1)}, r"Received: hidden=\(4, -1\)"),
         ({"hidden": (2.5,)}, r"Received: hidden=\(2.5,\)"),
         ({"hidden": "4"}, r"Received: hidden='4'"),
-        ({"output": "tanh"}, r"Received: output='tanh'"),
-        ({"output_units": 0}, r"Received: output_units=0"),
+        (
+            {"output": "tanh"},
+            r"`output`, expected one of \('sigmoid', 'softmax', 'linear'\)\. Received: output='tanh'",
+        ),
+        (
+            {"output_units": 0},
+            r"`output_units`, expected a positive integer\. Received: "
+            r"output_units=0",
+        ),
         ({"output": "softmax", "output_units": 1}, r"softmax over one unit"),
-        ({"input_shape": (0,)}, r"Received: input_shape=\(0,\)"),
+        (
+            {"input_shape": (0,)},
+            r"`input_shape`, expected a shape of .* Received: "
+            r"input_shape=\(0,\)",
+        ),
+        ({"input_shape": (4, None)}, r"Received: input_shape=\(4, None\)"),
         ({"activation": "not_an_activation"}, r"not_an_activation"),
     ],
 )
@@ -87,8 +108,12 @@ def test_bad_arguments_raise_value_error(kwargs, match):
 
 def test_N6_identity_mlp_equals_its_composed_affine_map():
     model = build_mlp(
-        (2, 3), hidden=(5, 1, 4), activation="linear", output_units=2,
-        output="linear", dtype="float64",
+        (2, 3),
+        hidden=(5, 1, 4),
+        activation="linear",
+        output_units=2,
+        output="linear",
+        dtype="float64",
     )
     rng = np.random.default_rng(0)
     for layer in model.layers:  # non-zero biases, so b is tested too

@@ -2,13 +2,12 @@
 
 import os
 
+import keras
 import numpy as np
 import pytest
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.models import Perceptron
 
 
@@ -94,9 +93,7 @@ def test_N1_matches_numpy_rosenblatt_exactly(batch_size, learning_rate):
     x, y = dyadic_data()
     model = Perceptron(learning_rate=learning_rate)
     model.compile()
-    history = model.fit(
-        x, y, epochs=2, batch_size=batch_size, shuffle=False, verbose=0
-    )
+    history = model.fit(x, y, epochs=2, batch_size=batch_size, shuffle=False, verbose=0)
     w, b, updates = numpy_perceptron(x, y, epochs=2, learning_rate=learning_rate)
     assert updates > 0  # the test exercises the rule
     np.testing.assert_array_equal(np.asarray(model.kernel)[:, 0], w)
@@ -266,8 +263,14 @@ def test_wrong_width_raises_value_error():
 
 
 def test_bad_constructor_and_compile_arguments():
-    with pytest.raises(ValueError, match="Received: learning_rate=0"):
-        Perceptron(learning_rate=0)
+    for bad in (0, -1.0, float("inf"), True, "1"):
+        with pytest.raises(
+            ValueError,
+            match=r"Received an invalid value for `learning_rate`, "
+            r"expected a positive number\. Received: "
+            r"learning_rate=",
+        ):
+            Perceptron(learning_rate=bad)
     with pytest.raises(ValueError, match="expects inputs of shape"):
         Perceptron().build((None, 2, 2))
     with pytest.raises(ValueError, match="no optimizer and no loss"):
@@ -293,11 +296,19 @@ def test_updates_resume_with_backup_and_restore(tmp_path):
     backup = keras.callbacks.BackupAndRestore(str(tmp_path))
     interrupted = new_model()
     with pytest.raises(RuntimeError, match="interrupted"):
-        interrupted.fit(x, y, epochs=4, batch_size=6, shuffle=False, verbose=0,
-                        callbacks=[backup, Interrupt()])
+        interrupted.fit(
+            x, y, epochs=4, batch_size=6, shuffle=False, verbose=0, callbacks=[backup, Interrupt()]
+        )
     resumed = new_model()
-    history = resumed.fit(x, y, epochs=4, batch_size=6, shuffle=False, verbose=0,
-                          callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path))])
+    history = resumed.fit(
+        x,
+        y,
+        epochs=4,
+        batch_size=6,
+        shuffle=False,
+        verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path))],
+    )
     # Epochs 0-1 came from the backup: two more epochs ran, and the count
     # continued from the interrupted run's total, as one uninterrupted run.
     assert len(history.history["updates"]) == 2
@@ -332,10 +343,23 @@ def test_mirrored_strategy_sums_replica_updates():
     import sys
 
     x, y = dyadic_data()
-    out = subprocess.run(
-        [sys.executable, "-c", _MIRRORED_SCRIPT, json.dumps(x.tolist()), json.dumps(y.tolist())],
-        capture_output=True, text=True, check=True, timeout=300,
-    ).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _MIRRORED_SCRIPT,
+                json.dumps(x.tolist()),
+                json.dumps(y.tolist()),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     kernel, bias, updates = json.loads(out)
     w, b, total = np.zeros(3, np.float32), np.float32(0), 0
     for _ in range(2):

@@ -1,16 +1,15 @@
 """R1, R2, R6: sequence-mode builders, stacking, the loss summed over steps, BPTT."""
 
+import keras
 import numpy as np
 import pytest
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.layers import Elman
+from mpkeras.losses import SummedOverSteps
 from mpkeras.models.rnn import (
     CELLS,
-    SummedOverSteps,
     build_many_to_many,
     build_many_to_one,
     build_one_to_many,
@@ -20,9 +19,7 @@ from mpkeras.models.rnn import (
 
 
 def sequences(batch=2, steps=5, features=3, seed=0):
-    return np.random.default_rng(seed).normal(size=(batch, steps, features)).astype(
-        np.float32
-    )
+    return np.random.default_rng(seed).normal(size=(batch, steps, features)).astype(np.float32)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -46,8 +43,13 @@ def test_R2_every_mode_has_its_shapes(cell):
 def test_layer_names_and_cells():
     model = build_many_to_many((5, 3), (4, 6), 2, output_length=3, cell="gru", name="s2s")
     assert [layer.name for layer in model.layers] == [
-        "s2s_input", "s2s_encoder0", "s2s_encoder1", "s2s_repeat",
-        "s2s_decoder0", "s2s_decoder1", "s2s_output",
+        "s2s_input",
+        "s2s_encoder0",
+        "s2s_encoder1",
+        "s2s_repeat",
+        "s2s_decoder0",
+        "s2s_decoder1",
+        "s2s_output",
     ]
     assert isinstance(model.get_layer("s2s_encoder0"), keras.layers.GRU)
     model = build_one_to_one((5, 3), 4, 2, name="tag")
@@ -178,8 +180,13 @@ def test_R1_autodiff_through_the_unrolled_graph_is_bptt():
     kernel, recurrent, bias, w_y, b_y = model.trainable_weights
     got = tape.gradient(loss, [kernel, recurrent, bias, w_y, b_y])
     ref = numpy_bptt(
-        x[0], z[0], np.asarray(kernel).T, np.asarray(recurrent).T, np.asarray(bias),
-        np.asarray(w_y).T, np.asarray(b_y),
+        x[0],
+        z[0],
+        np.asarray(kernel).T,
+        np.asarray(recurrent).T,
+        np.asarray(bias),
+        np.asarray(w_y).T,
+        np.asarray(b_y),
     )
     for g, name in zip(got, ("w_x", "w_h", "b", "w_y", "b_y")):
         expected = ref[name].T if np.ndim(ref[name]) == 2 else ref[name]
@@ -209,25 +216,61 @@ def test_keras_round_trip_and_fit_one_step(tmp_path, mode):
 @pytest.mark.parametrize(
     "kwargs, argument",
     [
-        ({"units": 0}, "`units`"),
-        ({"units": ()}, "`units`"),
-        ({"units": (4, -1)}, "`units`"),
-        ({"cell": "rnn"}, "`cell`"),
-        ({"input_shape": (5,)}, "`input_shape`"),
-        ({"input_shape": (5, 3, 1)}, "`input_shape`"),
-        ({"output_units": 0}, "`output_units`"),
-        ({"output_length": 0}, "`output_length`"),
+        ({"units": 0}, r"`units`, expected a positive integer or a non-empty sequence"),
+        ({"units": ()}, r"`units`, expected .*\(one per stacked layer\)\. Received: units=\(\)"),
+        ({"units": (4, -1)}, r"`units`.* Received: units=\(4, -1\)"),
+        (
+            {"cell": "rnn"},
+            r"`cell`, expected one of \('elman', 'lstm', 'gru'\)\. Received: "
+            r"cell='rnn'",
+        ),
+        ({"input_shape": (5,)}, r"`input_shape`, expected \(timesteps, features\) without"),
+        ({"input_shape": (5, 3, 1)}, r"`input_shape`.* Received: input_shape=\(5, 3, 1\)"),
+        ({"input_shape": (5, None)}, r"`input_shape`.*\(timesteps may be None\)"),
+        (
+            {"output_units": 0},
+            r"`output_units`, expected a positive integer\. Received: "
+            r"output_units=0",
+        ),
+        ({"output_length": 0}, r"`output_length`, expected a positive integer"),
     ],
 )
 def test_bad_arguments(kwargs, argument):
     arguments = {"input_shape": (5, 3), "units": 4, "output_units": 2, "output_length": 3}
     arguments.update(kwargs)
-    with pytest.raises(ValueError, match=argument):
+    with pytest.raises(ValueError, match=r"Received an invalid value for " + argument):
         build_many_to_many(**arguments)
 
 
-def test_bad_mode_and_one_to_many_shape():
-    with pytest.raises(ValueError, match="`mode`"):
+def test_bad_mode_token_shape_and_one_to_many_shape():
+    with pytest.raises(ValueError, match=r"Received an invalid value for `mode`, expected one of"):
         build_sequence_model("two_to_one", (5, 3), 4, 2)
-    with pytest.raises(ValueError, match="`input_shape`"):
+    with pytest.raises(ValueError, match=r"`input_shape`, expected \(features,\) of the single"):
         build_one_to_many((5, 3), 4, 4, 2)
+    with pytest.raises(ValueError, match=r"`input_shape`, expected \(timesteps,\) of token ids"):
+        build_one_to_one((5, 3), 4, 2, vocabulary_size=10)
+    with pytest.raises(ValueError, match=r"`vocabulary_size`, expected a positive integer"):
+        build_one_to_one((5,), 4, 2, vocabulary_size=0)
+    with pytest.raises(ValueError, match=r"`loss`, expected a per-step Keras loss"):
+        SummedOverSteps(None)
+
+
+def test_builders_are_exported_and_the_loss_lives_in_losses():
+    import mpkeras.losses
+    import mpkeras.models
+    import mpkeras.models.rnn
+
+    for name in (
+        "build_one_to_one",
+        "build_one_to_many",
+        "build_many_to_one",
+        "build_many_to_many",
+        "build_sequence_model",
+    ):
+        assert name in mpkeras.models.__all__
+        assert getattr(mpkeras.models, name) is getattr(mpkeras.models.rnn, name)
+    # One class, under its old registered name; still importable from
+    # mpkeras.models.rnn, which older .keras files name as its module.
+    assert mpkeras.models.rnn.SummedOverSteps is mpkeras.losses.SummedOverSteps
+    assert SummedOverSteps.__module__ == "mpkeras.losses"
+    assert keras.saving.get_registered_name(SummedOverSteps) == "mpkeras>SummedOverSteps"

@@ -6,6 +6,7 @@ import pytest
 
 from mpkeras.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D
 from mpkeras.models import build_unet
+from mpkeras.models.unet import CropToMatch2D, PadToMultiple2D
 
 METHODS = ["transpose", "nearest", "bed_of_nails", "max_unpool"]
 
@@ -28,14 +29,14 @@ def test_f3_unet_shapes_and_one_training_step(upsampling):
     model.fit(x, y, epochs=1, verbose=0)
     assert any(not np.array_equal(a, w.numpy()) for a, w in zip(before, model.trainable_weights))
     # Every encoder stage is copied into the decoder: depth concatenations.
-    concats = [l for l in model.layers if isinstance(l, keras.layers.Concatenate)]
+    concats = [layer for layer in model.layers if isinstance(layer, keras.layers.Concatenate)]
     assert len(concats) == 2
 
 
 def test_max_unpool_is_segnet_style():
     model = build_unet((16, 16, 1), 2, depth=2, base_filters=4, upsampling="max_unpool")
-    pools = [l for l in model.layers if isinstance(l, MaxPoolingWithArgmax2D)]
-    unpools = [l for l in model.layers if isinstance(l, MaxUnpooling2D)]
+    pools = [layer for layer in model.layers if isinstance(layer, MaxPoolingWithArgmax2D)]
+    unpools = [layer for layer in model.layers if isinstance(layer, MaxUnpooling2D)]
     assert len(pools) == len(unpools) == 2
     # The deepest unpooling takes the deepest pooling's indices.
     assert unpools[0].input[1] is pools[-1].output[1]
@@ -64,9 +65,113 @@ def test_unknown_spatial_size():
     assert model(x).shape == (1, 12, 8, 2)
 
 
+def _images(height, width, seed=0):
+    return np.random.default_rng(seed).normal(size=(2, height, width, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("upsampling", METHODS)
+def test_unknown_sizes_are_padded_at_run_time_as_static_sizes_are(upsampling):
+    # 37x45 used to fail inside Concatenate ("... 36 and 37").
+    dynamic = build_unet((None, None, 3), 3, depth=2, base_filters=2, upsampling=upsampling)
+    assert dynamic.output_shape == (None, None, None, 3)
+    assert {"PadToMultiple2D", "CropToMatch2D"} <= _layer_types(dynamic)
+    static = build_unet((37, 45, 3), 3, depth=2, base_filters=2, upsampling=upsampling)
+    static.set_weights(dynamic.get_weights())
+    x = _images(37, 45)
+    # The same computation on the same padded image: equal up to float32
+    # summation order.
+    np.testing.assert_allclose(np.asarray(dynamic(x)), np.asarray(static(x)), rtol=1e-6, atol=1e-6)
+
+
+def test_unknown_sizes_in_predict_at_depth_3():
+    dynamic = build_unet((None, None, 3), 3, depth=3, base_filters=2)
+    for height, width in [(37, 45), (8, 19)]:
+        static = build_unet((height, width, 3), 3, depth=3, base_filters=2)
+        static.set_weights(dynamic.get_weights())
+        x = _images(height, width)
+        np.testing.assert_allclose(
+            dynamic.predict(x, verbose=0), np.asarray(static(x)), rtol=1e-6, atol=1e-6
+        )
+
+
+def test_one_unknown_size_and_a_round_trip(tmp_path):
+    model = build_unet((None, 21, 3), 2, depth=2, base_filters=2)
+    assert model.output_shape == (None, None, 21, 2)
+    assert [model.get_layer(n).__class__.__name__ for n in ("unet_pad", "unet_crop")] == [
+        "PadToMultiple2D",
+        "CropToMatch2D",
+    ]
+    x = _images(13, 21)
+    model.save(tmp_path / "unet.keras")
+    loaded = keras.saving.load_model(tmp_path / "unet.keras")
+    assert isinstance(loaded.get_layer("unet_pad"), PadToMultiple2D)
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
+    assert loaded(x).shape == (2, 13, 21, 2)
+
+
+def test_run_time_pad_and_crop_layers():
+    pad = PadToMultiple2D(4)
+    assert pad.compute_output_shape((None, None, 5, 2)) == (None, None, 8, 2)
+    x = np.arange(2 * 5 * 6).reshape(1, 5, 6, 2).astype("float32")
+    padded = np.asarray(pad(x))
+    assert padded.shape == (1, 8, 8, 2)
+    np.testing.assert_array_equal(padded[:, :5, :6], x)
+    assert padded[:, 5:].sum() == 0 and padded[:, :, 6:].sum() == 0
+    crop = CropToMatch2D()
+    np.testing.assert_array_equal(np.asarray(crop([padded, x[..., :1]])), x)
+    assert crop.compute_output_shape([(None, 8, 8, 2), (None, None, 6, 1)]) == (None, None, 6, 2)
+    assert PadToMultiple2D.from_config(pad.get_config()).multiple == 4
+    with pytest.raises(ValueError, match=r"`multiple`, expected a positive integer"):
+        PadToMultiple2D(0)
+
+
+@pytest.mark.parametrize("input_shape", [(6, 6, 3), (None, None, 3)])
+def test_probabilities_stay_float32_under_mixed_precision(input_shape):
+    # The crop after the float32 softmax used to cast it back to float16.
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = build_unet(input_shape, 3, depth=2, base_filters=2)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.output.dtype == "float32"
+    out = model(_images(6, 6))
+    assert out.dtype == "float32"
+    np.testing.assert_allclose(np.asarray(out).sum(-1), 1.0, rtol=1e-5)
+
+
+def test_softmax_over_one_class_is_refused():
+    # Its output was constantly 1.0 (build_mlp refuses the same case).
+    for head in ("softmax", keras.activations.softmax, "log_softmax"):
+        with pytest.raises(
+            ValueError,
+            match=r"softmax over one class is constantly 1 .*"
+            r"output_activation='sigmoid'.* Received: "
+            r"num_classes=1",
+        ):
+            build_unet((32, 32, 3), 1, output_activation=head)
+    model = build_unet((8, 8, 3), 1, depth=1, base_filters=2, output_activation="sigmoid")
+    assert model.output_shape == (None, 8, 8, 1)
+    assert build_unet((8, 8, 3), 1, depth=1, base_filters=2, output_activation=None)
+
+
+def test_depth_beyond_the_input_size_is_refused():
+    # 8x8 at depth 5 was silently padded to 32x32 (16x the pixels).
+    with pytest.raises(
+        ValueError,
+        match=r"`depth`, expected at most 3 for a 8x8 input .* "
+        r"32x32, 16x the pixels, for a 1x1 bottleneck\)\. "
+        r"Received: depth=5",
+    ):
+        build_unet((8, 8, 3), 3, depth=5)
+    with pytest.raises(ValueError, match=r"`depth`, expected at most 3 for a \?x8 input"):
+        build_unet((None, 8, 3), 3, depth=4)
+    assert build_unet((8, 8, 3), 3, depth=3, base_filters=2).output_shape == (None, 8, 8, 3)
+    # A side of 12 at depth 3 still pads (to 16): under 4x the pixels.
+    assert build_unet((12, 12, 3), 3, depth=3, base_filters=2).output_shape == (None, 12, 12, 3)
+
+
 def test_layers_are_named_and_logits_option():
-    model = build_unet((8, 8, 1), 2, depth=1, base_filters=2, output_activation=None,
-                       name="seg")
+    model = build_unet((8, 8, 1), 2, depth=1, base_filters=2, output_activation=None, name="seg")
     assert model.name == "seg"
     assert all(layer.name.startswith("seg_") for layer in model.layers)
     assert "seg_down0_conv1" in [layer.name for layer in model.layers]
@@ -84,14 +189,31 @@ def test_keras_round_trip(tmp_path, upsampling):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"upsampling": "bilinear"}, "upsampling"),
-        ({"depth": 0}, "depth"),
-        ({"base_filters": 2.5}, "base_filters"),
-        ({"num_classes": 0}, "num_classes"),
-        ({"input_shape": (16, 16)}, "input_shape"),
+        (
+            {"upsampling": "bilinear"},
+            r"`upsampling`, expected one of \('transpose', .* Received: upsampling='bilinear'",
+        ),
+        ({"depth": 0}, r"`depth`, expected a positive integer\. Received: depth=0"),
+        (
+            {"base_filters": 2.5},
+            r"`base_filters`, expected a positive integer\. Received: "
+            r"base_filters=2\.5",
+        ),
+        (
+            {"num_classes": 0},
+            r"`num_classes`, expected a positive integer\. Received: "
+            r"num_classes=0",
+        ),
+        ({"input_shape": (16, 16)}, r"`input_shape`, expected \(height, width, channels\)"),
+        (
+            {"input_shape": (16, 16, None)},
+            r"`input_shape`, .*\(height and width may be None\)\. Received: input_shape=\(16, 16, "
+            r"None\)",
+        ),
+        ({"batch_norm_momentum": 1.5}, r"`batch_norm_momentum`, expected a float in \[0, 1\]"),
     ],
 )
 def test_bad_arguments(kwargs, match):
     args = {"input_shape": (16, 16, 1), "num_classes": 2, **kwargs}
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=r"Received an invalid value for " + match):
         build_unet(**args)

@@ -75,8 +75,17 @@ def test_contract_fit_evaluate_predict_metrics_config():
     assert vae.predict(X, verbose=0).shape == X.shape
     assert np.all((vae.predict(X, verbose=0) >= 0) & (vae.predict(X, verbose=0) <= 1))
     config = vae.get_config()
-    for key in ("likelihood", "beta", "kl_threshold", "beta_learning_rate",
-                "capacity", "capacity_steps", "sigma", "from_logits", "seed"):
+    for key in (
+        "likelihood",
+        "beta",
+        "kl_threshold",
+        "beta_learning_rate",
+        "capacity",
+        "capacity_steps",
+        "sigma",
+        "from_logits",
+        "seed",
+    ):
         assert key in config
     clone = VAE.from_config(config)
     assert clone.latent_dim == 2 and clone.seed == 0
@@ -147,9 +156,7 @@ def test_A6_capacity_schedule():
     for step, c in ((0, 0.0), (2, 2.5), (9, 5.0)):
         vae.train_steps.assign(step)
         logs = vae.evaluate(X, batch_size=32, verbose=0, return_dict=True)
-        np.testing.assert_allclose(
-            logs["loss"], rec.mean() + 2.0 * abs(kl.mean() - c), rtol=1e-4
-        )
+        np.testing.assert_allclose(logs["loss"], rec.mean() + 2.0 * abs(kl.mean() - c), rtol=1e-4)
 
 
 @pytest.mark.slow
@@ -252,8 +259,11 @@ def test_bad_input():
         VAE(_encoder(latent=3), _decoder(latent=2), from_logits=True)
     with pytest.raises(ValueError, match="encoder.*even"):
         x = keras.Input(SHAPE)
-        VAE(keras.Model(x, keras.layers.Dense(5)(keras.layers.Flatten()(x))), _decoder(),
-            from_logits=True)
+        VAE(
+            keras.Model(x, keras.layers.Dense(5)(keras.layers.Flatten()(x))),
+            _decoder(),
+            from_logits=True,
+        )
     with pytest.raises(ValueError, match="encoder"):
         VAE("not a model", _decoder(), from_logits=True)
     with pytest.raises(ValueError, match="latent_dim"):
@@ -295,11 +305,14 @@ def test_mirrored_strategy_on_two_cpus_matches_one_device():
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run(
         [sys.executable, "-c", _DISTRIBUTED, os.path.dirname(__file__)],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
     assert lines, proc.stderr[-3000:]
-    out = json.loads(lines[-1][len("RESULT"):])
+    out = json.loads(lines[-1][len("RESULT") :])
     one, mirrored = out["one"], out["mirrored"]
     assert mirrored["replicas"] == 2 and one["replicas"] == 1
     # Per-example sums / GLOBAL batch: the two-replica step is the one-device step.

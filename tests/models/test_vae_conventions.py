@@ -19,16 +19,23 @@ def _encoder(log_var=-30.0):
     h = keras.layers.Flatten()(x)
     mean = keras.layers.Dense(2, name="mean")(h)
     log_var = keras.layers.Dense(
-        2, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(log_var),
-        trainable=False, name="log_var",
+        2,
+        kernel_initializer="zeros",
+        bias_initializer=keras.initializers.Constant(log_var),
+        trainable=False,
+        name="log_var",
     )(h)
     return keras.Model(x, [mean, log_var])
 
 
 def _decoder(activation="sigmoid", shape=SHAPE, bias=0.0):
     z = keras.Input((2,))
-    h = keras.layers.Dense(int(np.prod(shape)), activation=activation, name="out",
-                           bias_initializer=keras.initializers.Constant(bias))(z)
+    h = keras.layers.Dense(
+        int(np.prod(shape)),
+        activation=activation,
+        name="out",
+        bias_initializer=keras.initializers.Constant(bias),
+    )(z)
     return keras.Model(z, keras.layers.Reshape(shape)(h))
 
 
@@ -79,10 +86,12 @@ def test_default_reads_a_sigmoid_decoder_as_probabilities(bias):
 
 @pytest.mark.parametrize(
     "activation, from_logits, message",
-    [("sigmoid", True, "ends in a sigmoid.*from_logits=False"),
-     ("softmax", True, "ends in a softmax"),
-     (None, False, "'linear'.*Pass `from_logits=True`"),
-     ("relu", False, "'relu'.*not probabilities")],
+    [
+        ("sigmoid", True, "ends in a sigmoid.*from_logits=False"),
+        ("softmax", True, "ends in a softmax"),
+        (None, False, "'linear'.*Pass `from_logits=True`"),
+        ("relu", False, "'relu'.*not probabilities"),
+    ],
 )
 def test_a_visible_contradiction_raises_when_the_vae_is_built(activation, from_logits, message):
     with pytest.raises(ValueError, match=message):
@@ -147,13 +156,19 @@ def test_compiled_metrics_compare_the_target_with_the_reconstruction(tmp_path):
 
 
 def test_a_decoder_of_the_wrong_shape_is_caught_naming_both_shapes():
-    with pytest.raises(ValueError, match=r"decoder output shape \(None, 5, 5, 1\), "
-                                         r"encoder input shape \(None, 4, 4, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"decoder output shape \(None, 5, 5, 1\), "
+        r"encoder input shape \(None, 4, 4, 1\)",
+    ):
         VAE(_encoder(), _decoder(shape=(5, 5, 1)))
     vae = VAE(_encoder(), SubclassedDecoder(sigmoid=False, shape=(5, 5, 1)), from_logits=True)
     vae.compile(optimizer="adam")
-    with pytest.raises(ValueError, match=r"decoder output shape \(16, 5, 5, 1\), data shape "
-                                         r"\(16, 4, 4, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"decoder output shape \(16, 5, 5, 1\), data shape "
+        r"\(16, 4, 4, 1\)",
+    ):
         vae.fit(X, epochs=1, batch_size=16, verbose=0)
 
 

@@ -1,12 +1,11 @@
 """R5: the notes' clipping rule, and Keras's global_clipnorm applies exactly it."""
 
+import keras
 import numpy as np
 import pytest
-
-import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
-import keras
 import tensorflow as tf
 
+import mpkeras  # noqa: F401  (selects the TensorFlow backend before keras)
 from mpkeras.ops import clip_gradient_norm
 
 

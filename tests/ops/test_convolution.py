@@ -1,5 +1,10 @@
 """Correlation, convolution, the convolution matrix and the conv backward formulas (C1-C4)."""
 
+import subprocess
+import sys
+import textwrap
+
+import keras
 import numpy as np
 import pytest
 import scipy.signal
@@ -103,6 +108,91 @@ def test_single_channel_matches_scipy_C1(mode):
     )
 
 
+@pytest.mark.parametrize("kernel_shape", [(2, 2), (4, 3), (3, 4), (2, 5), (4, 4), (3, 3)])
+@pytest.mark.parametrize("image_shape", [(9, 8), (6, 7)])
+def test_same_with_even_kernels_tensorflow_and_scipy_alignment_C1(image_shape, kernel_shape):
+    rng = np.random.default_rng(3)
+    image, kernel = rng.normal(size=image_shape), rng.normal(size=kernel_shape)
+    k_h, k_w = kernel_shape
+    height, width = image_shape
+    full = scipy.signal.convolve2d(image, kernel, mode="full")
+    # TensorFlow's SAME (the default) keeps full[k//2:]; scipy keeps full[(k-1)//2:].
+    np.testing.assert_allclose(
+        convolve2d(image, kernel, "same").numpy(),
+        full[k_h // 2 : k_h // 2 + height, k_w // 2 : k_w // 2 + width],
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        convolve2d(image, kernel, "same", align="scipy").numpy(),
+        scipy.signal.convolve2d(image, kernel, mode="same"),
+        atol=1e-12,
+    )
+    # The TensorFlow alignment is keras.layers.Conv2D with the mirrored kernel.
+    layer = keras.layers.Conv2D(1, kernel_shape, padding="same", use_bias=False, dtype="float64")
+    layer.build((1, height, width, 1))
+    layer.kernel.assign(kernel[::-1, ::-1, None, None])
+    np.testing.assert_allclose(
+        layer(image[None, :, :, None]).numpy()[0, :, :, 0],
+        convolve2d(image, kernel, "same").numpy(),
+        atol=1e-12,
+    )
+    # correlate2d's "same" is scipy's for every kernel size.
+    np.testing.assert_allclose(
+        correlate2d(image, kernel, "same").numpy(),
+        scipy.signal.correlate2d(image, kernel, mode="same"),
+        atol=1e-12,
+    )
+    # valid and full do not depend on the alignment.
+    for mode in ("valid", "full"):
+        np.testing.assert_allclose(
+            convolve2d(image, kernel, mode, align="scipy").numpy(),
+            scipy.signal.convolve2d(image, kernel, mode=mode),
+            atol=1e-12,
+        )
+
+
+@pytest.mark.parametrize("strides", [(1, 1), (2, 2), (3, 2)])
+def test_scipy_alignment_with_strides_and_channels_C1(strides):
+    # align="scipy" puts the larger half of the total "same" padding first:
+    # output pixel i is full[i s + (k - 1) - ceil(total / 2)], channels summed.
+    rng = np.random.default_rng(4)
+    image = rng.normal(size=(2, 9, 8, 3))
+    kernel = rng.normal(size=(4, 2, 3, 2))
+    got = convolve2d(image, kernel, "same", strides=strides, align="scipy").numpy()
+    starts = []
+    for n, k, s in zip((9, 8), (4, 2), strides):
+        out = -(-n // s)
+        total = max((out - 1) * s + k - n, 0)
+        starts.append(k - 1 - (total - total // 2) + s * np.arange(out))
+    assert got.shape == (2, len(starts[0]), len(starts[1]), 2)
+    for b in range(2):
+        for o in range(2):
+            full = sum(
+                scipy.signal.convolve2d(image[b, :, :, c], kernel[:, :, c, o], "full")
+                for c in range(3)
+            )
+            np.testing.assert_allclose(got[b, :, :, o], full[np.ix_(*starts)], atol=1e-12)
+
+
+def test_conv_matrix_on_numpy_does_not_import_tensorflow_C3():
+    script = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from mpkeras.ops import conv_matrix
+        kernel = np.arange(18, dtype="float32").reshape(3, 3, 2, 1)
+        dense = conv_matrix(kernel, (5, 4, 2), "same")
+        sparse = conv_matrix(kernel, (5, 4, 2), "full", strides=2, sparse=True)
+        flat = conv_matrix(np.ones((2, 2)), (3, 3))
+        assert dense.shape == (20, 40) and sparse.shape == (12, 40) and flat.shape == (4, 9)
+        print("tensorflow" in sys.modules)
+    """)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "False", proc.stdout
+
+
 def test_convolution_with_the_notes_index_convention_C1():
     # (K * I)[i, j] = sum_{m,n} K[m, n] I[i - m, j - n] on the "full" grid.
     rng = np.random.default_rng(3)
@@ -118,7 +208,10 @@ def test_convolution_with_the_notes_index_convention_C1():
 
 
 small_arrays = st.tuples(
-    st.integers(1, 5), st.integers(1, 5), st.integers(1, 4), st.integers(1, 4),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.integers(1, 4),
     st.integers(0, 2**31 - 1),
 )
 
@@ -333,16 +426,26 @@ def test_backward_formulas_are_the_notes_correlations_C4():
         (lambda: correlate2d(np.zeros((4, 4)), np.zeros((2, 2)), strides=0), "strides"),
         (lambda: convolve2d(np.zeros((4, 4)), np.zeros((2, 2)), strides=(1, -1)), "strides"),
         (lambda: correlate2d(np.zeros((4, 4)), np.zeros((2, 2)), mode="circular"), "mode"),
+        (lambda: convolve2d(np.zeros((4, 4)), np.zeros((2, 2)), "same", align="numpy"), "align"),
+        (lambda: convolve2d(np.zeros((4, 4)), np.zeros((2, 2)), mode=None), "mode"),
         (lambda: correlate2d(np.zeros((4, 4, 1)), np.zeros((2, 2, 1, 1))), "image"),
         (lambda: conv_matrix(np.zeros((3, 3, 2, 1)), (5, 5, 3)), "channel"),
         (lambda: conv_matrix(np.zeros((3, 3, 1, 1)), (2, 5, 1)), "mode"),
         (lambda: conv_matrix(np.zeros((3, 3, 1, 1)), (5, 5, 1), mode="wrap"), "mode"),
         (lambda: conv_matrix(np.zeros((3, 3, 1, 1)), (5, 5, 1), strides=0), "strides"),
         (lambda: conv_matrix(np.zeros((3, 3, 1, 1)), (5, -5, 1)), "input_shape"),
-        (lambda: conv2d_input_gradient(np.zeros((1, 3, 3, 1)), np.zeros((3, 3, 1, 1)),
-                                       (1, 5, 5, 1), mode="full"), "mode"),
-        (lambda: conv2d_kernel_gradient(np.zeros((1, 3, 3, 1)), np.zeros((1, 5, 5, 1)),
-                                        (3, 3, 1, 1), strides=-2), "strides"),
+        (
+            lambda: conv2d_input_gradient(
+                np.zeros((1, 3, 3, 1)), np.zeros((3, 3, 1, 1)), (1, 5, 5, 1), mode="full"
+            ),
+            "mode",
+        ),
+        (
+            lambda: conv2d_kernel_gradient(
+                np.zeros((1, 3, 3, 1)), np.zeros((1, 5, 5, 1)), (3, 3, 1, 1), strides=-2
+            ),
+            "strides",
+        ),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_argument(call, match):

@@ -5,23 +5,23 @@ have no __init__.py, so basenames must be unique across tests/ and
 tests/layers/test_pooling.py belongs to chapter 3.)
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from mpkeras.ops import max_pool2d_backward
 
 
 def _autodiff(inputs, upstream, pool_size, strides, padding):
     inputs = tf.constant(inputs)
-    layer = keras.layers.MaxPooling2D(
-        pool_size, strides, padding=padding, dtype=inputs.dtype.name
-    )
+    layer = keras.layers.MaxPooling2D(pool_size, strides, padding=padding, dtype=inputs.dtype.name)
     with tf.GradientTape() as tape:
         tape.watch(inputs)
         outputs = layer(inputs)
-    return tape.gradient(outputs, inputs, output_gradients=tf.constant(upstream, inputs.dtype)).numpy()
+    return tape.gradient(
+        outputs, inputs, output_gradients=tf.constant(upstream, inputs.dtype)
+    ).numpy()
 
 
 def _pooled_shape(shape, pool_size, strides, padding):

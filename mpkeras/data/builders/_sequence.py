@@ -5,11 +5,10 @@ import tensorflow_datasets as tfds
 from mpkeras.data.registry import SEQUENCE_LENGTHS
 
 SPLIT_SIZES = {"train": 10_000, "validation": 1_000, "test": 1_000}
-SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
 
 HOCHREITER_CITATION = (
     "@article{hochreiter1997long, title={Long short-term memory}, "
-    "author={Hochreiter, Sepp and Schmidhuber, J{\\\"u}rgen}, journal={Neural "
+    'author={Hochreiter, Sepp and Schmidhuber, J{\\"u}rgen}, journal={Neural '
     "Computation}, volume={9}, number={8}, pages={1735--1780}, year={1997}}"
 )
 

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from mpkeras.data.builders import _sequence
+from mpkeras.data.registry import SPLIT_SEEDS
 
 # MSE of the constant prediction 1 (Var(U1 + U2) = 2/12).
 BASELINE_MSE = 1.0 / 6.0
@@ -25,7 +26,7 @@ def adding_arrays(length, split):
         ones per row, float32 (n,) with ``targets = sum(values * markers)``.
     """
     n = _sequence.SPLIT_SIZES[split]
-    rng = np.random.default_rng([1997, length, _sequence.SPLIT_SEEDS[split]])
+    rng = np.random.default_rng([1997, length, SPLIT_SEEDS[split]])
     values = rng.uniform(0.0, 1.0, size=(n, length)).astype(np.float32)
     half = length // 2
     first = rng.integers(0, half, size=n)
@@ -44,9 +45,7 @@ class Adding(tfds.core.GeneratorBasedBuilder):
     name = "adding"
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Initial release."}
-    BUILDER_CONFIGS = _sequence.configs(
-        lambda t: f"Adding problem with sequences of length T={t}."
-    )
+    BUILDER_CONFIGS = _sequence.configs(lambda t: f"Adding problem with sequences of length T={t}.")
     DEFAULT_BUILDER_CONFIG_NAME = "t50"
 
     def _info(self):
@@ -68,9 +67,7 @@ class Adding(tfds.core.GeneratorBasedBuilder):
             supervised_keys=({"values": "values", "markers": "markers"}, "target"),
             homepage="https://doi.org/10.1162/neco.1997.9.8.1735",
             citation=_sequence.HOCHREITER_CITATION,
-            metadata=tfds.core.MetadataDict(
-                sequence_length=length, baseline_mse=BASELINE_MSE
-            ),
+            metadata=tfds.core.MetadataDict(sequence_length=length, baseline_mse=BASELINE_MSE),
         )
 
     def _split_generators(self, dl_manager):

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from mpkeras.data.builders import _sequence
+from mpkeras.data.registry import SPLIT_SEEDS
 
 NUM_SYMBOLS = 10
 NUM_CATEGORIES = 8
@@ -28,7 +29,7 @@ def copy_arrays(delay, split):
         ``(tokens, targets)``: int32 arrays of shape (n, delay + 20).
     """
     n = _sequence.SPLIT_SIZES[split]
-    rng = np.random.default_rng([1998, delay, _sequence.SPLIT_SEEDS[split]])
+    rng = np.random.default_rng([1998, delay, SPLIT_SEEDS[split]])
     length = delay + 2 * NUM_SYMBOLS
     symbols = rng.integers(1, NUM_CATEGORIES + 1, size=(n, NUM_SYMBOLS), dtype=np.int32)
     tokens = np.full((n, length), BLANK, dtype=np.int32)

@@ -12,11 +12,11 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from mpkeras.data.builders._png import encode_png
+from mpkeras.data.registry import SPLIT_SEEDS
 
 IMAGE_SIZE = 64
 CLASS_NAMES = ("background", "circle", "square", "triangle")
 SPLIT_SIZES = {"train": 2000, "validation": 200, "test": 200}
-_SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
 _MAX_SHAPES = 4
 _NOISE_STD = 0.06
 _CENTRES = np.arange(IMAGE_SIZE) + 0.5
@@ -61,7 +61,7 @@ def make_example(split, index):
         ``(image, mask, counts)``: uint8 (64, 64, 3), uint8 (64, 64, 1) with
         classes 0-3, and int64 (3,) number of circles, squares, triangles drawn.
     """
-    rng = np.random.default_rng([4242, _SPLIT_SEEDS[split], index])
+    rng = np.random.default_rng([4242, SPLIT_SEEDS[split], index])
     image = _background(rng)
     mask = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
     counts = np.zeros(3, dtype=np.int64)
@@ -120,8 +120,11 @@ class Shapes(tfds.core.GeneratorBasedBuilder):
     def _generate_examples(self, split):
         for index in range(SPLIT_SIZES[split]):
             image, mask, counts = make_example(split, index)
-            yield index, {
-                "image": encode_png(image),
-                "mask": encode_png(mask),
-                "counts": counts,
-            }
+            yield (
+                index,
+                {
+                    "image": encode_png(image),
+                    "mask": encode_png(mask),
+                    "counts": counts,
+                },
+            )

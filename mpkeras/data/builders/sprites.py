@@ -143,9 +143,7 @@ class Sprites(tfds.core.GeneratorBasedBuilder):
         indices = self.builder_config.indices
         features = {"image": tfds.features.Image(shape=(IMAGE_SIZE, IMAGE_SIZE, 1))}
         for factor in SPRITE_FACTORS:
-            features[f"label_{factor}"] = tfds.features.ClassLabel(
-                num_classes=len(indices[factor])
-            )
+            features[f"label_{factor}"] = tfds.features.ClassLabel(num_classes=len(indices[factor]))
         for factor in SPRITE_FACTORS:
             features[f"value_{factor}"] = tfds.features.Tensor(shape=(), dtype=np.float32)
         return tfds.core.DatasetInfo(
@@ -167,9 +165,7 @@ class Sprites(tfds.core.GeneratorBasedBuilder):
             metadata=tfds.core.MetadataDict(
                 factor_names=list(SPRITE_FACTORS),
                 factor_sizes=[len(indices[f]) for f in SPRITE_FACTORS],
-                factor_values={
-                    f: FULL_VALUES[f][indices[f]].tolist() for f in SPRITE_FACTORS
-                },
+                factor_values={f: FULL_VALUES[f][indices[f]].tolist() for f in SPRITE_FACTORS},
                 grid_indices={f: [int(i) for i in indices[f]] for f in SPRITE_FACTORS},
                 shape_names=list(SHAPE_NAMES),
             ),

@@ -11,13 +11,14 @@ which are stored in the dataset metadata.
 import numpy as np
 import tensorflow_datasets as tfds
 
+from mpkeras.data.registry import SPLIT_SEEDS
+
 # Blobs geometry. The separating line passes through the origin so that a
 # perceptron without bias can realise it and Novikoff's bound applies as is.
 BLOBS_MARGIN = 0.25
 BLOBS_ANGLE = np.pi / 6
 BLOBS_HALF_WIDTH = 2.0
 BLOBS_SPLIT_SIZES = {"train": 200, "validation": 100, "test": 100}
-_SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
 
 
 def xor_points():
@@ -48,7 +49,7 @@ def blobs_points(split):
         ``(x, y)``: ``x`` float32 of shape (n, 2), ``y`` int64 of shape (n,).
     """
     n = BLOBS_SPLIT_SIZES[split]
-    rng = np.random.default_rng([20240, _SPLIT_SEEDS[split]])
+    rng = np.random.default_rng([20240, SPLIT_SEEDS[split]])
     w = blobs_normal()
     kept = []
     while sum(len(k) for k in kept) < n:
@@ -64,9 +65,7 @@ def blobs_points(split):
 
 def blobs_radius():
     """R = the largest norm of any blobs point over all splits."""
-    return float(
-        max(np.linalg.norm(blobs_points(s)[0], axis=1).max() for s in BLOBS_SPLIT_SIZES)
-    )
+    return float(max(np.linalg.norm(blobs_points(s)[0], axis=1).max() for s in BLOBS_SPLIT_SIZES))
 
 
 class Toy2D(tfds.core.GeneratorBasedBuilder):
