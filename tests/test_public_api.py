@@ -120,7 +120,7 @@ PUBLIC = {
         "names",
         "prepare",
         "set_epoch",
-        "shuffle_per_epoch",
+        # shuffle_per_epoch: removed as dead code (issue 20: exported, used nowhere).
     ],
     "mpkeras.saving": ["ModelFileError", "load_model", "register_all", "save_model_atomic"],
     "mpkeras.testing": [

@@ -381,7 +381,8 @@ class VAE(keras.Model):
             x1, x2 = x1[None], x2[None]
         m1, _ = self.encode(x1)
         m2, _ = self.encode(x2)
-        t = ops.reshape(ops.linspace(0.0, 1.0, steps), (1, steps, 1))
+        # In the codes' dtype: under a mixed policy they are bfloat16 or float16.
+        t = ops.cast(ops.reshape(ops.linspace(0.0, 1.0, steps), (1, steps, 1)), m1.dtype)
         z = (1.0 - t) * m1[:, None, :] + t * m2[:, None, :]
         batch = x1.shape[0]
         decoded = ops.convert_to_numpy(self.decode(ops.reshape(z, (batch * steps, -1))))

@@ -53,7 +53,8 @@ def evaluate(model_path, dataset, split="test", task=None, batch_size=128, verbo
     model = load_model(path)
     if not model.compiled:
         raise RunError(f"{path} was saved without compile(); it has no loss or metrics to evaluate")
-    inputs = data.load(dataset, split=split, batch_size=batch_size, task=task)
+    # seed=0: the same corruption (denoising, inpainting) in every process.
+    inputs = data.load(dataset, split=split, batch_size=batch_size, task=task, seed=0)
     _check_fits(model, path, inputs, f"--dataset {dataset} (task {task})")
     return model.evaluate(inputs, verbose=verbose, return_dict=True)
 
