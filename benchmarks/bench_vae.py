@@ -27,14 +27,15 @@ Rows (numpy arrays or an `mpkeras.data.load` pipeline as the input):
   machine), train steps of the 64x64 VAE: target <= 1.0, i.e. the default
   is the faster choice here (if it fails, the default should change).
 
-Timing: every model is warmed up (tracing, first steps), then blocks of
-at least `--steps` training steps (whole epochs, one `fit` call) alternate
-between ours and the loop (which goes first alternates), so both see the
-same machine load to within a block; each repeat gives one ratio; a row
-reports the median of >= 5 ratios and their min/max (spread). The detail
-lines add the ratio of process CPU time, steadier than wall time on a
-shared machine. Short blocks favour the loop: each `fit` call costs a few
-tens of milliseconds of set-up and each epoch a new iterator.
+Timing: every model is warmed up (tracing, first steps), then blocks of at
+least `--steps` training steps (half at 64x64; whole epochs in one `fit`
+call) alternate between ours and the loop (which goes first alternates),
+so both see the same machine load to within a block; each repeat gives
+one ratio; a row reports the median of >= 5 ratios and their min/max
+(spread). The detail lines add the ratio of process CPU time, steadier
+than wall time on a shared machine. Short blocks favour the loop: each
+`fit` call costs a few tens of milliseconds of set-up and each epoch a new
+iterator.
 
 Usage::
 
@@ -253,7 +254,9 @@ def _digits_like(x, copies=4, shift=2):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=40, help="training steps per timed block")
+    parser.add_argument(
+        "--steps", type=int, default=40, help="training steps per timed 28x28 block (64x64: half)"
+    )
     args = parser.parse_args(argv)
     if args.repeats < 5:
         parser.error("--repeats must be >= 5 (the ratio is a median)")
@@ -266,28 +269,32 @@ def main(argv=None):
     small, _ = data.load_arrays("digits", task="reconstruction", image_size=SMALL[:2])
     large, _ = data.load_arrays("sprites/small", task="reconstruction")
     large = large[:640]
+    # (input, source, nets, batch size, steps per block): a 64x64 step costs
+    # about three 28x28 ones, so its blocks are half as long.
     cases = [
-        ("numpy", _digits_like(small), _example_nets, 128),
+        ("numpy", _digits_like(small), _example_nets, 128, args.steps),
         (
             "mpkeras.data",
             data.load("digits", task="reconstruction", image_size=SMALL[:2], batch_size=128),
             _example_nets,
             128,
+            args.steps,
         ),
-        ("numpy", large, _mpkeras_nets, 64),
+        ("numpy", large, _mpkeras_nets, 64, args.steps // 2),
         (
             "mpkeras.data",
             data.load("sprites/small", split="train[:640]", task="reconstruction", batch_size=64),
             _mpkeras_nets,
             64,
+            args.steps // 2,
         ),
     ]
     rows = []
-    for kind, source, nets, batch_size in cases:
+    for kind, source, nets, batch_size, block in cases:
         shape = _shape(small if nets is _example_nets else large)
         size = len(source) if isinstance(source, np.ndarray) else None
         steps = -(-size // batch_size) if size else int(source.cardinality())
-        epochs = max(1, -(-args.steps // steps))
+        epochs = max(1, -(-block // steps))
         ours, base = _pair(nets, source, batch_size)
         ours(1)  # Warm-up: tracing, first steps.
         base(1)
