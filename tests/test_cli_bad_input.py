@@ -166,7 +166,11 @@ NO_TENSORFLOW = [
         ["reproduce", "--runs-dir", "a_file"],
         r"'--runs-dir': Directory 'a_file' is a file",
     ),
-    ("reproduce-unknown-option", ["reproduce", "--seed-count", "3"], r"No such option '--seed-count'"),
+    (
+        "reproduce-unknown-option",
+        ["reproduce", "--seed-count", "3"],
+        r"No such option '--seed-count'",
+    ),
     # prepare
     ("prepare-unknown-name", ["prepare", "nosuch"], r"Unknown dataset 'nosuch'"),
     (
@@ -267,6 +271,11 @@ NEEDS_TENSORFLOW = [
         r"`train.optimizer`, expected the name of a Keras optimizer.*Received: train.optimizer='sgdd'",
     ),
     (
+        "run-dataset-the-experiment-cannot-use",
+        ["run", "xor", "--set", "dataset=digits"],
+        r"invalid value for `dataset`, expected a dataset experiment 'xor' trains on",
+    ),
+    (
         "run-unknown-dataset",
         ["run", "xor", "--set", "dataset=nope"],
         r"'dataset': Unknown dataset 'nope'",
@@ -297,23 +306,6 @@ NEEDS_TENSORFLOW = [
         "evaluate-broken-archive",
         ["evaluate", "broken.keras", "--dataset", "toy2d/xor"],
         r"Cannot load model broken.keras",
-    ),
-]
-
-
-def _has_validate():
-    from mpkeras_experiments import registry
-
-    return hasattr(registry.Experiment, "validate")
-
-
-# The experiments' own checks (experiment.validate), the experiments helper's
-# part of issue 18 §4: real tests once the registry has them.
-NEEDS_VALIDATE = [
-    (
-        "run-dataset-the-experiment-cannot-use",
-        ["run", "xor", "--set", "dataset=digits"],
-        r"dataset",
     ),
 ]
 
@@ -488,18 +480,6 @@ def test_bad_input_that_needs_tensorflow_to_decide(
     model_files, monkeypatch, case_id, args, pattern
 ):
     result, changed = _invoke_in(model_files, args, monkeypatch)
-    assert result.exit_code == 2, result.output
-    assert_one_line_error(result.output, pattern)
-    assert not changed, f"{args} wrote {changed}"
-
-
-@pytest.mark.parametrize(
-    "case_id, args, pattern", NEEDS_VALIDATE, ids=[c[0] for c in NEEDS_VALIDATE]
-)
-def test_bad_input_the_experiment_itself_rejects(case_dir, monkeypatch, case_id, args, pattern):
-    if not _has_validate():
-        pytest.xfail("the registry's Experiment has no validate() yet (experiments helper)")
-    result, changed = _invoke_in(case_dir, args, monkeypatch)
     assert result.exit_code == 2, result.output
     assert_one_line_error(result.output, pattern)
     assert not changed, f"{args} wrote {changed}"
