@@ -104,7 +104,10 @@ def scores_figure(betas, metrics):
     from mpkeras import plotting
 
     fig, axes = plotting.figure(ncols=2, size=3.5)
-    for ax, key, label in ((axes[0, 0], "mig", "MIG"), (axes[0, 1], "betavae_score", "BetaVAE score")):
+    for ax, key, label in (
+        (axes[0, 0], "mig", "MIG"),
+        (axes[0, 1], "betavae_score", "BetaVAE score"),
+    ):
         ax.plot(betas, [metrics[f"{key}_{_tag(b)}"] for b in betas], "o-")
         ax.set_xscale("log", base=2)
         ax.set_xticks(betas, [f"{b:g}" for b in betas])
