@@ -201,9 +201,9 @@ def main(argv=None):
     path = write_json(args.output, rows, meta)
     print(f"Table: {path}")
     if args.readme:
-        from mpkeras import reporting
+        from mpkeras import readme_sections
 
-        reporting.replace_section(args.readme, "benchmarks", markdown_table(rows, meta))
+        readme_sections.replace_section(args.readme, "benchmarks", markdown_table(rows, meta))
         print(f"Updated {args.readme}")
     return 1 if any(row.get("holds") is False for row in rows) else 0
 

@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from mpkeras import _workarounds, reporting, runner, specs
+from mpkeras import _workarounds, readme_sections, reporting, runner, specs
 from mpkeras.data.errors import DatasetUnavailableError
 from mpkeras.saving import ModelFileError
 
@@ -418,10 +418,10 @@ def report(reproduce_dir, readme):
     """Write REPORT.md of a reproduce run again; with --readme, put its claims table in
     the README."""
     if readme:  # before anything is written
-        reporting.check_readme(readme)
+        readme_sections.check_readme(readme)
     click.echo(f"Report: {reporting.rewrite(reproduce_dir)}")
     if readme:
-        figures = reporting.update_readme(reproduce_dir, readme)
+        figures = readme_sections.update_readme(reproduce_dir, readme)
         click.echo(f"Updated {readme}: the claims table and {len(figures)} figures")
 
 

@@ -8,17 +8,14 @@ experiment's facts), and from it this module writes
 - ``REPORT.md``: one row per claim of the notes (id, the claim in one line,
   experiment, expected, measured, holds) -- claims no experiment checks point
   to their tests -- then the experiments' key figures and the expectation table;
-- the README's section "What the notes claim, and what we measured", between
-  the markers ``<!-- claims:begin`` and ``<!-- claims:end -->``
-  (:func:`update_readme`, ``mpkeras report DIR --readme README.md``).
+and :mod:`mpkeras.readme_sections` puts its claims table into the README
+(``mpkeras report DIR --readme README.md``).
 
 Everything here is text and files: no TensorFlow.
 """
 
 import json
 import os
-import re
-import shutil
 from pathlib import Path
 
 from mpkeras import claims as notes
@@ -29,7 +26,9 @@ class ReportError(ValueError):
     """A reproduce directory or a README cannot be used; the message is one line for the user."""
 
 
-def write(report_dir, rows, experiments, quick, started, wall_time_s, planned=None, seeds=None):
+def write(
+    report_dir, rows, experiments, quick, started, wall_time_s, planned=None, seeds=None, only=None
+):
     """Write ``claims.json``, ``claims.md`` and ``REPORT.md`` into ``report_dir``.
 
     ``rows`` are the expectation rows (each with its ``experiment``);
@@ -38,7 +37,8 @@ def write(report_dir, rows, experiments, quick, started, wall_time_s, planned=No
     ``planned`` how many experiments the run will have (default: these),
     so a report written part way says so; ``seeds`` the seeds each
     experiment ran on (rows aggregated over more than one seed carry
-    ``seeds``, ``held``, ``measured_min``, ``measured_max``).
+    ``seeds``, ``held``, ``measured_min``, ``measured_max``); ``only`` the
+    names given to ``--only``, if any, so the report repeats the command.
     """
     report_dir = Path(report_dir)
     summary = {
@@ -52,6 +52,8 @@ def write(report_dir, rows, experiments, quick, started, wall_time_s, planned=No
     }
     if seeds and len(seeds) > 1:
         summary["seeds"] = list(seeds)
+    if only:
+        summary["only"] = list(only)
     (report_dir / "claims.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return _write_tables(report_dir, summary)
 
@@ -236,11 +238,11 @@ def report_markdown(summary):
     lines = [
         f"# The notes, reproduced ({mode} budget)",
         "",
-        f"`mpkeras reproduce{' --quick' if summary['quick'] else ''}{_seeds_option(summary)}`, "
+        f"`{reproduce_command(summary)}`, "
         f"started {summary['started']}, "
         f"{len(summary['experiments'])} experiments in {minutes:.1f} min.",
         "",
-        *_in_progress(summary),
+        *in_progress_lines(summary),
         summary_line(summary, per_claim),
         "",
         claims_table(per_claim),
@@ -276,13 +278,19 @@ def report_markdown(summary):
     return "\n".join(lines) + "\n"
 
 
-def _seeds_option(summary):
+def reproduce_command(summary):
+    """The command line that made the run, e.g. ``mpkeras reproduce --quick --only xor``."""
+    only = "".join(f" --only {name}" for name in summary.get("only") or ())
+    return f"mpkeras reproduce{' --quick' if summary['quick'] else ''}{only}{seeds_option(summary)}"
+
+
+def seeds_option(summary):
     """`` --seeds 0,1,2`` for a run over several seeds, else nothing."""
     seeds = summary.get("seeds")
     return f" --seeds {','.join(map(str, seeds))}" if seeds and len(seeds) > 1 else ""
 
 
-def _in_progress(summary):
+def in_progress_lines(summary):
     """The warning lines of a report written before its run finished."""
     planned, done = summary.get("planned", len(summary["experiments"])), len(summary["experiments"])
     return (
@@ -410,111 +418,3 @@ def format_holds(holds):
 
 def format_margin(margin):
     return "" if margin is None else f"{margin:+.3g}"
-
-
-# -- the README section -----------------------------------------------------------
-
-
-def check_readme(readme):
-    """Raise :class:`ReportError` unless ``readme`` has the claims section's markers."""
-    readme = Path(readme)
-    _marked_section(readme.read_text(), "claims", readme)
-
-
-def update_readme(report_dir, readme, figures_dir=None):
-    """Rewrite the README's claims section from the reproduce run in ``report_dir``.
-
-    The key figures are copied to ``figures_dir`` (default ``docs/figures``
-    beside the README) so the README shows the images the run wrote; test
-    files are linked by their paths in the repository, whose root holds the
-    README. Returns the figures copied.
-    """
-    summary = load(report_dir)
-    readme = Path(readme)
-    check_readme(readme)  # missing markers fail before any figure is copied
-    figures_dir = Path(figures_dir) if figures_dir else readme.parent / "docs" / "figures"
-    copied = _copy_figures(Path(report_dir), summary, figures_dir)
-    base = readme.parent.resolve()
-
-    def relative(path):
-        return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
-
-    replace_section(
-        readme,
-        "claims",
-        readme_section(summary, {key: relative(path) for key, path in copied.items()}),
-    )
-    return list(copied.values())
-
-
-def replace_section(path, name, body):
-    """Put ``body`` between the lines ``<!-- name:begin ... -->`` and ``<!-- name:end -->`` of ``path``.
-
-    The markers stay; what was between them goes. The README's generated
-    parts (this claims table, the benchmark table) are written this way.
-    """
-    path = Path(path)
-    text = path.read_text()
-    match = _marked_section(text, name, path)
-    body = body if not body or body.endswith("\n") else body + "\n"
-    path.write_text(text[: match.start(2)] + body + text[match.end(2) :])
-
-
-def _marked_section(text, name, path):
-    """The match of section ``name`` in ``text`` (group 2 is its body); ReportError if ``path`` has none."""
-    begin, end = f"<!-- {name}:begin", f"<!-- {name}:end -->"
-    match = re.search(rf"({re.escape(begin)}[^\n]*\n)(.*?)({re.escape(end)})", text, flags=re.S)
-    if match is None:
-        raise ReportError(f"{path} has no section between '{begin} ...' and '{end}'")
-    return match
-
-
-def _copy_figures(report_dir, summary, figures_dir):
-    """Copy the key figures to ``figures_dir`` as ``<experiment>_<figure>.png``; old ones go."""
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    for stale in figures_dir.glob("*.png"):
-        stale.unlink()
-    copied = {}
-    for experiment in summary["experiments"]:
-        for path in experiment["figures"]:
-            target = figures_dir / f"{experiment['name']}_{Path(path).name}"
-            shutil.copyfile(report_dir / path, target)
-            copied[(experiment["name"], path)] = target
-    return copied
-
-
-def readme_section(summary, figure_paths):
-    """The README's section body: how it was made, the claims table, a figure gallery."""
-    mode = "quick" if summary["quick"] else "full"
-    command = (
-        "mpkeras reproduce" + (" --quick" if summary["quick"] else "") + _seeds_option(summary)
-    )
-    cpus = f" on {summary['cpus']} CPU cores" if summary.get("cpus") else ""
-    per_claim = claim_rows(summary)
-    lines = [
-        f"Generated from one `{command}` run ({mode} budget, started {summary['started']}, "
-        f"{summary['wall_time_s'] / 60:.1f} min{cpus}) by `mpkeras report <its directory> --readme README.md`. "
-        f"{summary_line(summary, per_claim)}",
-        "",
-        *_in_progress(summary),
-        claims_table(per_claim, link_tests=True),
-        "",
-        LEGEND,
-        "",
-        "Figures written by the same run:",
-        "",
-    ]
-    for experiment in summary["experiments"]:
-        name = experiment["name"]
-        images = [
-            f'<img src="{figure_paths[(name, path)]}" width="360" alt="{name}: {Path(path).stem}">'
-            for path in experiment["figures"]
-            if (name, path) in figure_paths
-        ]
-        if images:
-            lines += [
-                f"**{experiment['name']}** ({', '.join(experiment['claims'])}): {experiment['title']}",
-                "",
-            ]
-            lines += [" ".join(images), ""]
-    return "\n".join(lines)

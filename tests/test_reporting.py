@@ -6,7 +6,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from mpkeras import claims, reporting
+from mpkeras import claims, readme_sections, reporting
 from mpkeras.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
@@ -167,7 +167,7 @@ def test_update_readme_replaces_only_the_marked_section_and_copies_figures(repro
     readme = readme_with_markers(project)
     (project / "docs" / "figures").mkdir(parents=True)
     (project / "docs" / "figures" / "stale_figure.png").write_bytes(PNG)
-    copied = reporting.update_readme(reproduce_dir, readme)
+    copied = readme_sections.update_readme(reproduce_dir, readme)
     text = readme.read_text()
     assert text.startswith("# Title\n\nBefore.\n\n<!-- claims:begin (generated)  -->\n")
     assert text.endswith("<!-- claims:end -->\n\nAfter.\n") and "old table" not in text
@@ -181,7 +181,7 @@ def test_update_readme_replaces_only_the_marked_section_and_copies_figures(repro
     assert not (project / "docs" / "figures" / "stale_figure.png").exists()
     assert '<img src="docs/figures/perceptron_decision_boundary.png"' in text
     # Running it again gives the same README.
-    reporting.update_readme(reproduce_dir, readme)
+    readme_sections.update_readme(reproduce_dir, readme)
     assert readme.read_text() == text
 
 
@@ -191,9 +191,9 @@ def test_update_readme_errors_are_one_line(reproduce_dir, tmp_path):
     with pytest.raises(
         reporting.ReportError, match="has no section between '<!-- claims:begin ...'"
     ):
-        reporting.update_readme(reproduce_dir, plain)
+        readme_sections.update_readme(reproduce_dir, plain)
     with pytest.raises(reporting.ReportError, match="is not a reproduce directory"):
-        reporting.update_readme(tmp_path / "nowhere", plain)
+        readme_sections.update_readme(tmp_path / "nowhere", plain)
 
 
 def test_report_command_rewrites_the_report_and_the_readme(reproduce_dir, tmp_path):
@@ -206,3 +206,25 @@ def test_report_command_rewrites_the_report_and_the_readme(reproduce_dir, tmp_pa
     not_a_run.mkdir()
     result = CliRunner().invoke(main, ["report", str(not_a_run)])
     assert result.exit_code == 2 and "is not a reproduce directory" in result.output
+
+
+def test_a_report_repeats_the_command_that_made_it(tmp_path):
+    """--only and --seeds are part of the command the report and the README quote."""
+    rows = [row("perceptron", "N1", "train_accuracy", ">= 1", 1.0, True, 0.0)]
+    reporting.write(
+        tmp_path,
+        rows,
+        [experiment("perceptron", ["N1"])],
+        quick=True,
+        started="2026-11-26 10:00 UTC",
+        wall_time_s=60.0,
+        seeds=[0, 1],
+        only=["perceptron", "xor"],
+    )
+    command = "mpkeras reproduce --quick --only perceptron --only xor --seeds 0,1"
+    assert f"`{command}`" in (tmp_path / "REPORT.md").read_text()
+    notes = readme_with_markers(tmp_path).rename(tmp_path / "NOTES.md")
+    readme_sections.update_readme(tmp_path, notes)
+    text = notes.read_text()
+    assert f"Generated from one `{command}` run" in text
+    assert f"--readme {notes}`" in text and "--readme README.md" not in text

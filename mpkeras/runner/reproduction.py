@@ -117,6 +117,7 @@ def reproduce(
     execution = ExecutionConfig.from_options(strategy, mixed_precision, jit_compile)
     seeds = list(seeds) if seeds else [None]
     several = len(seeds) > 1
+    only_some = bool(names)
     names = list(names) if names else specs.available()
     # Load every spec first, without TensorFlow: a typo fails now, not after hours of training.
     loaded = [specs.load(name) for name in names]
@@ -188,6 +189,7 @@ def reproduce(
             wall_time_s=time.perf_counter() - began,
             planned=len(loaded),
             seeds=[p.seed for p in points[: len(seeds)]],
+            only=names if only_some else None,
         )
     return report_dir, rows
 
