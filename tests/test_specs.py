@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mpkeras import claims, specs
+from mpkeras import claims, specs, typed_config
 
 
 @dataclasses.dataclass
@@ -53,19 +53,19 @@ quick_value = 0.7
 def test_resolve_applies_spec_quick_and_overrides_in_order(tmp_path):
     spec = specs.load(write_spec(tmp_path, SPEC))
     assert spec.seed == 3 and spec.claims == ("N2",) and spec.default_dataset == ""
-    full = specs.resolve_config(Config, spec)
+    full = typed_config.resolve_config(Config, spec)
     assert full.hidden == [8, 8] and full.train.epochs == 100 and full.train.learning_rate == 0.1
-    quick = specs.resolve_config(Config, spec, quick=True)
+    quick = typed_config.resolve_config(Config, spec, quick=True)
     assert quick.train.epochs == 5
-    overridden = specs.resolve_config(
+    overridden = typed_config.resolve_config(
         Config,
         spec,
         quick=True,
         overrides=[
-            specs.parse_override("train.epochs=7"),
-            specs.parse_override("dropout=0.5"),
-            specs.parse_override("dataset=digits"),
-            specs.parse_override("train.learning_rate=1"),
+            typed_config.parse_override("train.epochs=7"),
+            typed_config.parse_override("dropout=0.5"),
+            typed_config.parse_override("dataset=digits"),
+            typed_config.parse_override("train.learning_rate=1"),
         ],
     )
     assert overridden.train.epochs == 7
@@ -92,7 +92,7 @@ def test_resolve_applies_spec_quick_and_overrides_in_order(tmp_path):
 def test_bad_overrides_are_rejected_with_the_key_named(tmp_path, override, message):
     spec = specs.load(write_spec(tmp_path, SPEC))
     with pytest.raises(specs.SpecError, match=message):
-        specs.resolve_config(Config, spec, overrides=[specs.parse_override(override)])
+        typed_config.resolve_config(Config, spec, overrides=[typed_config.parse_override(override)])
 
 
 def test_expectation_uses_quick_threshold_only_in_quick_mode(tmp_path):
@@ -198,8 +198,8 @@ class Choices:
 
 def _resolve(tmp_path, *overrides):
     spec = specs.load(write_spec(tmp_path, 'experiment = "demo"\n'))
-    return specs.resolve_config(
-        Choices, spec, overrides=[specs.parse_override(o) for o in overrides]
+    return typed_config.resolve_config(
+        Choices, spec, overrides=[typed_config.parse_override(o) for o in overrides]
     )
 
 
@@ -335,6 +335,6 @@ def test_the_quick_table_is_checked_on_a_full_run_too(tmp_path):
     with pytest.raises(
         specs.SpecError, match=r"In \[quick\] of .*demo.toml: Unknown config key 'train.epoch'"
     ):
-        specs.resolve_config(Config, spec)
+        typed_config.resolve_config(Config, spec)
     with pytest.raises(specs.SpecError, match=r"Unknown config key 'train.epoch'"):
-        specs.resolve_config(Config, spec, quick=True)
+        typed_config.resolve_config(Config, spec, quick=True)

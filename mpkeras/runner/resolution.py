@@ -8,7 +8,7 @@ experiment's module (which imports Keras).
 
 import dataclasses
 
-from mpkeras import specs
+from mpkeras import specs, typed_config
 
 
 def experiment_for(spec):
@@ -37,10 +37,12 @@ def resolve(spec_name, overrides=(), quick=False):
             a config the experiment cannot run.
     """
     spec = spec_name if isinstance(spec_name, specs.Spec) else specs.load(spec_name)
-    parsed = [specs.parse_override(text) for text in overrides]
+    parsed = [typed_config.parse_override(text) for text in overrides]
     experiment = experiment_for(spec)
     experiment.check_expectations(spec)
-    config = specs.resolve_config(experiment.config_class, spec, quick=quick, overrides=parsed)
+    config = typed_config.resolve_config(
+        experiment.config_class, spec, quick=quick, overrides=parsed
+    )
     check_config(experiment, config)
     return spec, experiment, config
 

@@ -15,7 +15,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from mpkeras import specs
+from mpkeras import specs, typed_config
 from mpkeras.runner import rundir
 from mpkeras.runner.errors import RunError, RunFailed
 from mpkeras.runner.execution import (
@@ -61,7 +61,7 @@ class RunPlan:
             "seed": self.seed,
             "quick": self.quick,
             "overrides": list(self.overrides),
-            "config": specs.to_dict(self.config),
+            "config": typed_config.to_dict(self.config),
             "execution": self.execution.to_dict(),
         }
 
@@ -127,7 +127,7 @@ def plan_resume(spec_name, run_dir):
     execution = ExecutionConfig.from_dict(record.get("execution", {}))
     experiment = experiment_for(spec)
     # The config the run started with, even if the spec file changed since.
-    config = specs.build_dataclass(experiment.config_class, record["config"], prefix="")
+    config = typed_config.build_dataclass(experiment.config_class, record["config"], prefix="")
     check_config(experiment, config)
     return RunPlan(
         spec=spec,
