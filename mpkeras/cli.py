@@ -6,6 +6,10 @@ and every mistake in the arguments answer at once. Bad input -- an unknown
 name, a value of the wrong type or out of range, a missing or foreign run
 directory, a model that does not fit the dataset -- is one line on stderr
 (``Error: ...``) and exit code 2, with nothing written.
+
+One module because it is one concept, the parser: each of the eight commands
+is a function of options and help text that delegates in a few lines; the
+work is in mpkeras.runner, mpkeras.reporting and mpkeras.data.
 """
 
 import functools

@@ -32,6 +32,10 @@ example and `reduction` works as for `keras.losses.BinaryCrossentropy`
 (default "sum_over_batch_size", the weighted mean over the batch). Prefer
 them in `compile` when examples carry weights; the functions reduce before
 Keras sees the values, so a per-example weight can no longer apply.
+
+One module, over 400 lines, because the functions and the classes are one
+concept (each loss once, in both of Keras's forms) and share the conventions
+above and their helpers; about half of it is the formulas' docstrings.
 """
 
 import math

@@ -1,4 +1,9 @@
-"""The Elman recurrence (notes section 4.1, claim R1): `ElmanCell` and `Elman`."""
+"""The Elman recurrence (notes section 4.1, claim R1): `ElmanCell` and `Elman`.
+
+The cell and the layer that runs it are one concept and stay together (about
+430 lines, two thirds of them docstrings): `Elman` adds to `keras.layers.RNN`
+only the cell's arguments and the dropout that a plain `RNN` cannot train with.
+"""
 
 import keras
 from keras import ops

@@ -16,6 +16,10 @@ trained on corrupted inputs instead (denoising, inpainting; A3).
 `build_encoder` and `build_decoder` are shared with the VAE (chapter 5b),
 which uses an encoder with `output_dim = 2 * latent_dim` (mean and log
 variance).
+
+The builders and the model stay in one module (about 450 lines, much of it
+docstrings) because they are one concept: `build_autoencoder` is the pair of
+builders behind the model, and the shape rules they share are defined once.
 """
 
 import math

@@ -4,6 +4,10 @@ The model owns the ELBO's two terms, its trackers and the encoder/decoder
 plumbing; the objectives live in `vae_objectives`, the likelihoods in
 `vae_likelihoods`, the encoder/decoder/data checks in `vae_contract` and the
 importance-weighted log p(x) in `mpkeras.metrics.log_likelihood`.
+
+What is left is one class; it is over 400 lines because each public method
+(encode, decode, sample, reconstruct, interpolate, log_likelihood, the
+training and test steps) carries the notes' formula in its docstring.
 """
 
 import keras
