@@ -286,6 +286,9 @@ def _tracked(iterable, total, desc, unit, stream):
         file=stream,
         disable=not terminal,
         mininterval=0.5,
+        # Line 0, here: the place of tqdm bars of other libraries (TFDS's own,
+        # held back while mpkeras prepares) is no concern of this one.
+        position=0,
         **_size(stream),
     ) as bar:
         for item in bar:

@@ -277,3 +277,29 @@ def test_the_loop_draws_a_line_per_point_unless_verbose(tmp_path, monkeypatch, v
     list(grid.run_points(points, tmp_path, verbose=verbose))
     assert seen == ([None, None] if verbose else ["[1/2] a", "[2/2] b"])
     assert progress.current_line() is None
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_preparing_sprites_shows_the_examples_written_in_a_terminal(
+    tmp_path, monkeypatch, terminal
+):
+    """The sprites builder's examples go through progress.track on the process's stdout
+    (sys.stdout is held back by mpkeras.data while it prepares); not in a log."""
+    from mpkeras.data.builders import sprites
+
+    stream = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "__stdout__", stream)
+    builder = sprites.Sprites(config="small", data_dir=str(tmp_path))
+    examples = list(builder._split_generators(None)["train"])
+    assert len(examples) == 2304 and examples[0][0] == 0 and examples[-1][0] == 2303
+    output = stream.getvalue()
+    if terminal:
+        assert output.startswith("\n")  # below mpkeras's "Preparing sprites/small ..."
+        assert "sprites/small: 100%" in output and "2304/2304" in output, output
+    else:
+        assert output == ""
