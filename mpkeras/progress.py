@@ -36,18 +36,51 @@ from mpkeras import validation
 _ACTIVE = contextvars.ContextVar("mpkeras_progress_line", default=None)
 
 BAR_FORMAT = "{desc} |{bar:20}| {n_fmt}/{total_fmt} epochs [{elapsed}<{remaining}]"
+"""The line of one fit; :func:`fitted_line` narrows the bar (and the description) to the terminal."""
+
+_MIN_BAR = 8
+
+
+def fitted_line(description, epochs, columns):
+    """``(description, bar_format)`` of a line that fits in ``columns`` - 1 characters.
+
+    The counts and the time left are what the line is for: where the line
+    is too wide, the bar narrows (from 20 down to 8 characters), then the
+    description loses its middle (``[3/27] beta-4_..._seed-0  vae``).
+    Widths assume elapsed and remaining times under 100 hours.
+    """
+    count = len(str(epochs)) if epochs is not None else 1
+    # " |" + bar + "| " + "N/N epochs " + "[HH:MM:SS<HH:MM:SS]"
+    fixed = 4 + 2 * count + len(" epochs ") + len("[00:00:00<00:00:00]")
+    room = columns - 1 - fixed
+    width = max(_MIN_BAR, min(20, room - len(description)))
+    if len(description) > room - width:
+        keep = max(room - width - 3, 2)
+        description = (
+            description[: keep - keep // 2] + "..." + description[len(description) - keep // 2 :]
+        )
+    return description, BAR_FORMAT.replace("{bar:20}", f"{{bar:{width}}}")
 
 
 def _terminal_stream(stream):
-    """``stream``, or a private copy of file descriptor 1 (stdout) as it is now.
+    """``(stream, owned)``: ``stream``, or a private copy of stdout's file
+    descriptor as it is now when stdout is a terminal (``owned`` True).
 
     The copy keeps pointing at the terminal while ``runner.output_to``
-    sends descriptors 1 and 2 to an experiment's log file.
+    sends descriptors 1 and 2 to an experiment's log file. A stdout that is
+    not a terminal, or has no descriptor (``click.testing.CliRunner``'s), is
+    returned as it is: nothing is drawn on it.
     """
     if stream is not None:
         return stream, False
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
+        return sys.stdout, False
+    if not os.isatty(fd):
+        return sys.stdout, False
     sys.stdout.flush()
-    return os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, closefd=True), True
+    return os.fdopen(os.dup(fd), "w", buffering=1, closefd=True), True
 
 
 def _size(stream):
@@ -125,7 +158,10 @@ class ExperimentLine:
     def begin_fit(self, tag, epochs):
         """A fit of ``epochs`` epochs called ``tag`` starts."""
         self.fits += 1
-        description = f"{self.label}  {tag}" if tag else self.label
+        size = _size(self.stream)  # read at every fit: the terminal may have been resized
+        description, bar_format = fitted_line(
+            f"{self.label}  {tag}" if tag else self.label, epochs, size["ncols"]
+        )
         if self._bar is None:
             from tqdm import tqdm
 
@@ -137,11 +173,13 @@ class ExperimentLine:
                 leave=False,
                 smoothing=0,
                 mininterval=0,
-                bar_format=BAR_FORMAT,
+                bar_format=bar_format,
                 disable=not self.terminal,
-                **_size(self.stream),
+                **size,
             )
         else:
+            self._bar.bar_format = bar_format
+            self._bar.ncols, self._bar.nrows = size["ncols"], size["nrows"]
             self._bar.set_description_str(description, refresh=False)
             self._bar.reset(total=epochs)
 
@@ -205,6 +243,11 @@ def epoch_progress(line, tag=None):
     return _callback_class()(line, tag)
 
 
+def current_line():
+    """The :class:`ExperimentLine` of the experiment in progress, or None outside one."""
+    return _ACTIVE.get()
+
+
 def fit_callbacks(tag=None):
     """The callbacks one ``fit`` called ``tag`` adds for the experiment line in
     progress (``ExperimentProgress.experiment``): none outside one."""
@@ -243,6 +286,9 @@ def _tracked(iterable, total, desc, unit, stream):
         file=stream,
         disable=not terminal,
         mininterval=0.5,
+        # Line 0, here: the place of tqdm bars of other libraries (TFDS's own,
+        # held back while mpkeras prepares) is no concern of this one.
+        position=0,
         **_size(stream),
     ) as bar:
         for item in bar:

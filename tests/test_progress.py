@@ -3,6 +3,7 @@
 import io
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -190,3 +191,115 @@ def test_track_draws_a_bar_on_stderr_in_a_terminal_without_a_size():
     assert process.returncode == 0, output
     assert "sprites/full: 100%" in output and "3/3" in output, output
     assert "examples in" not in output  # The one-line summary is for logs, not terminals.
+
+
+def test_a_long_label_is_narrowed_so_the_time_left_still_shows():
+    stream = io.StringIO()  # No terminal size: 80 columns.
+    loop = progress.ExperimentProgress(27, stream=stream, terminal=True)
+    with loop.experiment(12, "beta_vae_sprites/betas-16_train.epochs-30_seed-10") as line:
+        line.begin_fit("beta16", 300)
+        line.epoch_done(0)
+    drawn = [part for part in stream.getvalue().split("\r") if "epochs [" in part]
+    assert drawn and all(len(part) <= 79 for part in drawn), drawn
+    assert drawn[-1].startswith("[12/27] beta_vae") and "  beta16 |" in drawn[-1]
+    assert "| 1/300 epochs [00:00<" in drawn[-1], drawn[-1]
+
+
+# A real sweep of two tiny xor points (about 10 s): what `mpkeras sweep` and
+# `mpkeras reproduce` show, since both go through grid.run_points.
+SWEEP = ["sweep", "xor", "--quick", "--set", "train.epochs=3,4"]
+
+
+def _mpkeras(tmp_path, args, stdout, stderr):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "mpkeras.cli", *args, "--runs-dir", str(tmp_path / "runs")],
+        stdout=stdout,
+        stderr=stderr,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+def test_a_sweep_in_a_terminal_shows_each_points_epochs_and_time_left(tmp_path):
+    master, slave = pty.openpty()
+    process = _mpkeras(tmp_path, SWEEP, slave, slave)
+    os.close(slave)
+    try:
+        output = _read_all(master, process)
+    finally:
+        os.close(master)
+    assert process.returncode == 0, output
+    for index, epochs in ((1, 3), (2, 4)):
+        label = f"\r[{index}/2] train.epochs-{epochs}  mlp |"
+        assert label in output, output
+        # After the first epoch the line has an estimate of the time left.
+        assert re.search(rf"\| 1/{epochs} epochs \[\d\d:\d\d<\d\d:\d\d\]", output), output
+        assert f"| {epochs}/{epochs} epochs [" in output, output
+        # The bar is cleared, then the point's result line starts afresh.
+        result = re.search(rf"\r\[{index}/2\] train\.epochs-{epochs} +\d+\.\d s ", output)
+        assert result and output.index(label) < result.start(), output
+        result = result.start()
+        line = output[result : output.index("\n", result)]
+        assert "expectations hold" in line and "epochs [" not in line, line
+    assert output.index("[2/2] train.epochs-4  mlp |") > output.index("expectations hold")
+    assert "Run directory:" not in output  # A point's own output goes to its log.
+
+
+def test_a_sweep_through_a_pipe_prints_one_line_per_point(tmp_path):
+    process = _mpkeras(tmp_path, SWEEP, subprocess.PIPE, subprocess.PIPE)
+    out, err = process.communicate(timeout=300)
+    out, err = out.decode(), err.decode()
+    assert process.returncode == 0, out + err
+    points = [line for line in out.splitlines() if line.startswith("[")]
+    assert [line.split()[0:2] for line in points] == [
+        ["[1/2]", "train.epochs-3"],
+        ["[2/2]", "train.epochs-4"],
+    ], out
+    assert all("expectations hold" in line for line in points), out
+    assert "\r" not in out and "epochs [" not in out + err
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_loop_draws_a_line_per_point_unless_verbose(tmp_path, monkeypatch, verbose):
+    """--verbose leaves the terminal to Keras's own progress bars: no line is drawn."""
+    from mpkeras.runner import grid, reproduction
+
+    seen = []
+
+    def run_point(plan, run_dir, log=None, verbose=False, report=print, **kwargs):
+        line = progress.current_line()
+        seen.append(None if line is None else line.label)
+        return reproduction.PointResult("completed", [], 0.0)
+
+    monkeypatch.setattr(reproduction, "run_point", run_point)
+    points = [grid.GridPoint(name, (), 0, plan=None) for name in ("a", "b")]
+    list(grid.run_points(points, tmp_path, verbose=verbose))
+    assert seen == ([None, None] if verbose else ["[1/2] a", "[2/2] b"])
+    assert progress.current_line() is None
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_preparing_sprites_shows_the_examples_written_in_a_terminal(
+    tmp_path, monkeypatch, terminal
+):
+    """The sprites builder's examples go through progress.track on the process's stdout
+    (sys.stdout is held back by mpkeras.data while it prepares); not in a log."""
+    from mpkeras.data.builders import sprites
+
+    stream = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "__stdout__", stream)
+    builder = sprites.Sprites(config="small", data_dir=str(tmp_path))
+    examples = list(builder._split_generators(None)["train"])
+    assert len(examples) == 2304 and examples[0][0] == 0 and examples[-1][0] == 2303
+    output = stream.getvalue()
+    if terminal:
+        assert output.startswith("\n")  # below mpkeras's "Preparing sprites/small ..."
+        assert "sprites/small: 100%" in output and "2304/2304" in output, output
+    else:
+        assert output == ""

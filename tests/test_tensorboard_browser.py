@@ -14,6 +14,9 @@ Skipped, with the reason, where selenium, chromium or chromium-driver is not
 installed (``.ci/run`` installs them).
 """
 
+import contextlib
+import json
+import os
 import shlex
 import shutil
 import socket
@@ -22,6 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -103,6 +107,28 @@ if (hit) hit.click();
 return hit !== null;
 """
 
+# In the HParams pane, check the settings named in arguments[0] and uncheck
+# the others: the table then shows those settings and the metrics. Returns
+# the names left checked.
+SHOW_SETTINGS = """
+const keep = arguments[0];
+function collect(node, found) {
+  if (node.shadowRoot) collect(node.shadowRoot, found);
+  for (const child of node.children || []) {
+    if (child.tagName === 'PAPER-CHECKBOX' && child.classList.contains('hparam-checkbox')) {
+      found.push(child);
+    }
+    collect(child, found);
+  }
+  return found;
+}
+const boxes = collect(document.body, []);
+for (const box of boxes) {
+  if (box.checked !== keep.includes(box.textContent.trim())) box.click();
+}
+return boxes.filter(box => box.checked).map(box => box.textContent.trim());
+"""
+
 
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -138,15 +164,10 @@ def _get(url):
         return response.read()
 
 
-@pytest.fixture(scope="module")
-def tensorboard(sweep, tmp_path_factory):
-    """TensorBoard on the root, started as a run says; ready when it serves every run."""
-    import json
-
-    root, runs, watch = sweep
-    command = shlex.split(watch[0].removeprefix("Watch it:"))
-    assert command[:2] == ["tensorboard", "--logdir"] and command[2] == str(runs[0] / "logs")
-    # Comparing runs: the same command on the directory above them.
+@contextlib.contextmanager
+def serve(root, expected, stderr_path):
+    """TensorBoard on ``root`` (127.0.0.1, a free port); yields its address once it serves
+    every run in ``expected`` and the Projector is active. Stopped on exit."""
     argv = [
         sys.executable,
         "-m",
@@ -158,15 +179,9 @@ def tensorboard(sweep, tmp_path_factory):
         "--port",
         str(port := free_port()),
     ]
-    stderr_path = tmp_path_factory.mktemp("tb_server") / "stderr.txt"
     with open(stderr_path, "wb") as stderr:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
-    expected = {
-        f"{run.name}/logs/{part}"
-        for run in runs
-        for part in ("vae/train", "hparams", "vae/projector")
-    }
     try:
         deadline, state = time.monotonic() + READY_DEADLINE_S, None
         while True:
@@ -196,6 +211,22 @@ def tensorboard(sweep, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def tensorboard(sweep, tmp_path_factory):
+    """TensorBoard on the root, started as a run says; ready when it serves every run."""
+    root, runs, watch = sweep
+    command = shlex.split(watch[0].removeprefix("Watch it:"))
+    assert command[:2] == ["tensorboard", "--logdir"] and command[2] == str(runs[0] / "logs")
+    # Comparing runs: the same command on the directory above them.
+    expected = {
+        f"{run.name}/logs/{part}"
+        for run in runs
+        for part in ("vae/train", "hparams", "vae/projector")
+    }
+    with serve(root, expected, tmp_path_factory.mktemp("tb_server") / "stderr.txt") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -319,3 +350,101 @@ def test_projector_page_shows_the_codes_with_their_labels(browser, tensorboard, 
     open_page(browser, tensorboard, "projector", needles, shots)
     assert browser.execute_script(ELEMENTS, "CANVAS", False) > 0  # The 3-D view.
     browser.save_screenshot(str(shots / "projector.png"))
+
+
+# A sweep over beta of beta_vae_sprites, as `mpkeras sweep beta_vae_sprites
+# --set betas=[1],[4] --quick` runs it, its budget cut to seconds a point.
+# MPKERAS_BETA_SWEEP names a finished sweep directory to check instead (the
+# README's screenshot: a full --quick sweep); MPKERAS_SCREENSHOT_DIR keeps
+# the screenshots there instead of the test's tmp dir.
+BETA_SWEEP = [
+    "betas=[1],[4]",
+    "train.epochs=2",
+    "score_examples=600",
+    "betavae_train=300",
+    "betavae_eval=150",
+]
+
+
+@pytest.fixture(scope="module")
+def beta_sweep(tmp_path_factory):
+    """``(root, point directory names)`` of a finished sweep over beta."""
+    given = os.environ.get("MPKERAS_BETA_SWEEP")
+    if given:
+        root = Path(given).resolve()
+    else:
+        outcome = runner.sweep(
+            "beta_vae_sprites",
+            sets=BETA_SWEEP,
+            quick=True,
+            runs_dir=tmp_path_factory.mktemp("beta_runs"),
+            report=lambda line: None,
+        )
+        assert outcome.failed == []
+        root = outcome.root
+    points = json.loads((root / "sweep.json").read_text())["points"]
+    assert len(points) >= 2 and all((root / p / "results.json").is_file() for p in points)
+    return root, points
+
+
+@pytest.fixture(scope="module")
+def beta_tensorboard(beta_sweep, tmp_path_factory):
+    root, points = beta_sweep
+    expected = {
+        path.relative_to(root).as_posix()
+        for point in points
+        for path in [
+            root / point / "logs" / "hparams",
+            *(root / point / "logs").glob("*/projector"),
+        ]
+    }
+    assert len(expected) == 2 * len(points)  # One beta, one projector per point.
+    with serve(root, expected, tmp_path_factory.mktemp("tb_beta") / "stderr.txt") as base:
+        yield base
+
+
+@pytest.fixture
+def kept_shots(tmp_path):
+    kept = os.environ.get("MPKERAS_SCREENSHOT_DIR")
+    return Path(kept) if kept else tmp_path
+
+
+def test_hparams_page_shows_the_points_of_a_beta_sweep(
+    browser, beta_tensorboard, beta_sweep, kept_shots
+):
+    root, points = beta_sweep
+    betas = [json.loads((root / p / "config.json").read_text())["config"]["betas"] for p in points]
+    needles = ["Trial ID", *[f"{root.name}/{p}" for p in points], "betas", "train.epochs"]
+    needles += [json.dumps(value) for value in betas]  # [1.0], [4.0]: one beta a point
+    # One beta a point: the metrics' plain names, one column each.
+    needles += ["mig", "betavae_score", "kl", "reconstruction", "wall_time_s"]
+    text = open_page(browser, beta_tensorboard, "hparams", needles, kept_shots)
+    assert "mig_beta" not in text and "betavae_score_beta" not in text
+    # The table of what the sweep compares: the swept setting against the metrics.
+    assert browser.execute_script(SHOW_SETTINGS, ["betas"]) == ["betas"]
+    browser.save_screenshot(str(kept_shots / "tensorboard_hparams_beta_sweep.png"))
+
+
+def test_projector_page_shows_the_beta_vaes_codes_with_their_factors(
+    browser, beta_tensorboard, beta_sweep, kept_shots
+):
+    root, points = beta_sweep
+    first = sorted((root / points[0] / "logs").glob("*/projector"))[0]
+    rows = (first / "metadata.tsv").read_text().splitlines()
+    assert rows[0].split("\t") == ["shape", "scale", "orientation", "x_position", "y_position"]
+    latent = json.loads((root / points[0] / "config.json").read_text())["config"]["latent_dim"]
+    needles = [
+        f"{len(points)} runs found",
+        *[
+            path.relative_to(root).as_posix()
+            for p in points
+            for path in (root / p / "logs").glob("*/projector")
+        ],
+        f"Points: {len(rows) - 1}",
+        f"Dimension: {latent}",
+        "Label by shape",
+        "metadata.tsv",
+    ]
+    open_page(browser, beta_tensorboard, "projector", needles, kept_shots)
+    assert browser.execute_script(ELEMENTS, "CANVAS", False) > 0
+    browser.save_screenshot(str(kept_shots / "projector_beta_sweep.png"))

@@ -120,6 +120,21 @@ def _tag(beta):
     return f"beta{beta:g}".replace(".", "_")
 
 
+def single_beta_names(metrics, betas):
+    """``metrics`` named per beta (``mig_beta4``), or plain (``mig``) when one beta is trained.
+
+    A sweep over beta (``mpkeras sweep beta_vae_sprites --set betas=[1],[4]``)
+    trains one beta per point: plain names give every point the same metric
+    names, so the sweep's summary and TensorBoard's HParams table have one
+    column per metric. With two or more betas the names keep their suffix
+    (the spec's expectations compare ``mig_beta4`` with ``mig_beta1``).
+    """
+    if len(betas) != 1:
+        return dict(metrics)
+    suffix = f"_{_tag(betas[0])}"
+    return {name.removesuffix(suffix): value for name, value in metrics.items()}
+
+
 @register(
     BetaVaeSpritesConfig,
     metrics=(
@@ -127,6 +142,11 @@ def _tag(beta):
         "betavae_score_beta{beta}",
         "kl_beta{beta}",
         "reconstruction_beta{beta}",
+        # One beta trained (a point of a sweep over beta): see single_beta_names.
+        "mig",
+        "betavae_score",
+        "kl",
+        "reconstruction",
     ),
     datasets=("sprites/small", "sprites/full", "dsprites"),
 )
@@ -214,5 +234,7 @@ def beta_vae_sprites(config, context):
     context.save_figure("scores_vs_beta", scores_figure(config.betas, metrics))
     tags = [_tag(b) for b in config.betas]
     return Results(
-        metrics=metrics, model=models[tags[-1]], extra_models={t: models[t] for t in tags[:-1]}
+        metrics=single_beta_names(metrics, config.betas),
+        model=models[tags[-1]],
+        extra_models={t: models[t] for t in tags[:-1]},
     )

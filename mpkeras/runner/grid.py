@@ -10,6 +10,7 @@ to the mean and min-max of the measured values, the worst margin and
 "holds k/N": a claim holds only when it holds on every seed.
 """
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -17,6 +18,7 @@ import math
 import re
 from pathlib import Path
 
+from mpkeras import progress
 from mpkeras.runner.errors import RunError
 from mpkeras.runner.single_run import check_seed, plan
 
@@ -192,32 +194,49 @@ def run_points(
     it (a point killed part way) is started again. ``log_for(point)`` is
     where a point's output goes (None: the terminal); ``models_for(point)``
     its models directory.
+
+    Unless ``verbose``, while a point runs its line (``[i/N] <point.name>``)
+    shows the epochs done of the current fit's total and the time left, updated
+    in place when stdout is a terminal (:class:`progress.ExperimentProgress`);
+    it is cleared before the point is yielded, for the caller's result line.
+    Outside a terminal nothing is drawn: a log gets one line per point.
     """
     from mpkeras.runner.reproduction import PointResult, run_point
 
     root = Path(root)
-    for index, point in enumerate(points, start=1):
-        run_dir = root / point.name
-        done = run_dir / "results.json"
-        if resume and done.is_file():
-            result, metrics = _read_back(point, done)
-            yield index, point, result, metrics, True
-            continue
-        if resume and run_dir.exists():
-            import shutil
+    # Each point's line shows its fits' epochs and time left while it runs
+    # (in a terminal; mpkeras.progress). --verbose shows Keras's own instead.
+    lines = progress.ExperimentProgress(len(points)) if points and not verbose else None
+    try:
+        for index, point in enumerate(points, start=1):
+            run_dir = root / point.name
+            done = run_dir / "results.json"
+            if resume and done.is_file():
+                result, metrics = _read_back(point, done)
+                yield index, point, result, metrics, True
+                continue
+            if resume and run_dir.exists():
+                import shutil
 
-            shutil.rmtree(run_dir)  # killed part way: nothing of it is a result
-        log = log_for(point) if log_for else None
-        kwargs = {"models_dir": models_for(point)} if models_for else {}
-        result = run_point(point.plan, run_dir, log=log, verbose=verbose, report=report, **kwargs)
-        metrics = _read_back(point, done)[1] if done.is_file() else {}
-        yield (
-            index,
-            point,
-            PointResult(result.status, result.rows, result.wall_time_s),
-            metrics,
-            False,
-        )
+                shutil.rmtree(run_dir)  # killed part way: nothing of it is a result
+            log = log_for(point) if log_for else None
+            kwargs = {"models_dir": models_for(point)} if models_for else {}
+            line = lines.experiment(index, point.name) if lines else contextlib.nullcontext()
+            with line:  # cleared before the caller prints the point's result line
+                result = run_point(
+                    point.plan, run_dir, log=log, verbose=verbose, report=report, **kwargs
+                )
+            metrics = _read_back(point, done)[1] if done.is_file() else {}
+            yield (
+                index,
+                point,
+                PointResult(result.status, result.rows, result.wall_time_s),
+                metrics,
+                False,
+            )
+    finally:
+        if lines:
+            lines.close()
 
 
 def _read_back(point, path):

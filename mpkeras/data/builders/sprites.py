@@ -19,10 +19,12 @@ the config's factor size); ``value_*`` are the true factor values and
 """
 
 import itertools
+import sys
 
 import numpy as np
 import tensorflow_datasets as tfds
 
+from mpkeras import progress
 from mpkeras.data.builders._png import encode_png
 from mpkeras.data.registry import SPRITE_FACTORS
 
@@ -174,7 +176,26 @@ class Sprites(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager):
         del dl_manager  # Rendered, nothing to download.
         # dSprites has a single split, and so do we (use TFDS slicing).
-        return {"train": self._generate_examples()}
+        return {"train": self._tracked_examples()}
+
+    def _tracked_examples(self):
+        """The examples, with a progress bar of those written when stderr is a terminal.
+
+        sprites/full takes minutes. The bar goes to the process's own stdout
+        (``sys.__stdout__``): ``mpkeras prepare`` holds TFDS's output on
+        ``sys.stdout``/``sys.stderr`` back while it builds (mpkeras.data.sources),
+        and the CLI's file descriptor 2 is a pipe through its log filter.
+        Elsewhere (a log, a pipe) nothing is added: the line ``mpkeras
+        prepare`` prints says how many were written.
+        """
+        examples = self._generate_examples()
+        stream = sys.__stdout__
+        if stream is None or not stream.isatty():
+            return examples
+        # The bar on a line of its own, below "Preparing sprites/full (built locally) ...".
+        stream.write("\n")
+        total = _grid_size(self.builder_config.indices)
+        return progress.track(examples, total, f"sprites/{self.builder_config.name}", stream=stream)
 
     def _generate_examples(self):
         indices = self.builder_config.indices
