@@ -169,3 +169,30 @@ def test_quick_sweep_of_xor_over_hidden_widths_and_two_seeds(tmp_path):
         assert 0.0 <= accuracy["min"] <= accuracy["mean"] <= accuracy["max"] <= 1.0
     assert "## mlp_accuracy" in (root / "summary.md").read_text()
     assert len(list(root.glob("hidden-*_seed-*/results.json"))) == 4
+
+
+@register(LinearConfig, name="test_sweep_partial")
+def partial(config, context):
+    """Measures ``score_b`` only where k is "b": a comparison needs both settings."""
+    metrics = {"score": config.beta}
+    if config.k == "b":
+        metrics["score_b"] = config.beta + 1.0
+    return Results(metrics=metrics)
+
+
+def test_a_point_that_cannot_measure_an_expectation_says_so(tmp_path):
+    spec = tmp_path / "partial.toml"
+    spec.write_text(
+        'experiment = "test_sweep_partial"\nclaims = ["N3"]\n'
+        '[[expectations]]\nclaim = "N3"\nmetric = "score_b"\nop = ">"\nother = "score"\n'
+    )
+    result = invoke("sweep", spec, "--set", "k=a,b", "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("[")}
+    assert "0/0 expectations hold (1 not measured at this point)" in lines["k-a"]
+    assert lines["k-b"].endswith("1/1 expectations hold")
+    (root,) = (tmp_path / "runs" / "partial").glob("sweep-*")
+    by_name = {p["name"]: p for p in json.loads((root / "summary.json").read_text())["points"]}
+    (row,) = by_name["k-a"]["expectations"]
+    assert row["holds"] is None and row["note"] == "not measured at this point"
+    assert by_name["k-b"]["expectations"][0]["holds"] is True
