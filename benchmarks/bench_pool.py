@@ -170,11 +170,9 @@ def ratio_row(benchmark, rounds, ours, baseline, target, holds, memory=None):
     benchmark = f"{benchmark} (CPU-time ratio {cpu:.2f})"
 
     def cell(name):
-        text = f"{1e3 * float(np.median(rounds[name])):.1f} ms"
-        if memory and memory.get(name) is not None:
-            text += f", {memory[name]:.0f} MiB"
-        return text
+        return f"{1e3 * float(np.median(rounds[name])):.1f} ms"
 
+    memory = memory or {}
     return {
         "benchmark": benchmark,
         "ours": cell(ours),
@@ -183,6 +181,8 @@ def ratio_row(benchmark, rounds, ours, baseline, target, holds, memory=None):
         "target": target,
         "holds": holds(ratio),
         "spread": (float(ratios.min()), float(ratios.max())),
+        # What one call adds to the allocator's peak (see peak_memory), ours/baseline.
+        "peak_mib": (memory.get(ours), memory.get(baseline)) if memory else None,
     }
 
 
@@ -215,13 +215,15 @@ def print_rows(title, rows):
     print(title)
     print(
         f"{'benchmark':<62} {'ours':>18} {'baseline':>18} {'ratio':>6} {'target':>9} "
-        f"{'holds':>6}  spread"
+        f"{'holds':>6}  {'spread':<10}  peak MiB"
     )
     for r in rows:
         spread = "" if r["spread"] is None else f"{r['spread'][0]:.2f}-{r['spread'][1]:.2f}"
+        peak = r.get("peak_mib") or ()
+        peak = "/".join("-" if v is None else f"{v:.0f}" for v in peak)
         print(
             f"{r['benchmark']:<62} {r['ours']:>18} {r['baseline']:>18} {r['ratio']:6.2f} "
-            f"{r['target']:>9} {r['holds']!s:>6}  {spread}"
+            f"{r['target']:>9} {r['holds']!s:>6}  {spread:<10}  {peak}"
         )
     print()
 
