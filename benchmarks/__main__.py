@@ -236,6 +236,8 @@ def main(argv=None):
             rows.append(_error_row(name, error))
         timings[name] = round(time.perf_counter() - begin, 1)
         cpu_times[name] = round(_cpu_seconds() - begin_cpu, 1)
+        # The rows so far, so that a run cut short (a timeout) leaves them.
+        write_json(args.output, rows, {"partial": True, "benchmark_cpu_s": cpu_times})
     total = time.perf_counter() - started
 
     print("\n" + format_table(rows, width=args.width))
