@@ -205,14 +205,19 @@ def main(argv=None):
         ),
         *conv_matrix_rows(min(args.repeats, 5)),
     ]
+    print_rows(rows)
+    return rows
+
+
+def print_rows(rows):
+    """The detail lines: one row per two lines."""
     for row in rows:
-        low, high = row["spread"]
+        spread = "-" if row["spread"] is None else "{:.3f}-{:.3f}".format(*row["spread"])
+        holds = {True: "holds", False: "FAILS", None: "reported"}[row["holds"]]
         print(
             f"{row['benchmark']}\n    ours {row['ours']}, baseline {row['baseline']}, "
-            f"ratio {row['ratio']:.3f} (spread {low:.3f}-{high:.3f}), target "
-            f"{row['target']}: {'holds' if row['holds'] else 'FAILS'}"
+            f"ratio {row['ratio']:.3f} (spread {spread}), target {row['target']}: {holds}"
         )
-    return rows
 
 
 if __name__ == "__main__":

@@ -397,7 +397,8 @@ def main(argv=None):
             f"{row['benchmark']}\n    ours {row['ours']}, baseline {row['baseline']}, "
             f"ratio {row['ratio']:.3f} (spread {low:.3f}-{high:.3f}; CPU-time ratio "
             f"{row.pop('cpu_ratio'):.3f}, {cpu_low:.3f}-{cpu_high:.3f}), peak RSS MiB {peak}, "
-            f"target {row['target']}: {'holds' if row['holds'] else 'FAILS'}"
+            f"target {row['target']}: "
+            f"{ {True: 'holds', False: 'FAILS', None: 'reported'}[row['holds']] }"
         )
     return rows
 

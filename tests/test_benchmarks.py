@@ -145,3 +145,16 @@ def test_exponent_recovers_a_power_law():
 
     sizes = [10, 20, 40, 80]
     assert abs(exponent(sizes, [3 * s**1.5 for s in sizes]) - 1.5) < 1e-9
+
+
+def test_conv_matrix_rows_grow_linearly_and_print(capsys):
+    """conv_matrix's peak memory (tracemalloc) at 3 sizes: ~ pixels^1, as its stored matrix."""
+    from benchmarks import bench_conv
+
+    rows = bench_conv.conv_matrix_rows(1)
+    assert len(rows) == len(bench_conv.CONV_MATRIX_SIZES) + 1
+    assert all(row["peak_mib"] > 0 for row in rows[:-1])
+    exponent_row = rows[-1]
+    assert exponent_row["spread"] is None and exponent_row["holds"] is True
+    bench_conv.print_rows(rows)  # an exponent row has no spread
+    assert "conv_matrix peak memory ~ pixels^a" in capsys.readouterr().out
