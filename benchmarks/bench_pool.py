@@ -18,9 +18,10 @@ Protocol (shared with bench_unpool): each op is a ``tf.function`` (no XLA
 around it), traced and warmed up; then ``--repeats`` interleaved rounds, the
 order rotated every round, each op timed as the median of ``--calls`` calls; a
 ratio is the median over rounds of the per-round wall-time ratio (the label
-also gives the CPU-time ratio), ``spread`` its min/max. Peak memory: what one
-call adds to the allocator's peak, in MiB (on a CPU measured in a subprocess
-with TensorFlow's BFC allocator, see ``peak_memory``).
+also gives the CPU-time ratio), ``spread`` its min/max. Peak memory (the
+``peak_mib`` column, ours/baseline): what one call adds to the allocator's
+peak, in MiB (on a CPU measured in a subprocess with TensorFlow's BFC
+allocator, see ``peak_memory``).
 
 Usage::
 
