@@ -18,9 +18,10 @@ Protocol (shared with bench_unpool): each op is a ``tf.function`` (no XLA
 around it), traced and warmed up; then ``--repeats`` interleaved rounds, the
 order rotated every round, each op timed as the median of ``--calls`` calls; a
 ratio is the median over rounds of the per-round wall-time ratio (the label
-also gives the CPU-time ratio), ``spread`` its min/max. Peak memory: what one
-call adds to the allocator's peak, in MiB (on a CPU measured in a subprocess
-with TensorFlow's BFC allocator, see ``peak_memory``).
+also gives the CPU-time ratio), ``spread`` its min/max. Peak memory (the
+``peak_mib`` column, ours/baseline): what one call adds to the allocator's
+peak, in MiB (on a CPU measured in a subprocess with TensorFlow's BFC
+allocator, see ``peak_memory``).
 
 Usage::
 
@@ -170,11 +171,9 @@ def ratio_row(benchmark, rounds, ours, baseline, target, holds, memory=None):
     benchmark = f"{benchmark} (CPU-time ratio {cpu:.2f})"
 
     def cell(name):
-        text = f"{1e3 * float(np.median(rounds[name])):.1f} ms"
-        if memory and memory.get(name) is not None:
-            text += f", {memory[name]:.0f} MiB"
-        return text
+        return f"{1e3 * float(np.median(rounds[name])):.1f} ms"
 
+    memory = memory or {}
     return {
         "benchmark": benchmark,
         "ours": cell(ours),
@@ -183,6 +182,8 @@ def ratio_row(benchmark, rounds, ours, baseline, target, holds, memory=None):
         "target": target,
         "holds": holds(ratio),
         "spread": (float(ratios.min()), float(ratios.max())),
+        # What one call adds to the allocator's peak (see peak_memory), ours/baseline.
+        "peak_mib": (memory.get(ours), memory.get(baseline)) if memory else None,
     }
 
 
@@ -215,13 +216,15 @@ def print_rows(title, rows):
     print(title)
     print(
         f"{'benchmark':<62} {'ours':>18} {'baseline':>18} {'ratio':>6} {'target':>9} "
-        f"{'holds':>6}  spread"
+        f"{'holds':>6}  {'spread':<10}  peak MiB"
     )
     for r in rows:
         spread = "" if r["spread"] is None else f"{r['spread'][0]:.2f}-{r['spread'][1]:.2f}"
+        peak = r.get("peak_mib") or ()
+        peak = "/".join("-" if v is None else f"{v:.0f}" for v in peak)
         print(
             f"{r['benchmark']:<62} {r['ours']:>18} {r['baseline']:>18} {r['ratio']:6.2f} "
-            f"{r['target']:>9} {r['holds']!s:>6}  {spread}"
+            f"{r['target']:>9} {r['holds']!s:>6}  {spread:<10}  {peak}"
         )
     print()
 

@@ -21,6 +21,7 @@ ROWS = [
         "target": "<= 4",
         "holds": True,
         "spread": (1.1, 1.4),
+        "peak_mib": (12.25, 10.0),
     },
     {
         "benchmark": "LSTM / SimpleRNN",
@@ -30,6 +31,7 @@ ROWS = [
         "target": "reported",
         "holds": None,
         "spread": (2.5, 3.5),
+        "peak_mib": None,
     },
 ]
 
@@ -44,7 +46,8 @@ def test_table_has_one_line_per_row_and_every_column():
     assert len(lines) == 2 + len(ROWS)
     assert lines[0].split() == ["module", *bench.COLUMNS]
     assert "1.230" in lines[2] and "1.100-1.400" in lines[2] and "yes" in lines[2]
-    assert lines[3].split()[-2:] == ["-", "2.500-3.500"]  # no target: holds "-"
+    assert lines[2].split()[-1] == "12.2/10.0"  # peak_mib: ours/baseline
+    assert lines[3].split()[-3:] == ["-", "2.500-3.500", "-"]  # no target, no memory: "-"
 
 
 def test_long_names_are_cut_to_the_width():
@@ -72,6 +75,9 @@ def test_main_combines_rows_writes_json_and_records_a_failure(tmp_path, monkeypa
     payload = json.loads(out.read_text())
     assert [row["module"] for row in payload["rows"]] == ["pipeline", "rnn"]
     assert payload["rows"][0]["spread"] == [1.1, 1.4]
+    assert payload["rows"][0]["peak_mib"] == [12.25, 10.0]
+    assert set(payload["benchmark_cpu_s"]) == {"pipeline", "rnn"}
+    assert payload["op_determinism"] is False and "partial" not in payload  # the final write
     assert (
         payload["rows"][1]["holds"] is False and payload["rows"][1]["error"] == "RuntimeError: boom"
     )
@@ -100,5 +106,55 @@ def test_readme_option_writes_the_table_between_the_markers(tmp_path, monkeypatc
     text = readme.read_text()
     assert "STALE" not in text and text.endswith("<!-- benchmarks:end -->\nAfter.\n")
     (row,) = [line for line in text.splitlines() if line.startswith("| ") and "ratio" not in line]
-    assert row.count(" | ") == 6 and "| 1.100-1.400 |" in row
+    assert row.count(" | ") == 7 and "| 1.100-1.400 | 12.2/10.0 |" in row
     assert "`python -m benchmarks`" in text and "median of the repeats" in text
+
+
+def test_runs_as_a_directory_from_anywhere(tmp_path):
+    """`python path/to/benchmarks --help` works outside the root and names the output's base."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks"), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "", "PYTHONPATH": ""},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "repository root" in done.stdout and str(tmp_path) in "".join(done.stdout.split())
+
+
+def test_median_ci_is_the_order_statistic_interval():
+    from benchmarks.measure import median_ci
+
+    # n = 9: P(Binomial(9, 1/2) <= 1) = 10/512, so (x_(2), x_(8)) covers 1 - 20/512.
+    median, (low, high), coverage = median_ci([9, 1, 8, 2, 7, 3, 6, 4, 5])
+    assert (median, low, high) == (5.0, 2.0, 8.0)
+    np_coverage = 1 - 20 / 512
+    assert abs(coverage - np_coverage) < 1e-12
+    # n = 5 cannot reach 95%: the whole range, with its 30/32 coverage.
+    assert median_ci([3, 1, 2, 5, 4])[1:] == ((1.0, 5.0), 1 - 2 / 32)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        median_ci([1.0])
+
+
+def test_exponent_recovers_a_power_law():
+    from benchmarks.measure import exponent
+
+    sizes = [10, 20, 40, 80]
+    assert abs(exponent(sizes, [3 * s**1.5 for s in sizes]) - 1.5) < 1e-9
+
+
+def test_conv_matrix_rows_grow_linearly_and_print(capsys):
+    """conv_matrix's peak memory (tracemalloc) at 3 sizes: ~ pixels^1, as its stored matrix."""
+    from benchmarks import bench_conv
+
+    rows = bench_conv.conv_matrix_rows(1)
+    assert len(rows) == len(bench_conv.CONV_MATRIX_SIZES) + 1
+    assert all(row["peak_mib"] > 0 for row in rows[:-1])
+    exponent_row = rows[-1]
+    assert exponent_row["spread"] is None and exponent_row["holds"] is True
+    bench_conv.print_rows(rows)  # an exponent row has no spread
+    assert "conv_matrix peak memory ~ pixels^a" in capsys.readouterr().out
