@@ -337,6 +337,9 @@ def _free_ports(n):
             s.close()
 
 
+# Slow (two TensorFlow processes training in step, about 25 s of CPU): the
+# mirrored tests above cover the strategy code the default suite needs.
+@pytest.mark.slow
 def test_two_workers_on_localhost_agree_through_mpkeras_run(tmp_path):
     import numpy as np
 

@@ -219,6 +219,8 @@ def _kill_resume_and_compare(tmp_path, name, options, tag, kill_at, epochs):
     return results[0]["metrics"], results[1]["metrics"]
 
 
+# Slow: tests/test_resume.py's default cases kill and resume two experiments already.
+@pytest.mark.slow
 def test_kill_9_then_resume_ends_like_an_uninterrupted_run(tmp_path):
     whole, after_resume = _kill_resume_and_compare(
         tmp_path, "xor", QUICK_XOR, "mlp", kill_at=30, epochs=120
