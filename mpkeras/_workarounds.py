@@ -59,7 +59,8 @@ def patch_for_multi_worker(model, strategy):
 
     Upstream: keras-team/keras#20585 ("Keras 3 does not work with
     tf.distribute.MultiWorkerMirroredStrategy"), open; checked on Keras
-    3.15.1 with TensorFlow 2.21.0. Keras fails twice there:
+    3.15.1 with TensorFlow 2.21.0 and on the floor, Keras 3.10.0 with
+    TensorFlow 2.19.1. Keras fails twice there:
 
     - before the first step, ``TensorFlowTrainer._maybe_symbolic_build``
       (private) ``reduce``s a peeked ``(x, y)`` batch of PerReplica values to
@@ -83,7 +84,8 @@ def patch_for_multi_worker(model, strategy):
 
     def maybe_symbolic_build(iterator=None, data_batch=None):
         if iterator is not None:
-            for _, _, batches in iterator:
+            # Keras 3.10 yields (step, batches), 3.15 (begin, end, batches).
+            for *_, batches in iterator:
                 data_batch = tree.map_structure(local, next(batches))
                 break
         with strategy.scope():

@@ -142,7 +142,9 @@ def _compiled(losses=("mse",), metrics=None, shape=(4, 6)):
     inputs = keras.Input(shape[1:])
     heads = [keras.layers.Dense(shape[-1], activation="sigmoid")(inputs) for _ in losses]
     model = keras.Model(inputs, heads)
-    model.compile(loss=list(losses), metrics=None if metrics is None else [metrics] * len(heads))
+    if metrics is not None and len(heads) > 1:
+        metrics = [metrics] * len(heads)  # one list per head; Keras 3.10 rejects [[...]] for one
+    model.compile(loss=list(losses), metrics=metrics)
     return model, [x], [y] * len(heads)
 
 

@@ -136,7 +136,14 @@ def assert_no_tensorflow_noise(stderr):
 
     assert not re.search(r"^[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]", stderr, re.M), stderr
     assert "absl::InitializeLog" not in stderr and "use_unbounded_threadpool" not in stderr
-    if ctypes.util.find_library("cuda") is None:  # no CUDA driver: its cuInit failure is noise
+    # No CUDA driver: its cuInit failure is noise, which mpkeras drops once TensorFlow has
+    # said "Could not find cuda drivers". TensorFlow 2.19 and 2.20 (setup.cfg's floor) do
+    # not say it at TF_CPP_MIN_LOG_LEVEL=2, so there the cuInit line is kept, as it is
+    # where a driver is present.
+    import tensorflow as tf
+
+    version = tuple(int(part) for part in tf.__version__.split(".")[:2])
+    if ctypes.util.find_library("cuda") is None and version >= (2, 21):
         assert "failed call to cuInit" not in stderr, stderr
 
 

@@ -189,7 +189,7 @@ def test_tensorflow_still_logs_below_its_level_on_import_and_mpkeras_drops_those
     env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
     # Concurrently: two TensorFlow imports cost one on two cores.
     bare = subprocess.Popen(
-        [sys.executable, "-c", "import tensorflow"],
+        [sys.executable, "-c", "import tensorflow; print(tensorflow.__version__)"],
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -198,8 +198,11 @@ def test_tensorflow_still_logs_below_its_level_on_import_and_mpkeras_drops_those
     quiet = python(
         "import mpkeras, tensorflow\nprint(tensorflow.__loader__.__class__.__name__)", env=env
     )
-    _, bare_err = bare.communicate(timeout=300)
-    assert re.search(_RECORD, bare_err, re.M), (
+    bare_out, bare_err = bare.communicate(timeout=300)
+    # The hook is for TensorFlow 2.21; setup.cfg's floor, TensorFlow 2.20, honours the
+    # level on import (2.19 does not): there the hook has nothing to drop.
+    version = tuple(int(part) for part in bare_out.split()[-1].split(".")[:2])
+    assert version < (2, 21) or re.search(_RECORD, bare_err, re.M), (
         "import tensorflow honours TF_CPP_MIN_LOG_LEVEL now: remove "
         f"_workarounds.quiet_tensorflow_import. stderr: {bare_err[-2000:]}"
     )
