@@ -25,7 +25,12 @@ _SCORES = (("mig", "MIG"), ("betavae_score", "BetaVAE score"))
 
 def _beta(point):
     """The one beta a sweep point trained (its ``betas`` setting, e.g. ``"[4]"``)."""
-    text = str(point["settings"].get("betas", "")).strip()
+    if "betas" not in point["settings"]:
+        raise ValueError(
+            "Received an invalid value for `summary`, expected the summary.json of a sweep "
+            f'over betas (--set "betas=[1],[2],[4]"). Received: settings={point["settings"]}'
+        )
+    text = str(point["settings"]["betas"]).strip()
     values = json.loads(text) if text.startswith("[") else [float(text)]
     if len(values) != 1:
         raise ValueError(

@@ -71,5 +71,10 @@ def test_a_point_with_two_betas_or_unequal_seeds_is_refused():
     unequal["points"][0]["seeds"] = [0, 1]
     with pytest.raises(ValueError, match="different seeds"):
         sweep_table(unequal)
+    other = _summary(RISING)
+    for point in other["points"]:
+        point["settings"] = {"hidden": "[8]"}
+    with pytest.raises(ValueError, match="sweep over betas"):
+        sweep_table(other)
     with pytest.raises(ValueError, match="two or more"):
         sweep_table({"points": _summary(RISING)["points"][:1]})
