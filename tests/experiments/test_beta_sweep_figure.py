@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from mpkeras_experiments.vae.beta_sweep_figure import beta_trend, sweep_figure, sweep_table
 
 

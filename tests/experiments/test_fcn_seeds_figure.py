@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from mpkeras_experiments.fcn.seeds_figure import seeds_figure, seeds_table
 
 
