@@ -24,18 +24,21 @@ _SCORES = (("mig", "MIG"), ("betavae_score", "BetaVAE score"))
 
 
 def _beta(point):
-    """The one beta a sweep point trained (its ``betas`` setting, e.g. ``"[4]"``)."""
-    if "betas" not in point["settings"]:
+    """The one beta a sweep point trained: its ``beta`` setting, or ``betas`` of one (``"[4]"``)."""
+    settings = point["settings"]
+    if "beta" in settings:
+        return float(settings["beta"])
+    if "betas" not in settings:
         raise ValueError(
             "Received an invalid value for `summary`, expected the summary.json of a sweep "
-            f'over betas (--set "betas=[1],[2],[4]"). Received: settings={point["settings"]}'
+            f"over beta (--set beta=1,2,4). Received: settings={settings}"
         )
-    text = str(point["settings"]["betas"]).strip()
+    text = str(settings["betas"]).strip()
     values = json.loads(text) if text.startswith("[") else [float(text)]
     if len(values) != 1:
         raise ValueError(
             "Received an invalid value for `summary`, expected a sweep with one beta per "
-            f'point (--set "betas=[1],[2],[4]"). Received: betas={text}'
+            f"point (--set beta=1,2,4). Received: betas={text}"
         )
     return float(values[0])
 

@@ -26,6 +26,9 @@ class BetaVaeSpritesConfig:
         dataset: images with factor labels: ``sprites/full`` (the dSprites
             grid), ``sprites/small`` (its coarse sub-grid) or ``dsprites``.
         betas: the KL weights compared, one model each, same budget.
+        beta: one KL weight instead of ``betas`` (None: use ``betas``), so
+            that a sweep reads ``mpkeras sweep beta_vae_sprites --set
+            beta=1,4,16`` and TensorBoard's HParams tab sorts it as a number.
         latent_dim: size of z.
         kind: encoder/decoder family ("mlp" as Higgins et al. used for
             dSprites, or "conv").
@@ -44,6 +47,7 @@ class BetaVaeSpritesConfig:
 
     dataset: str = "sprites/full"
     betas: list[float] = dataclasses.field(default_factory=lambda: [1.0, 4.0])
+    beta: float | None = None
     latent_dim: int = 10
     kind: Literal["mlp", "conv"] = "mlp"
     hidden: list[int] = dataclasses.field(default_factory=lambda: [256, 128])
@@ -70,6 +74,13 @@ class BetaVaeSpritesConfig:
         )
         if not self.betas or min(self.betas) < 0:
             raise ValueError(f"`betas` must be a non-empty list of numbers >= 0, got {self.betas}")
+        if self.beta is not None and self.beta < 0:
+            raise ValueError(f"`beta` must be a number >= 0 (or None), got {self.beta}")
+
+    @property
+    def trained_betas(self):
+        """The KL weights this run trains: ``[beta]`` when given, else ``betas``."""
+        return [self.beta] if self.beta is not None else list(self.betas)
 
 
 def factor_observations(dataset, num, seed):
@@ -123,7 +134,7 @@ def _tag(beta):
 def single_beta_names(metrics, betas):
     """``metrics`` named per beta (``mig_beta4``), or plain (``mig``) when one beta is trained.
 
-    A sweep over beta (``mpkeras sweep beta_vae_sprites --set betas=[1],[4]``)
+    A sweep over beta (``mpkeras sweep beta_vae_sprites --set beta=1,4``)
     trains one beta per point: plain names give every point the same metric
     names, so the sweep's summary and TensorBoard's HParams table have one
     column per metric. With two or more betas the names keep their suffix
@@ -179,7 +190,8 @@ def beta_vae_sprites(config, context):
     shape = tuple(images.shape[1:])
     shown = images[np.random.default_rng(context.seed).choice(len(images), 16, replace=False)]
     metrics, models = {}, {}
-    for beta in config.betas:
+    betas = config.trained_betas
+    for beta in betas:
         tag = _tag(beta)
         vae = build_vae(
             shape,
@@ -231,10 +243,10 @@ def beta_vae_sprites(config, context):
             tag, latent_means(vae, images[seen]), dict(zip(_FACTORS, factors[seen].T)), images[seen]
         )
         models[tag] = vae
-    context.save_figure("scores_vs_beta", scores_figure(config.betas, metrics))
-    tags = [_tag(b) for b in config.betas]
+    context.save_figure("scores_vs_beta", scores_figure(betas, metrics))
+    tags = [_tag(b) for b in betas]
     return Results(
-        metrics=single_beta_names(metrics, config.betas),
+        metrics=single_beta_names(metrics, betas),
         model=models[tags[-1]],
         extra_models={t: models[t] for t in tags[:-1]},
     )

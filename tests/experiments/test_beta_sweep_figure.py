@@ -73,7 +73,19 @@ def test_a_point_with_two_betas_or_unequal_seeds_is_refused():
     other = _summary(RISING)
     for point in other["points"]:
         point["settings"] = {"hidden": "[8]"}
-    with pytest.raises(ValueError, match="sweep over betas"):
+    with pytest.raises(ValueError, match="sweep over beta "):
         sweep_table(other)
     with pytest.raises(ValueError, match="two or more"):
         sweep_table({"points": _summary(RISING)["points"][:1]})
+
+
+def test_a_sweep_over_the_single_beta_setting_reads_the_same():
+    summary = _summary(RISING)
+    for point in summary["points"]:
+        point["settings"] = {"beta": point["settings"]["betas"].strip("[]")}
+    betas, seeds, table = sweep_table(summary)
+    expected_betas, expected_seeds, expected = sweep_table(_summary(RISING))
+    np.testing.assert_array_equal(betas, expected_betas)
+    assert seeds == expected_seeds
+    for key in expected:
+        np.testing.assert_array_equal(table[key], expected[key])

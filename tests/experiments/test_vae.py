@@ -94,9 +94,17 @@ def test_factor_observations_full_grid_is_rendered():
     np.testing.assert_array_equal(images, again)
 
 
+def test_one_beta_replaces_the_list_of_betas():
+    _, _, config = runner.resolve("beta_vae_sprites", overrides=["beta=16"])
+    assert config.trained_betas == [16.0]
+    assert runner.resolve("beta_vae_sprites")[2].trained_betas == [1.0, 4.0]
+
+
 def test_bad_config_is_refused_before_training():
     with pytest.raises(ValueError, match="betas"):
         runner.resolve("beta_vae_sprites", overrides=["betas=[-1.0]"])
+    with pytest.raises(ValueError, match="`beta` must be a number >= 0"):
+        runner.resolve("beta_vae_sprites", overrides=["beta=-1"])
     with pytest.raises(ValueError, match="final_epochs"):
         runner.resolve("constrained_beta_vae", overrides=["final_epochs=500"])
     with pytest.raises(ValueError, match="interpolation_steps"):
