@@ -196,3 +196,7 @@ def test_a_point_that_cannot_measure_an_expectation_says_so(tmp_path):
     (row,) = by_name["k-a"]["expectations"]
     assert row["holds"] is None and row["note"] == "not measured at this point"
     assert by_name["k-b"]["expectations"][0]["holds"] is True
+    assert (
+        "| a | N3 | score_b | > score (1) | - | - |  | not measured at this point |"
+        in (root / "summary.md").read_text()
+    )

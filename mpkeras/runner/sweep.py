@@ -243,6 +243,8 @@ def summary_markdown(summary):
 
 
 def _measured(value):
+    if value is None:
+        return "-"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -254,6 +256,8 @@ def _range(row):
 
 
 def _holds(row):
+    if row["holds"] is None and row.get("note"):
+        return row["note"]
     if row["holds"] is None:
         return "skipped"
     shown = "yes" if row["holds"] else "NO"
