@@ -460,12 +460,16 @@ def datasets(data_dir):
 )
 @handle_errors
 def prepare(name, force, data_dir):
-    """Prepare dataset NAME into the TFDS data dir."""
+    """Prepare dataset NAME into the TFDS data dir (nothing to do if it is prepared)."""
     from mpkeras import data
 
     check_dataset_name(name)
-    data.prepare(name, force=force, data_dir=data_dir)
-    click.echo(f"Prepared {name}")
+    already = not force and data.is_prepared(name, data_dir=data_dir)
+    path = data.prepare(name, force=force, data_dir=data_dir)
+    if already:
+        click.echo(f"{name} is already prepared in {path} (--force prepares it again)")
+    else:
+        click.echo(f"Prepared {name}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 
@@ -233,6 +234,18 @@ def test_nan_loss_stops_keeps_the_last_good_checkpoint_and_exits_1(tmp_path):
 def test_datasets_and_prepare_commands(tmp_path):
     result = invoke("prepare", "toy2d/xor", "--data-dir", tmp_path)
     assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "Prepared toy2d/xor", result.output
+    # A second prepare has nothing to do, and says so; --force prepares again.
+    again = invoke("prepare", "toy2d/xor", "--data-dir", tmp_path)
+    assert again.exit_code == 0, again.output
+    assert re.fullmatch(
+        rf"toy2d/xor is already prepared in {re.escape(str(tmp_path))}/toy2d/xor/\S+ "
+        r"\(--force prepares it again\)\n",
+        again.output,
+    ), again.output
+    forced = invoke("prepare", "toy2d/xor", "--data-dir", tmp_path, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert forced.output.splitlines()[-1] == "Prepared toy2d/xor", forced.output
     listing = invoke("datasets", "--data-dir", tmp_path)
     assert listing.exit_code == 0, listing.output
     rows = {line.split()[0]: line.split() for line in listing.output.splitlines()[1:]}

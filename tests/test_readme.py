@@ -222,3 +222,60 @@ def test_readme_run_lines_name_real_experiments_and_keys():
         runner.resolve(name, overrides=overrides, quick="--quick" in words)
         checked += 1
     assert checked >= 5
+
+
+# ----------------------------------------------------------------------------
+# The README's statements about seeds, flags and conventions, each checked.
+
+
+def test_readme_set_random_seed_fixes_initial_weights_and_data_order():
+    """`keras.utils.set_random_seed(0)  # initial weights and data order, reproducible`:
+    the first example's seed line fixes both, and another seed changes both."""
+    (line,) = [line for line in README.read_text().splitlines() if "set_random_seed(0)  #" in line]
+    assert "initial weights and data order" in line, line
+
+    def draw(seed):
+        keras.utils.set_random_seed(seed)
+        # As the example: data.load without a seed of its own, then a model.
+        batch, _ = next(iter(data.load("toy2d/blobs", split="train", batch_size=32)))
+        from mpkeras.models import build_mlp
+
+        weights = build_mlp((2,), hidden=[8], activation="tanh", output="sigmoid").get_weights()
+        return np.asarray(batch), weights[0]
+
+    try:
+        first, again, other = draw(0), draw(0), draw(1)
+    finally:
+        keras.utils.set_random_seed(0)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], other[0])  # another data order
+    assert not np.array_equal(first[1], other[1])  # other initial weights
+
+
+def _scale_out():
+    return README.read_text().split("## Scale-out", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_scale_out_flags_are_the_runners_and_the_matrix_covers_them():
+    """`--strategy default|mirrored|multiworker`, `--mixed-precision
+    mixed_float16|mixed_bfloat16`: the runner's own choices, and every
+    experiment's tiny run under each (but multiworker, which needs a cluster,
+    tested in tests/test_distribute.py) is in the slow flag matrix."""
+    import importlib.util
+
+    text = " ".join(_scale_out().split())
+    strategies = re.search(r"`--strategy ([\w|]+)`", text).group(1).split("|")
+    policies = re.search(r"`--mixed-precision ([\w|]+)`", text).group(1).split("|")
+    assert tuple(strategies) == runner.STRATEGIES
+    assert sorted(policies) == sorted(runner.PRECISION_POLICIES)
+    assert "`--jit-compile`" in text
+    path = Path(__file__).parent / "experiments" / "test_execution_flags.py"
+    module_spec = importlib.util.spec_from_file_location("_readme_flags", path)
+    flags = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(flags)
+    covered = {tuple(options.items())[0] for options in flags.FLAGS.values()}
+    assert covered == {("strategy", "mirrored")} | {
+        ("mixed_precision", policy) for policy in runner.PRECISION_POLICIES
+    }
+    assert set(flags.EXPERIMENTS) == set(specs.available())

@@ -5,6 +5,7 @@ from typing import Literal
 
 import numpy as np
 from mpkeras_experiments.registry import register
+from mpkeras_experiments.replicas import on_replicas
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig, require_positive
 
@@ -83,14 +84,19 @@ def _batch_losses(path):
     return BatchLosses()
 
 
-def _gradients(model, x, y):
+def _gradients(model, x, y, strategy):
+    """dL/dtheta of one batch, in the run's replica context (see ``on_replicas``)."""
     import keras
     import tensorflow as tf
 
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x, training=True))
-    return [g.numpy() for g in tape.gradient(loss, model.trainable_weights)]
+
+    def gradients(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        return tape.gradient(loss, model.trainable_weights)
+
+    return [np.asarray(g) for g in on_replicas(strategy, gradients, x, y)]
 
 
 @register(
@@ -156,7 +162,9 @@ def explicit_vs_autodiff(config, context):
         for a, b in zip(models["keras"].get_weights(), models["explicit"].get_weights())
     ]
     premise(max(initial) == 0.0, "both models start from the same weights")
-    gradients = {conv: _gradients(m, x_probe, y_probe) for conv, m in models.items()}
+    gradients = {
+        conv: _gradients(m, x_probe, y_probe, context.strategy) for conv, m in models.items()
+    }
     gradient_difference = max(
         float(np.abs(a - b).max() / max(np.abs(a).max(), 1e-12))
         for a, b in zip(gradients["keras"], gradients["explicit"])

@@ -12,7 +12,8 @@ from mpkeras_experiments.training import StepBudget, require_positive
 from mpkeras import data, plotting
 from mpkeras.data.builders.adding import BASELINE_MSE
 from mpkeras.data.builders.copy import NUM_CATEGORIES, NUM_SYMBOLS, NUM_TOKENS
-from mpkeras.models.rnn import SummedOverSteps, build_many_to_one, build_one_to_one
+from mpkeras.losses import SummedOverSteps
+from mpkeras.models.rnn import build_many_to_one, build_one_to_one
 
 
 def _budget(**kwargs):

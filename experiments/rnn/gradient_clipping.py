@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from mpkeras_experiments.registry import register
+from mpkeras_experiments.replicas import clip_after_all_reduce, on_replicas
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import in_memory_batches, require_positive
 
@@ -72,12 +73,15 @@ def _model(config, context, x_shape):
     return model
 
 
-def _gradient_norm(model, x, y):
-    with tf.GradientTape() as tape:
-        loss = keras.losses.mean_squared_error(y, model(x))
-        loss = tf.reduce_mean(loss)
-    grads = tape.gradient(loss, model.trainable_weights)
-    return float(tf.linalg.global_norm(grads))
+def _gradient_norm(model, x, y, strategy):
+    """||dL/dtheta|| of one batch, in the run's replica context (see ``on_replicas``)."""
+
+    def norm(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.mean_squared_error(y, model(x)))
+        return tf.linalg.global_norm(tape.gradient(loss, model.trainable_weights))
+
+    return float(on_replicas(strategy, norm, x, y))
 
 
 @register(
@@ -117,11 +121,17 @@ def gradient_clipping(config, context):
     for run, clip in (("unclipped", None), ("clipped", config.clipnorm)):
         model = _model(config, context, x.shape[1:])
         if run == "unclipped":
-            metrics["initial_gradient_norm"] = _gradient_norm(model, probe_x, probe_y)
-        model.compile(
-            optimizer=keras.optimizers.SGD(
+            metrics["initial_gradient_norm"] = _gradient_norm(
+                model, probe_x, probe_y, context.strategy
+            )
+        # Under several replicas Keras would clip each replica's share of g.
+        optimizer = clip_after_all_reduce(
+            keras.optimizers.SGD(
                 config.learning_rate, momentum=config.momentum, global_clipnorm=clip
-            ),
+            )
+        )
+        model.compile(
+            optimizer=optimizer,
             loss="mse",
             steps_per_execution=config.steps_per_epoch,
         )

@@ -10,8 +10,8 @@ from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import StepBudget, require_positive
 
 from mpkeras import data, plotting
+from mpkeras.losses import SummedOverSteps
 from mpkeras.models.rnn import (
-    SummedOverSteps,
     build_many_to_many,
     build_many_to_one,
     build_one_to_many,

@@ -12,6 +12,7 @@ from mpkeras_experiments.vae._common import image_splits, nearest_distance
 
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure
 from mpkeras.models import build_vae
+from mpkeras.plotting import as_float32
 
 
 @dataclasses.dataclass
@@ -139,10 +140,12 @@ def vae_digits(config, context):
     # A5: samples and interpolations against the data.
     rng = np.random.default_rng(context.seed)
     n_fig = config.figure_examples
-    samples = vae.sample(max(n_fig, 200), seed=context.seed)
-    recon = vae.reconstruct(x_test[:200])
+    # float32: under mixed_float16 the decoded means are float16, in which the
+    # distances below lose their small values (1e-12 is 0 there).
+    samples = as_float32(vae.sample(max(n_fig, 200), seed=context.seed))
+    recon = as_float32(vae.reconstruct(x_test[:200]))
     a, b = _interpolation_pairs(len(x_test), rng, 100)
-    lines = vae.interpolate(x_test[a], x_test[b], steps=config.interpolation_steps)
+    lines = as_float32(vae.interpolate(x_test[a], x_test[b], steps=config.interpolation_steps))
     inner = lines[:, 1:-1].reshape((-1,) + shape)
     noise = (rng.random((200,) + shape) < x_train.mean()).astype("float32")
     reference = nearest_distance(recon, x_train)

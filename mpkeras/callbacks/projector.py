@@ -112,7 +112,9 @@ def write_embedding(logdir, codes, metadata=None, images=None, description=""):
 
 def _codes(codes):
     array = np.asarray(codes)
-    if array.ndim != 2 or not array.size or not np.issubdtype(array.dtype, np.number):
+    # bfloat16, a model's output under mixed_bfloat16, is no NumPy number type.
+    numeric = np.issubdtype(array.dtype, np.number) or array.dtype.name == "bfloat16"
+    if array.ndim != 2 or not array.size or not numeric:
         raise validation.invalid(
             "codes",
             "a non-empty 2-D array (points, dimensions) of numbers",

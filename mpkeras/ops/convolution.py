@@ -33,8 +33,9 @@ name), so every "correlate" below is realised by `tf.nn.conv2d`.
 `scipy.signal.convolve2d` keeps `full[(k-1)//2:]` (one pixel apart);
 `convolve2d(..., align="scipy")` gives scipy's window (see `convolve2d`).
 
-`conv_matrix` and the window geometry live in `mpkeras.ops.toeplitz`, which
-needs NumPy only; they are re-exported here.
+`conv_matrix` lives in `mpkeras.ops.toeplitz`, which needs NumPy only, and is
+re-exported here; the window geometry of both is
+`mpkeras.ops.padding.window_padding`.
 """
 
 import numbers
@@ -42,15 +43,15 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from mpkeras import validation
+from mpkeras.ops.padding import window_padding
 from mpkeras.ops.toeplitz import (
     DENSE_LIMIT_BYTES,
     check_align,
     check_fits,
     check_mode,
     conv_matrix,
-    normalize_strides,
     output_shape,
-    padding_1d,
 )
 
 __all__ = [
@@ -62,11 +63,6 @@ __all__ = [
     "correlate2d",
     "output_shape",
 ]
-
-# ops/pooling.py on main imports these two private names; it moves to the
-# public mpkeras/ops/padding.py. Delete both lines once it has.
-_normalize_strides = normalize_strides
-_padding_1d = padding_1d
 
 
 def _as_tensor(value, name, dtype=None):
@@ -126,7 +122,7 @@ def _pad(image, kernel_hw, mode, strides, align="tensorflow"):
     if mode == "valid":
         return image
     hw = _spatial_size(image)
-    pads = [padding_1d(n, k, s, mode, align)[:2] for n, k, s in zip(hw, kernel_hw, strides)]
+    pads = [window_padding(n, k, s, mode, align)[:2] for n, k, s in zip(hw, kernel_hw, strides)]
     return tf.pad(image, [[0, 0], list(pads[0]), list(pads[1]), [0, 0]])
 
 
@@ -166,7 +162,7 @@ def correlate2d(image, kernel, mode="valid", strides=1):
             that do not match, or a kernel larger than the image in "valid".
     """
     mode = check_mode(mode)
-    strides = normalize_strides(strides)
+    strides = validation.normalize_tuple(strides, 2, "strides")
     image4, kernel4, squeeze = _prepare(image, kernel)
     check_fits(image4.shape[1:3], kernel4.shape[:2], mode)
     out = _correlate(image4, kernel4, mode, strides)
@@ -205,7 +201,7 @@ def convolve2d(image, kernel, mode="valid", strides=1, align="tensorflow"):
     Raises: as `correlate2d`, and for an unknown `align`.
     """
     mode = check_mode(mode)
-    strides = normalize_strides(strides)
+    strides = validation.normalize_tuple(strides, 2, "strides")
     align = check_align(align)
     image4, kernel4, squeeze = _prepare(image, kernel)
     check_fits(image4.shape[1:3], kernel4.shape[:2], mode)
@@ -237,7 +233,7 @@ def _check_backward(mode, strides):
         raise ValueError(
             f"The conv layer backward formulas take mode 'valid' or 'same'. Received: mode={mode!r}"
         )
-    return mode, normalize_strides(strides)
+    return mode, validation.normalize_tuple(strides, 2, "strides")
 
 
 def conv2d_input_gradient(delta, kernel, input_shape, mode="valid", strides=1):
@@ -280,8 +276,8 @@ def conv2d_input_gradient(delta, kernel, input_shape, mode="valid", strides=1):
     height, width = (
         int(d) if isinstance(d, numbers.Integral) else d for d in (input_shape[1], input_shape[2])
     )
-    pad_top, _, _ = padding_1d(height, k_h, strides[0], mode)
-    pad_left, _, _ = padding_1d(width, k_w, strides[1], mode)
+    pad_top, _, _ = window_padding(height, k_h, strides[0], mode)
+    pad_left, _, _ = window_padding(width, k_w, strides[1], mode)
 
     mirrored = tf.transpose(tf.reverse(kernel, axis=[0, 1]), [0, 1, 3, 2])
     dilated = _dilate(delta, strides)

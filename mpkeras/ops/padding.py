@@ -5,22 +5,27 @@ Along one axis of length n, a window of size k moved with stride s gives
     "valid": out = floor((n - k) / s) + 1 windows, no padding;
     "same":  out = ceil(n / s) windows; the total padding
              max((out - 1) * s + k - n, 0) is split with the smaller half
-             before the axis (TensorFlow's SAME, which Keras follows);
+             before the axis (TensorFlow's SAME, which Keras follows;
+             ``align="scipy"`` puts the larger half before it instead, as
+             scipy.signal.convolve2d's "same" does);
     "full":  out = floor((n + k - 2) / s) + 1 windows, k - 1 zeros on each
              side (the full correlation of chapter 2; convolution only).
 
 Window i covers the padded positions [i*s, i*s + k), i.e. the input positions
 [i*s - before, i*s - before + k). Every function takes Python ints or scalar
-integer tensors (dynamic shapes) and returns the same kind.
+integer tensors (dynamic shapes) and returns the same kind. NumPy-free
+and TensorFlow-free on ints: ``mpkeras.ops.conv_matrix`` computes its
+geometry here without importing TensorFlow.
 """
 
 import numbers
 
-import tensorflow as tf
-
 from mpkeras import validation
 
 MODES = ("valid", "same", "full")
+# Which half of an odd total "same" padding goes before the axis: TensorFlow's
+# (the smaller) or scipy.signal.convolve2d's (the larger).
+ALIGNS = ("tensorflow", "scipy")
 
 
 def is_static(*values):
@@ -30,17 +35,26 @@ def is_static(*values):
 
 def maximum(a, b):
     """max(a, b) for ints, tf.maximum where either is a tensor."""
-    return max(a, b) if is_static(a, b) else tf.maximum(a, b)
+    if is_static(a, b):
+        return max(a, b)
+    import tensorflow as tf  # a tensor was given: TensorFlow is loaded already
+
+    return tf.maximum(a, b)
 
 
-def window_padding(size, kernel, stride, padding):
-    """(before, after, out) along one axis: the padding and the number of windows."""
+def window_padding(size, kernel, stride, padding, align="tensorflow"):
+    """(before, after, out) along one axis: the padding and the number of windows.
+
+    ``align`` (one of :data:`ALIGNS`) says which half of an odd total "same"
+    padding goes before the axis; the other modes pad symmetrically.
+    """
     if padding == "valid":
         return 0, 0, (size - kernel) // stride + 1
     if padding == "same":
         out = -(-size // stride)
         total = maximum((out - 1) * stride + kernel - size, 0)
-        return total // 2, total - total // 2, out
+        small, large = total // 2, total - total // 2
+        return (large, small, out) if align == "scipy" else (small, large, out)
     if padding == "full":
         return kernel - 1, kernel - 1, (size + kernel - 2) // stride + 1
     raise validation.invalid("padding", f"one of {MODES}", padding)

@@ -1,11 +1,11 @@
-"""Convolution as a matrix (claim C3) and the window geometry of `correlate2d`.
+"""Convolution as a matrix (claim C3) and the output size of `correlate2d`.
 
 NumPy and SciPy only: `conv_matrix` on NumPy inputs never imports TensorFlow
 (it takes a kernel of any array type, a tensor included, and returns NumPy or
-SciPy objects). `mpkeras.ops.convolution` uses the same geometry for its
-TensorFlow ops, so a matrix and the op it stands for always agree.
-
-Along one axis of length n, a kernel of size k with stride s gives
+SciPy objects). Its window geometry is `mpkeras.ops.padding.window_padding`,
+which `mpkeras.ops.convolution` uses for its TensorFlow ops too, so a matrix
+and the op it stands for always agree: along one axis of length n, a kernel
+of size k with stride s gives
 
     "valid": out = floor((n - k) / s) + 1, no padding;
     "same":  out = ceil(n / s), total padding max((out - 1) s + k - n, 0)
@@ -15,16 +15,11 @@ Along one axis of length n, a kernel of size k with stride s gives
 and output pixel i's window starts at input pixel i s - pad_before.
 """
 
-import numbers
-
 import numpy as np
 
 from mpkeras import validation
+from mpkeras.ops.padding import ALIGNS, MODES, window_padding
 
-MODES = ("valid", "same", "full")
-# Which half of an odd total "same" padding goes before the axis (see
-# `convolve2d`): TensorFlow's (the smaller) or scipy.signal.convolve2d's.
-ALIGNS = ("tensorflow", "scipy")
 # A dense convolution matrix above this size is returned as a sparse matrix.
 DENSE_LIMIT_BYTES = 256 * 2**20
 
@@ -43,39 +38,11 @@ def check_align(align):
     return validation.one_of(align, "align", ALIGNS)
 
 
-def normalize_strides(strides):
-    """A pair of positive ints from an int or a pair."""
-    return validation.normalize_tuple(strides, 2, "strides")
-
-
-def padding_1d(size, k, s, mode, align="tensorflow"):
-    """(pad_before, pad_after, output_size) along one axis.
-
-    ``size`` may be a Python int or a scalar int tensor (dynamic shapes); for
-    a tensor the result holds tensors. ``align="scipy"`` puts the larger half
-    of an odd total "same" padding before the axis instead of after it.
-    """
-    if mode == "valid":
-        return 0, 0, (size - k) // s + 1
-    if mode == "same":
-        out = -(-size // s)
-        total = (out - 1) * s + k - size
-        if isinstance(total, numbers.Integral):
-            total = max(total, 0)
-        else:  # A tensor: TensorFlow is loaded already.
-            import tensorflow as tf
-
-            total = tf.maximum(total, 0)
-        small, large = total // 2, total - total // 2
-        return (large, small, out) if align == "scipy" else (small, large, out)
-    return k - 1, k - 1, (size + k - 2) // s + 1
-
-
 def output_shape(input_hw, kernel_hw, mode="valid", strides=1):
     """Spatial output size `(H_out, W_out)` of `correlate2d` (see module doc)."""
     mode = check_mode(mode)
-    strides = normalize_strides(strides)
-    return tuple(padding_1d(n, k, s, mode)[2] for n, k, s in zip(input_hw, kernel_hw, strides))
+    strides = validation.normalize_tuple(strides, 2, "strides")
+    return tuple(window_padding(n, k, s, mode)[2] for n, k, s in zip(input_hw, kernel_hw, strides))
 
 
 def check_fits(image_hw, kernel_hw, mode, image_name="image"):
@@ -154,12 +121,12 @@ def conv_matrix(kernel, input_shape, mode="valid", strides=1, sparse=None):
         `np.ndarray` or `scipy.sparse.csr_matrix` in the kernel's dtype.
     """
     mode = check_mode(mode)
-    strides = normalize_strides(strides)
+    strides = validation.normalize_tuple(strides, 2, "strides")
     kernel, (height, width, c_in) = _kernel_and_input_shape(kernel, input_shape)
     k_h, k_w, _, c_out = kernel.shape
     check_fits((height, width), (k_h, k_w), mode, image_name="input_shape")
-    pad_h, _, h_out = padding_1d(height, k_h, strides[0], mode)
-    pad_w, _, w_out = padding_1d(width, k_w, strides[1], mode)
+    pad_h, _, h_out = window_padding(height, k_h, strides[0], mode)
+    pad_w, _, w_out = window_padding(width, k_w, strides[1], mode)
     n_rows, n_cols = h_out * w_out * c_out, height * width * c_in
 
     if sparse is None:

@@ -97,7 +97,8 @@ def reproduce(
 
     ``seeds`` (a list, see :func:`grid.parse_seeds`; default the spec's own
     seed) runs every experiment once per seed, each into
-    ``<name>/seed-<S>/``; the rows then aggregate over the seeds
+    ``<name>/seed-<S>/`` and its models into ``models_dir/seed-<S>/`` (one
+    file per seed: no seed's model replaces another's); the rows then aggregate over the seeds
     (:func:`grid.aggregate`): mean and min-max measured, worst margin,
     holds k/N, and a claim holds only when it holds on every seed.
 
@@ -159,7 +160,7 @@ def reproduce(
         points,
         report_dir,
         log_for=log_for,
-        models_for=lambda _: models_dir,
+        models_for=lambda point: Path(models_dir) / f"seed-{point.seed}" if several else models_dir,
         verbose=verbose,
         report=report,
     ):

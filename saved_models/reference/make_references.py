@@ -372,6 +372,9 @@ def ref_vae_constrained(seed):
         kl_threshold=0.5,
         beta=1.0,
         beta_learning_rate=0.5,
+        # The committed file's decoder ends in a linear layer (logits), as
+        # build_vae's default was then; it is from_logits=False now.
+        from_logits=True,
         seed=5,
         name="vae_constrained",
     )
@@ -403,6 +406,9 @@ def ref_vae_capacity(seed):
         beta=4.0,
         capacity=3.0,
         capacity_steps=100,
+        # As the committed file's config (the VAE's default then); a Gaussian
+        # decoder outputs means either way.
+        from_logits=True,
         seed=6,
         name="vae_capacity",
     )

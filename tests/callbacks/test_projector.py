@@ -93,6 +93,19 @@ def test_small_codes_get_zero_columns_for_the_3d_view(tmp_path, dims):
     np.testing.assert_array_equal(stored[:, dims:], 0.0)
 
 
+@pytest.mark.parametrize("dtype", [tf.bfloat16, tf.float16])
+def test_half_precision_codes_are_stored_as_float32(tmp_path, dtype):
+    # A model's codes under --mixed-precision are bfloat16 or float16 arrays.
+    codes = tf.cast(CODES, dtype)
+    write_embedding(tmp_path / "tensor", codes)
+    write_embedding(tmp_path / "array", codes.numpy())
+    expected = tf.cast(codes, tf.float32).numpy()
+    for kind in ("tensor", "array"):
+        stored = tf.train.load_checkpoint(str(tmp_path / kind)).get_tensor(NAME)
+        assert stored.dtype == np.float32
+        np.testing.assert_array_equal(stored, expected)
+
+
 def test_sprite_places_each_image_row_major(tmp_path):
     images = np.zeros((5, 8, 8), np.uint8)
     for index in range(5):
