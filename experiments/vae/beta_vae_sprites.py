@@ -14,7 +14,7 @@ from mpkeras.callbacks.projector import latent_means
 from mpkeras.metrics import beta_vae_score, mutual_information_gap
 from mpkeras.models import build_vae
 
-_FACTORS = ("shape", "scale", "orientation", "x_position", "y_position")
+_FACTORS = data.registry.SPRITE_FACTORS  # dSprites' factors, in the order of its labels
 _PROJECTED = 2500  # observations shown in TensorBoard's Projector (a 50 x 50 sprite grid)
 
 

@@ -94,6 +94,14 @@ def test_factor_observations_full_grid_is_rendered():
     np.testing.assert_array_equal(images, again)
 
 
+def test_the_sprite_factors_are_the_data_registry_s():
+    from mpkeras_experiments.vae import beta_vae_sprites
+
+    from mpkeras import data
+
+    assert beta_vae_sprites._FACTORS is data.registry.SPRITE_FACTORS
+
+
 def test_one_beta_replaces_the_list_of_betas():
     _, _, config = runner.resolve("beta_vae_sprites", overrides=["beta=16"])
     assert config.trained_betas == [16.0]
