@@ -245,6 +245,9 @@ def fresh_processes(tmp_path_factory):
     return results
 
 
+# Slow (a fresh process per subpackage): tests/test_contract.py reloads every
+# registered class in a fresh process that imports only its subpackage.
+@pytest.mark.slow
 @pytest.mark.parametrize("subpackage", SUBPACKAGES)
 def test_plain_load_model_after_importing_only_the_subpackage(subpackage, fresh_processes):
     job, code, stdout, stderr = fresh_processes[subpackage]

@@ -235,6 +235,9 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(tmp_path):
     assert after_resume == whole
 
 
+# Slow: tests/test_resume.py's default gradient_clipping case kills and resumes
+# in-memory batches too.
+@pytest.mark.slow
 def test_kill_9_then_resume_is_exact_for_cycled_in_memory_batches(tmp_path):
     # 256 points in 4 batches of 64, 3 steps per epoch: every epoch starts at
     # another batch of the cycle, so resuming from the first batch would differ.

@@ -11,10 +11,10 @@ from mpkeras_experiments.training import TrainConfig, require_positive
 from mpkeras import data
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure, latent_traversals
 from mpkeras.callbacks.projector import latent_means
+from mpkeras.data.registry import SPRITE_FACTORS  # dSprites' factors, in label order
 from mpkeras.metrics import beta_vae_score, mutual_information_gap
 from mpkeras.models import build_vae
 
-_FACTORS = data.registry.SPRITE_FACTORS  # dSprites' factors, in the order of its labels
 _PROJECTED = 2500  # observations shown in TensorBoard's Projector (a 50 x 50 sprite grid)
 
 
@@ -94,9 +94,11 @@ def factor_observations(dataset, num, seed):
     if dataset == "sprites/full":
         from mpkeras.data.builders.sprites import FULL_VALUES, render
 
-        factors = np.stack([rng.integers(len(FULL_VALUES[f]), size=num) for f in _FACTORS], axis=1)
+        factors = np.stack(
+            [rng.integers(len(FULL_VALUES[f]), size=num) for f in SPRITE_FACTORS], axis=1
+        )
         images = np.stack(
-            [render(*(FULL_VALUES[f][i] for f, i in zip(_FACTORS, row))) for row in factors]
+            [render(*(FULL_VALUES[f][i] for f, i in zip(SPRITE_FACTORS, row))) for row in factors]
         ).astype(np.float32)
         return images, factors
     if dataset.startswith("sprites"):
@@ -186,7 +188,7 @@ def beta_vae_sprites(config, context):
         seed=context.seed,
     )
     images, factors = factor_observations(config.dataset, config.score_examples, context.seed)
-    premise(factors.shape[1] == len(_FACTORS), "the dataset labels the five sprite factors")
+    premise(factors.shape[1] == len(SPRITE_FACTORS), "the dataset labels the five sprite factors")
     shape = tuple(images.shape[1:])
     shown = images[np.random.default_rng(context.seed).choice(len(images), 16, replace=False)]
     metrics, models = {}, {}
@@ -240,7 +242,10 @@ def beta_vae_sprites(config, context):
         # A6 in the Projector: the codes coloured by each ground-truth factor.
         seen = slice(0, _PROJECTED)
         context.log_embedding(
-            tag, latent_means(vae, images[seen]), dict(zip(_FACTORS, factors[seen].T)), images[seen]
+            tag,
+            latent_means(vae, images[seen]),
+            dict(zip(SPRITE_FACTORS, factors[seen].T)),
+            images[seen],
         )
         models[tag] = vae
     context.save_figure("scores_vs_beta", scores_figure(betas, metrics))

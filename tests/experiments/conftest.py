@@ -72,19 +72,16 @@ def finite():
     return _finite
 
 
-@pytest.fixture(scope="module")
-def tiny_runs(request, tmp_path_factory):
-    """Each entry of the test module's ``TINY`` run once: name -> RunOutcome."""
-    tiny = getattr(request.module, "TINY", None)
-    if not tiny:
-        pytest.fail(
-            f"{request.module.__name__} uses `tiny_runs` but defines no TINY dict "
-            "(spec name -> overrides)",
-            pytrace=False,
-        )
-    runs = {}
-    for name, overrides in tiny.items():
-        outcome = _run_quick(name, tmp_path_factory.mktemp(name), overrides)
+class _TinyRuns(dict):
+    """name -> RunOutcome, each run on first access (the default suite reads few)."""
+
+    def __init__(self, tiny, tmp_path_factory):
+        super().__init__()
+        self.tiny, self.tmp_path_factory = tiny, tmp_path_factory
+
+    def __missing__(self, name):
+        overrides = self.tiny[name]
+        outcome = _run_quick(name, self.tmp_path_factory.mktemp(name), overrides)
         _, missing = runner.key_figures(specs.load(name), outcome.run_dir)
         if missing:
             written = sorted(p.name for p in (outcome.run_dir / "figures").glob("*.png"))
@@ -94,5 +91,18 @@ def tiny_runs(request, tmp_path_factory):
                 f"{', '.join(f'figures/{f}.png' for f in missing)}; it wrote {written}",
                 pytrace=False,
             )
-        runs[name] = outcome
-    return runs
+        self[name] = outcome
+        return outcome
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(request, tmp_path_factory):
+    """Each entry of the test module's ``TINY``, run once when first read: name -> RunOutcome."""
+    tiny = getattr(request.module, "TINY", None)
+    if not tiny:
+        pytest.fail(
+            f"{request.module.__name__} uses `tiny_runs` but defines no TINY dict "
+            "(spec name -> overrides)",
+            pytrace=False,
+        )
+    return _TinyRuns(tiny, tmp_path_factory)

@@ -1,8 +1,8 @@
-"""The beta-sweep figure of claim A6 (experiments/vae/beta_sweep_figure.py), on made-up summaries."""
+"""The beta-sweep figure of claim A6 (experiments/beta_sweep_figure.py), on made-up summaries."""
 
 import numpy as np
 import pytest
-from mpkeras_experiments.vae.beta_sweep_figure import beta_trend, sweep_figure, sweep_table
+from mpkeras_experiments.beta_sweep_figure import beta_trend, sweep_figure, sweep_table
 
 
 def _summary(values, plain_names=True, seeds=(0, 1, 2)):

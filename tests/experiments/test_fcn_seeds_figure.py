@@ -1,8 +1,8 @@
-"""The upsampling_compare seeds figure (experiments/fcn/seeds_figure.py), on made-up results."""
+"""The upsampling_compare seeds figure (experiments/seeds_figure.py), on made-up results."""
 
 import numpy as np
 import pytest
-from mpkeras_experiments.fcn.seeds_figure import seeds_figure, seeds_table
+from mpkeras_experiments.seeds_figure import seeds_figure, seeds_table
 
 
 def _results(per_seed):

@@ -54,6 +54,9 @@ FIGURES = {
 }
 
 
+# Slow: `mpkeras reproduce --quick`, CI's first command, runs every experiment
+# with its figures and expectations; this adds the reload checks (pytest -m slow).
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs, finite):
     outcome = tiny_runs[name]

@@ -48,6 +48,9 @@ FIGURES = {
 }
 
 
+# Slow: `mpkeras reproduce --quick`, CI's first command, runs every experiment
+# with its figures and expectations; this adds the reload checks (pytest -m slow).
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_tiny_run_has_metrics_figures_and_reloadable_models(name, tiny_runs):
     outcome = tiny_runs[name]
@@ -99,7 +102,7 @@ def test_the_sprite_factors_are_the_data_registry_s():
 
     from mpkeras import data
 
-    assert beta_vae_sprites._FACTORS is data.registry.SPRITE_FACTORS
+    assert beta_vae_sprites.SPRITE_FACTORS is data.registry.SPRITE_FACTORS
 
 
 def test_one_beta_replaces_the_list_of_betas():

@@ -133,6 +133,8 @@ def test_N1_updates_only_on_mistakes():
     assert int(model.updates) == 1
 
 
+# Slow: the perceptron experiment checks N1 in `mpkeras reproduce --quick`.
+@pytest.mark.slow
 def test_N1_novikoff_bound_on_separable_data():
     x, y, augmented, separator = separable_data()
     signs = 2 * y - 1

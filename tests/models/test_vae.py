@@ -301,6 +301,8 @@ _DISTRIBUTED = textwrap.dedent(
 )
 
 
+# Slow: tests/test_distribute.py trains a VAE under MirroredStrategy by default.
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_cpus_matches_one_device():
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run(

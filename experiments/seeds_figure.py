@@ -7,7 +7,7 @@ without skips), every seed's test mean IoU as a dot and the mean with a
 min-max bar. At --quick the runs train the transposed convolution with and
 without skips; the full budget trains all four methods.
 
-    python -m mpkeras_experiments.fcn.seeds_figure OUT.png RUN_DIR/results.json ...
+    python -m mpkeras_experiments.seeds_figure OUT.png RUN_DIR/results.json ...
 """
 
 import json
@@ -69,7 +69,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) < 2:
         raise SystemExit(
-            "usage: python -m mpkeras_experiments.fcn.seeds_figure OUT.png RESULTS.json ..."
+            "usage: python -m mpkeras_experiments.seeds_figure OUT.png RESULTS.json ..."
         )
     results = [json.loads(Path(path).read_text()) for path in argv[1:]]
     seeds_figure(results).savefig(argv[0], dpi=100, bbox_inches="tight")

@@ -10,7 +10,7 @@ numbers the figure is read by: per seed, the Spearman rank correlation of
 the MIG with beta and the ratio of the largest beta's MIG to the
 smallest's.
 
-    python -m mpkeras_experiments.vae.beta_sweep_figure SWEEP_DIR/summary.json OUT.png
+    python -m mpkeras_experiments.beta_sweep_figure SWEEP_DIR/summary.json OUT.png
 """
 
 import json
@@ -117,7 +117,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
         raise SystemExit(
-            "usage: python -m mpkeras_experiments.vae.beta_sweep_figure SUMMARY.json OUT.png"
+            "usage: python -m mpkeras_experiments.beta_sweep_figure SUMMARY.json OUT.png"
         )
     summary = json.loads(Path(argv[0]).read_text())
     sweep_figure(summary).savefig(argv[1], dpi=100, bbox_inches="tight")
