@@ -130,6 +130,7 @@ class Expectation:
         return {
             "claim": self.claim,
             "metric": self.metric,
+            "other": self.other,
             "expected": expected,
             "measured": measured,
             "margin": _margin(self.op, measured, bound) if comparable else None,

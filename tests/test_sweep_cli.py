@@ -200,3 +200,17 @@ def test_a_point_that_cannot_measure_an_expectation_says_so(tmp_path):
         "| a | N3 | score_b | > score (1) | - | - |  | not measured at this point |"
         in (root / "summary.md").read_text()
     )
+
+
+def test_only_an_absent_metric_is_not_measured_a_nan_still_fails():
+    from mpkeras import specs
+    from mpkeras.runner.sweep import not_measured_here
+
+    expectation = specs.Expectation(claim="N3", metric="b", op=">", other="a")
+    for metrics, holds in [
+        ({"a": 1.0}, None),
+        ({"b": 2.0}, None),
+        ({"a": 1.0, "b": float("nan")}, False),
+    ]:
+        (row,) = not_measured_here([expectation.check(metrics, quick=False)], metrics)
+        assert row["holds"] is holds, metrics

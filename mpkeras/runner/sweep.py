@@ -92,7 +92,7 @@ def sweep(
         report=report,
     ):
         if result.status == "completed":
-            result = dataclasses.replace(result, rows=not_measured_here(result.rows))
+            result = dataclasses.replace(result, rows=not_measured_here(result.rows, metrics))
         by_settings.setdefault(point.settings, []).append((point, result, metrics))
         if result.status != "completed":
             failed.append(point.name)
@@ -150,19 +150,20 @@ def _check_resume(root, record):
         )
 
 
-def not_measured_here(rows):
+def not_measured_here(rows, metrics):
     """The rows of a completed point, those it could not measure marked as such.
 
     A sweep's settings may leave a spec's metric unmeasured: each point of
-    ``--set "betas=[1],[4]"`` trains one beta, so "mig_beta4 > mig_beta1"
-    has nothing to compare. Such a row is "not measured" (``holds`` None,
-    shown as skipped) rather than a failure; ``mpkeras run`` and
-    ``reproduce``, which run the spec's own settings, still fail on it.
+    ``--set beta=1,4`` trains one beta, so "mig_beta4 > mig_beta1" has
+    nothing to compare. A row whose metric (or ``other`` metric) is absent
+    from the point's ``metrics`` is "not measured" (``holds`` None) rather
+    than a failure; a metric that is present but NaN still fails. ``mpkeras
+    run`` and ``reproduce``, which run the spec's own settings, fail on both.
     """
     marked = []
     for row in rows:
-        missing = row.get("measured") is None or str(row.get("expected", "")).endswith("(missing)")
-        if missing and row.get("holds") is False and "error" not in row:
+        names = [row["metric"], row.get("other")]
+        if any(name is not None and name not in metrics for name in names):
             row = {**row, "holds": None, "margin": None, "note": "not measured at this point"}
         marked.append(row)
     return marked
