@@ -151,6 +151,11 @@ def list_experiments():
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
 
 
+_JOBS_HELP = (
+    "Run this many experiments (points) at once, each in a worker process: the "
+    "same results, sooner on several cores. A quick experiment keeps about one "
+    "core busy, so --jobs 2 uses both of a 2-core machine."
+)
 _SEEDS_HELP = (
     "Run on several seeds: a count N (seeds 0 to N-1) or a list such as 0,3,7 "
     "(default: the spec's seed)."
@@ -281,6 +286,13 @@ def evaluate(model_path, dataset, split, task, batch_size):
 )
 @click.option("--seeds", default=None, metavar="N|S1,S2,...", help=_SEEDS_HELP)
 @click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help=_JOBS_HELP,
+)
+@click.option(
     "--verbose",
     is_flag=True,
     help="Show Keras's per-epoch output instead of one line per experiment.",
@@ -302,7 +314,7 @@ def evaluate(model_path, dataset, split, task, batch_size):
 )
 @handle_errors
 def reproduce(
-    quick, only, runs_dir, models_dir, seeds, verbose, strategy, mixed_precision, jit_compile
+    quick, only, runs_dir, models_dir, seeds, jobs, verbose, strategy, mixed_precision, jit_compile
 ):
     """Run every experiment spec and report which claims of the notes hold.
 
@@ -320,6 +332,7 @@ def reproduce(
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
         seeds=runner.parse_seeds(seeds) if seeds else None,
+        jobs=jobs,
     )
     click.echo("\n" + reporting.expectations_markdown(rows, quick))
     click.echo(f"Report (one row per claim of the notes, with figures): {report_dir / 'REPORT.md'}")
@@ -355,6 +368,13 @@ def reproduce(
     help="Continue this sweep (same arguments): points already finished are skipped.",
 )
 @click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help=_JOBS_HELP,
+)
+@click.option(
     "--verbose", is_flag=True, help="Show Keras's per-epoch output instead of one line per point."
 )
 @click.option(
@@ -380,6 +400,7 @@ def sweep(
     quick,
     runs_dir,
     resume,
+    jobs,
     verbose,
     strategy,
     mixed_precision,
@@ -399,6 +420,7 @@ def sweep(
         strategy=strategy,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
+        jobs=jobs,
     )
     click.echo("\n" + outcome.markdown)
     click.echo(f"Summary: {outcome.root / 'summary.md'} (and summary.json)")

@@ -236,6 +236,16 @@ NO_TENSORFLOW = [
         r"--seeds must be a count N or a list such as 0,3,7, got 'x'",
     ),
     (
+        "sweep-jobs-zero",
+        ["sweep", "xor", "--set", "train.epochs=1,2", "--jobs", "0"],
+        r"Invalid value for '--jobs': 0 is not in the range x>=1",
+    ),
+    (
+        "reproduce-jobs-not-a-number",
+        ["reproduce", "--only", "xor", "--jobs", "two"],
+        r"Invalid value for '--jobs': 'two' is not a valid integer",
+    ),
+    (
         "sweep-resume-missing-directory",
         ["sweep", "xor", "--set", "train.epochs=1,2", "--resume", "nowhere"],
         r"Directory 'nowhere' does not exist",

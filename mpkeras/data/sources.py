@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from mpkeras.data import registry, remote
+from mpkeras.data import locking, registry, remote
 from mpkeras.data.errors import DatasetUnavailableError
 
 
@@ -210,14 +210,22 @@ def prepared_builder(spec, config, data_dir=None, download=True):
     builder = make_builder(spec, config, root)
     with quiet_checks():
         prepared = builder.is_prepared()
-    if spec.source == "offline":
-        if not prepared:
-            _generate(builder, name)
+    if prepared:
         return builder
-    if not download and not prepared and not remote.download_is_mocked(builder):
-        raise DatasetUnavailableError(remote.unavailable_message(name, root))
-    with _global_rng_untouched(), quiet_checks():
-        remote.ensure_prepared(builder, name, root)
+    # Another process may be preparing it now: wait for it, then look again
+    # with a new builder (this one read no prepared metadata).
+    with locking.preparing(root, name):
+        builder = make_builder(spec, config, root)
+        with quiet_checks():
+            prepared = builder.is_prepared()
+        if spec.source == "offline":
+            if not prepared:
+                _generate(builder, name)
+            return builder
+        if not download and not prepared and not remote.download_is_mocked(builder):
+            raise DatasetUnavailableError(remote.unavailable_message(name, root))
+        with _global_rng_untouched(), quiet_checks():
+            remote.ensure_prepared(builder, name, root)
     return builder
 
 

@@ -18,7 +18,7 @@ import math
 import re
 from pathlib import Path
 
-from mpkeras import progress
+from mpkeras import progress, validation
 from mpkeras.runner.errors import RunError
 from mpkeras.runner.single_run import check_seed, plan
 
@@ -184,10 +184,10 @@ def _dedupe(points):
 
 
 def run_points(
-    points, root, resume=False, log_for=None, models_for=None, verbose=False, report=print
+    points, root, resume=False, log_for=None, models_for=None, verbose=False, report=print, jobs=1
 ):
     """The loop: run each point into ``root/<point.name>``; yields
-    ``(index, point, result, metrics, resumed)`` after each.
+    ``(index, point, result, metrics, resumed)`` after each, in the points' order.
 
     With ``resume`` a point whose ``results.json`` exists is not run again:
     its result is read back (``resumed`` True). A point directory without
@@ -195,48 +195,93 @@ def run_points(
     where a point's output goes (None: the terminal); ``models_for(point)``
     its models directory.
 
+    ``jobs`` > 1 runs that many points at once, each in a worker process
+    (:mod:`mpkeras.runner.parallel`); the results and their order are those
+    of the serial loop. Then no epoch line is drawn: each point is yielded
+    when it and the points before it are done.
+
     Unless ``verbose``, while a point runs its line (``[i/N] <point.name>``)
     shows the epochs done of the current fit's total and the time left, updated
     in place when stdout is a terminal (:class:`progress.ExperimentProgress`);
     it is cleared before the point is yielded, for the caller's result line.
     Outside a terminal nothing is drawn: a log gets one line per point.
     """
-    from mpkeras.runner.reproduction import PointResult, run_point
+    from mpkeras.runner.reproduction import run_point
 
+    jobs = validation.positive_int(jobs, "jobs")
     root = Path(root)
+    if jobs > 1:
+        yield from _run_in_workers(points, root, resume, log_for, models_for, verbose, jobs)
+        return
     # Each point's line shows its fits' epochs and time left while it runs
     # (in a terminal; mpkeras.progress). --verbose shows Keras's own instead.
     lines = progress.ExperimentProgress(len(points)) if points and not verbose else None
     try:
         for index, point in enumerate(points, start=1):
-            run_dir = root / point.name
-            done = run_dir / "results.json"
-            if resume and done.is_file():
-                result, metrics = _read_back(point, done)
-                yield index, point, result, metrics, True
+            earlier = _resumed(point, root) if resume else None
+            if earlier:
+                yield index, point, *earlier, True
                 continue
-            if resume and run_dir.exists():
-                import shutil
-
-                shutil.rmtree(run_dir)  # killed part way: nothing of it is a result
             log = log_for(point) if log_for else None
             kwargs = {"models_dir": models_for(point)} if models_for else {}
             line = lines.experiment(index, point.name) if lines else contextlib.nullcontext()
             with line:  # cleared before the caller prints the point's result line
                 result = run_point(
-                    point.plan, run_dir, log=log, verbose=verbose, report=report, **kwargs
+                    point.plan, root / point.name, log=log, verbose=verbose, report=report, **kwargs
                 )
-            metrics = _read_back(point, done)[1] if done.is_file() else {}
-            yield (
-                index,
-                point,
-                PointResult(result.status, result.rows, result.wall_time_s),
-                metrics,
-                False,
-            )
+            yield index, point, *_finished(point, root, result), False
     finally:
         if lines:
             lines.close()
+
+
+def _run_in_workers(points, root, resume, log_for, models_for, verbose, jobs):
+    """:func:`run_points` with ``jobs`` worker processes."""
+    from mpkeras.runner import parallel
+
+    earlier = {
+        index: _resumed(point, root) if resume else None
+        for index, point in enumerate(points, start=1)
+    }
+    pending = [(index, point) for index, point in enumerate(points, start=1) if not earlier[index]]
+    workers = parallel.run_in_workers(
+        pending, root, jobs, log_for=log_for, models_for=models_for, verbose=verbose
+    )
+    try:
+        for index, point in enumerate(points, start=1):
+            if earlier[index]:
+                yield index, point, *earlier[index], True
+            else:
+                _, _, result = next(workers)
+                yield index, point, *_finished(point, root, result), False
+    finally:
+        workers.close()
+
+
+def _resumed(point, root):
+    """``(result, metrics)`` of a point that finished before, or None.
+
+    A point directory without ``results.json`` (killed part way) holds no
+    result: it is removed, and the point runs again.
+    """
+    run_dir = root / point.name
+    done = run_dir / "results.json"
+    if done.is_file():
+        return _read_back(point, done)
+    if run_dir.exists():
+        import shutil
+
+        shutil.rmtree(run_dir)
+    return None
+
+
+def _finished(point, root, result):
+    """``(result, metrics)`` of a point just run: its metrics from its ``results.json``."""
+    from mpkeras.runner.reproduction import PointResult
+
+    done = root / point.name / "results.json"
+    metrics = _read_back(point, done)[1] if done.is_file() else {}
+    return PointResult(result.status, result.rows, result.wall_time_s), metrics
 
 
 def _read_back(point, path):

@@ -83,6 +83,7 @@ def reproduce(
     mixed_precision=None,
     jit_compile=None,
     seeds=None,
+    jobs=1,
 ):
     """Run every spec (or ``names``) and write the claims table.
 
@@ -107,6 +108,11 @@ def reproduce(
 
     ``strategy``, ``mixed_precision`` and ``jit_compile`` apply to every
     run (see :func:`run`).
+
+    ``jobs`` > 1 runs that many experiments (or seeds) at once, each in a
+    worker process (:mod:`mpkeras.runner.parallel`): the rows are those of
+    the serial run, and each experiment's wall time is measured while
+    another runs beside it.
 
     Returns ``(report_dir, rows)``; ``report_dir`` holds ``REPORT.md`` (one
     row per claim of the notes, the key figures), ``claims.md`` (one row per
@@ -163,6 +169,7 @@ def reproduce(
         models_for=lambda point: Path(models_dir) / f"seed-{point.seed}" if several else models_dir,
         verbose=verbose,
         report=report,
+        jobs=jobs,
     ):
         spec = point.plan.spec
         done.setdefault(spec.name, []).append((point, result))

@@ -46,6 +46,7 @@ def sweep(
     strategy=None,
     mixed_precision=None,
     jit_compile=None,
+    jobs=1,
 ):
     """Run experiment ``name`` at every point of the ``--set`` grid, once per seed.
 
@@ -55,6 +56,8 @@ def sweep(
         seeds: a list of seeds (:func:`grid.parse_seeds`); None: the spec's.
         resume: an earlier sweep directory of the same grid: points whose
             ``results.json`` exists are skipped, the others run.
+        jobs: points run at once, each in a worker process
+            (:mod:`mpkeras.runner.parallel`); the results are the same.
 
     Every point is planned before the first starts; bad input raises
     (:class:`specs.SpecError`, :class:`RunError`) with nothing written.
@@ -90,6 +93,7 @@ def sweep(
         models_for=lambda p: root / p.name / "models",
         verbose=verbose,
         report=report,
+        jobs=jobs,
     ):
         if result.status == "completed":
             result = dataclasses.replace(result, rows=not_measured_here(result.rows, metrics))
