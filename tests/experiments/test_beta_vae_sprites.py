@@ -132,3 +132,36 @@ def test_restarts_report_the_mean_of_their_models(run_quick, tmp_path):
     # scored exactly the same, and lies within [0, 1].
     assert one.results["metrics"]["kl"] != two.results["metrics"]["kl"]
     assert 0.0 <= two.results["metrics"]["mig"] <= 1.0
+
+
+def _sweep(betas, seeds=(0, 1, 2)):
+    """A sweep summary.json of one point per beta, MIG = beta / 100 + seed / 1000."""
+    return {
+        "spec": "beta_vae_sprites",
+        "points": [
+            {
+                "name": f"beta-{b:g}",
+                "settings": {"beta": b},
+                "seeds": list(seeds),
+                "metrics": {
+                    "mig": {"values": [b / 100 + s / 1000 for s in seeds]},
+                    "betavae_score": {"values": [0.7] * len(seeds)},
+                },
+            }
+            for b in betas
+        ],
+    }
+
+
+def test_sweeps_over_other_betas_merge_into_one():
+    # Models are seeded from (seed, beta) alone, so `--set beta=1,4` and
+    # `--set beta=2,8,16` together are the sweep over all five.
+    from mpkeras_experiments.beta_sweep_figure import beta_trend, merge_summaries, sweep_table
+
+    merged = merge_summaries([_sweep([1.0, 4.0]), _sweep([2.0, 8.0, 16.0])])
+    betas, seeds, table = sweep_table(merged)
+    np.testing.assert_array_equal(betas, [1, 2, 4, 8, 16])
+    np.testing.assert_allclose(table["mig"][:, 2], [0.012, 0.022, 0.042, 0.082, 0.162])
+    np.testing.assert_allclose(beta_trend(merged)[0]["spearman"], 1.0, atol=1e-12)
+    with pytest.raises(ValueError, match="beta 4 is in two"):
+        merge_summaries([merged, _sweep([4.0])])
