@@ -96,8 +96,8 @@ class BetaVaeSpritesConfig:
         if self.grid and self.dataset != "sprites/full":
             raise ValueError(
                 "Received an invalid value for `dataset`, expected 'sprites/full' with "
-                f"`grid` (a sub-grid of it). Received: dataset={self.dataset!r}, "
-                f"grid={self.grid!r}"
+                "`grid` (a sub-grid of it), or grid='' (--set grid=) to train on another "
+                f"dataset. Received: dataset={self.dataset!r}, grid={self.grid!r}"
             )
 
     @property

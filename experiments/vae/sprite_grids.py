@@ -6,7 +6,8 @@ the measurements behind it):
 
 * every factor combination renders a distinct image (sprites/small's
   orientations 0, 90, 180, 270 degrees render a square four times the same,
-  an ellipse twice): orientation is held at 0;
+  an ellipse twice, so its orientation cannot be learnt): orientations stay
+  below 90 degrees, or orientation is held at 0;
 * x and y position differ in spread: x spans the image, y half of it. With
   equal spreads, rotating the code's (x, y) plane changes neither the ELBO
   nor the reconstruction, so a VAE has no reason to put x and y into two
@@ -29,6 +30,16 @@ from mpkeras.data.registry import SPRITE_FACTORS
 
 # Indices into sprites/full's factor values (FULL_VALUES), per factor.
 GRIDS = {
+    # 3 shapes x 3 scales x 3 orientations (0, 28, 55 degrees: below 90, so
+    # each renders a distinct image for every shape) x 8 x 4 positions = 864
+    # images. x over [0, 1], y over [0, 0.48].
+    "asymmetric": {
+        "shape": [0, 1, 2],
+        "scale": [0, 2, 5],
+        "orientation": [0, 3, 6],
+        "x_position": [0, 4, 9, 13, 18, 22, 27, 31],
+        "y_position": [0, 5, 10, 15],
+    },
     # 3 shapes x 6 scales x 8 x 4 positions = 576 images, orientation 0
     # (it does not vary, so the scores skip it). x over [0, 1], y over
     # [0.03, 0.52]: y off the pixel grid's integer centres, where squares of
