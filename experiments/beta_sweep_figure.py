@@ -11,6 +11,11 @@ the MIG with beta and the ratio of the largest beta's MIG to the
 smallest's.
 
     python -m mpkeras_experiments.beta_sweep_figure SWEEP_DIR/summary.json OUT.png
+
+Several summaries (sweeps over other betas on the same seeds, e.g. ``--set
+beta=1,4`` and ``--set beta=2,8,16``) are merged into one sweep
+(:func:`merge_summaries`): each model is seeded from (seed, beta) alone, so
+a point does not depend on the sweep it ran in.
 """
 
 import json
@@ -53,6 +58,22 @@ def _values(point, key, beta):
         f"Received an invalid value for `summary`: point {point['name']} has no metric "
         f"{key!r}. Received metrics: {sorted(metrics)}"
     )
+
+
+def merge_summaries(summaries):
+    """One summary holding the points of every summary in ``summaries``; a beta twice is refused."""
+    points, seen = [], {}
+    for summary in summaries:
+        for point in summary["points"]:
+            beta = _beta(point)
+            if beta in seen:
+                raise ValueError(
+                    "Received an invalid value for `summaries`: beta "
+                    f"{beta:g} is in two of them ({seen[beta]} and {point['name']})"
+                )
+            seen[beta] = point["name"]
+            points.append(point)
+    return {"spec": summaries[0].get("spec", "beta_vae_sprites"), "points": points}
 
 
 def sweep_table(summary):
@@ -115,12 +136,13 @@ def sweep_figure(summary):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2:
+    if len(argv) < 2:
         raise SystemExit(
-            "usage: python -m mpkeras_experiments.beta_sweep_figure SUMMARY.json OUT.png"
+            "usage: python -m mpkeras_experiments.beta_sweep_figure SUMMARY.json "
+            "[SUMMARY.json ...] OUT.png"
         )
-    summary = json.loads(Path(argv[0]).read_text())
-    sweep_figure(summary).savefig(argv[1], dpi=100, bbox_inches="tight")
+    summary = merge_summaries([json.loads(Path(a).read_text()) for a in argv[:-1]])
+    sweep_figure(summary).savefig(argv[-1], dpi=100, bbox_inches="tight")
     for seed, trend in beta_trend(summary).items():
         print(f"seed {seed}: Spearman {trend['spearman']:+.2f}, MIG ratio {trend['ratio']:.2f}")
 

@@ -31,7 +31,7 @@ TINY = {
         "deltas=[5.0, 15.0]",
     ],
     "beta_vae_sprites": [
-        "dataset=sprites/small",
+        # No dataset: the quick budget's in-memory grid.
         "train.epochs=1",
         "hidden=[8]",
         "score_examples=300",
