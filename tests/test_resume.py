@@ -277,7 +277,6 @@ CASES = {
     "beta_vae_sprites": Case(
         "beta_vae_sprites",
         (
-            "dataset=sprites/small",
             "train.epochs=2",
             "hidden=[8]",
             "score_examples=300",
