@@ -256,7 +256,7 @@ def check_config(config):
         raise ValueError(
             f"`augment` turns images by 90 degrees and needs a square `image_size`, got {size}"
         )
-    if getattr(config, "dice_weight", 0.0) < 0:
+    if not getattr(config, "dice_weight", 0.0) >= 0:  # NaN too
         raise ValueError(
             f"`dice_weight` must be >= 0 (0 = cross-entropy alone), got {config.dice_weight}"
         )
