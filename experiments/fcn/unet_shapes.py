@@ -27,6 +27,8 @@ class UnetShapesConfig:
         batch_norm: batch normalisation after each 3x3 convolution.
         augment: turn each training example by a random one of the 8
             symmetries of the square (rotations by 90 degrees, flips).
+        dice_weight: w in the loss cross-entropy + w * soft Dice
+            (``_common.CrossEntropyDice``); 0 is cross-entropy alone.
         train_examples: use the first N training images (0: all).
         test_examples: evaluate on the first N test images (0: all).
         train: optimiser and budget.
@@ -40,7 +42,8 @@ class UnetShapesConfig:
     upsampling: Literal["transpose", "nearest", "bed_of_nails", "max_unpool"] = "transpose"
     skips: bool = True
     batch_norm: bool = True
-    augment: bool = False
+    augment: bool = True
+    dice_weight: float = 1.0
     train_examples: int = 0
     test_examples: int = 0
     train: TrainConfig = dataclasses.field(
@@ -88,7 +91,9 @@ def unet_shapes(config, context):
         name="unet",
     )
     premise(model.output_shape[1:3] == input_shape[:2], "the U-Net keeps the input resolution")
-    _common.compile_segmentation(model, config.train, num_classes, steps)
+    _common.compile_segmentation(
+        model, config.train, num_classes, steps, dice_weight=config.dice_weight
+    )
 
     def draw(model):
         predicted = _common.predicted_masks(model, images)
@@ -114,4 +119,4 @@ def unet_shapes(config, context):
     }
     for name, iou in zip(names, result["per_class_iou"]):
         metrics[f"test_iou_{name}"] = iou
-    return Results(metrics=metrics, model=model)
+    return Results(metrics=metrics, model=_common.portable(model, num_classes))

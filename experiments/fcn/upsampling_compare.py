@@ -33,6 +33,8 @@ class UpsamplingCompareConfig:
         batch_norm: batch normalisation after each 3x3 convolution.
         augment: turn each training example by a random one of the 8
             symmetries of the square (rotations by 90 degrees, flips).
+        dice_weight: w in the loss cross-entropy + w * soft Dice
+            (``_common.CrossEntropyDice``); 0 is cross-entropy alone.
         train_examples: use the first N training images (0: all).
         test_examples: evaluate on the first N test images (0: all).
         train: optimiser and budget of every model.
@@ -47,6 +49,7 @@ class UpsamplingCompareConfig:
     no_skip_upsampling: Literal["transpose", "nearest", "bed_of_nails", "max_unpool"] = "transpose"
     batch_norm: bool = True
     augment: bool = False
+    dice_weight: float = 0.0
     train_examples: int = 0
     test_examples: int = 0
     train: TrainConfig = dataclasses.field(
@@ -128,7 +131,9 @@ def upsampling_compare(config, context):
             batch_norm=config.batch_norm,
             name=f"unet_{key}",
         )
-        _common.compile_segmentation(model, config.train, num_classes, steps)
+        _common.compile_segmentation(
+            model, config.train, num_classes, steps, dice_weight=config.dice_weight
+        )
         timer = _StepTimer()
         context.fit(
             model,
@@ -145,7 +150,7 @@ def upsampling_compare(config, context):
         predictions.append(
             (f"{key}: {result['mean_iou']:.2f}", _common.predicted_masks(model, images))
         )
-        models[key] = model
+        models[key] = _common.portable(model, num_classes)
 
     premise(
         metrics["no_skips_parameters"] < metrics[f"{config.no_skip_upsampling}_parameters"]

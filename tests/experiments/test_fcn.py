@@ -141,6 +141,7 @@ def test_bad_config_is_rejected_before_any_work(tmp_path, run_quick):
         ("unet_shapes", "image_size=[32]"),
         ("upsampling_compare", "methods=['bicubic']"),
         ("upsampling_compare", "methods=[]"),
+        ("unet_shapes", "dice_weight=-1.0"),
     ]:
         with pytest.raises(ValueError):
             run_quick(name, tmp_path / override.split("=")[0], [override])
