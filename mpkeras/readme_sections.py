@@ -33,7 +33,14 @@ def update_readme(report_dir, readme, figures_dir=None):
     given, readme = str(readme), Path(readme)
     check_readme(readme)  # missing markers fail before any figure is copied
     figures_dir = Path(figures_dir) if figures_dir else readme.parent / "docs" / "figures"
+    shown_before = _section_images(readme)
     copied = _copy_figures(Path(report_dir), summary, figures_dir)
+    # The figures the old section showed, and the new one does not, go. Any
+    # other image in figures_dir (a screenshot, a figure the README's own text
+    # shows) is the authors', and stays.
+    for stale in shown_before - {path.resolve() for path in copied.values()}:
+        if stale.parent == figures_dir.resolve() and stale.suffix == ".png":
+            stale.unlink(missing_ok=True)
     base = readme.parent.resolve()
 
     def relative(path):
@@ -69,11 +76,15 @@ def _marked_section(text, name, path):
     return match
 
 
+def _section_images(readme):
+    """The resolved paths of the images the README's claims section shows now."""
+    body = _marked_section(readme.read_text(), "claims", readme).group(2)
+    return {(readme.parent / src).resolve() for src in re.findall(r'<img src="([^"]+)"', body)}
+
+
 def _copy_figures(report_dir, summary, figures_dir):
-    """Copy the key figures to ``figures_dir`` as ``<experiment>_<figure>.png``; old ones go."""
+    """Copy the key figures to ``figures_dir`` as ``<experiment>_<figure>.png``."""
     figures_dir.mkdir(parents=True, exist_ok=True)
-    for stale in figures_dir.glob("*.png"):
-        stale.unlink()
     copied = {}
     for experiment in summary["experiments"]:
         for path in experiment["figures"]:

@@ -164,13 +164,17 @@ def readme_with_markers(tmp_path, body="old table\n"):
 def test_update_readme_replaces_only_the_marked_section_and_copies_figures(reproduce_dir, tmp_path):
     project = tmp_path / "project"
     project.mkdir()
-    readme = readme_with_markers(project)
+    # The old section showed stale_figure.png; the README's own text shows screenshot.png.
+    readme = readme_with_markers(project, body='<img src="docs/figures/stale_figure.png">\n')
+    readme.write_text(readme.read_text() + '<img src="docs/figures/screenshot.png">\n')
     (project / "docs" / "figures").mkdir(parents=True)
     (project / "docs" / "figures" / "stale_figure.png").write_bytes(PNG)
+    (project / "docs" / "figures" / "screenshot.png").write_bytes(PNG)
     copied = readme_sections.update_readme(reproduce_dir, readme)
     text = readme.read_text()
     assert text.startswith("# Title\n\nBefore.\n\n<!-- claims:begin (generated)  -->\n")
-    assert text.endswith("<!-- claims:end -->\n\nAfter.\n") and "old table" not in text
+    assert text.endswith('<!-- claims:end -->\n\nAfter.\n<img src="docs/figures/screenshot.png">\n')
+    assert "stale_figure" not in text
     assert (
         f"Generated from one `mpkeras reproduce --quick` run (quick budget, started 2026-11-26 10:00 UTC, "
         f"1.5 min on {os.cpu_count()} CPU cores)" in text
@@ -179,6 +183,9 @@ def test_update_readme_replaces_only_the_marked_section_and_copies_figures(repro
     assert copied == [project / "docs" / "figures" / "perceptron_decision_boundary.png"]
     assert copied[0].read_bytes() == PNG
     assert not (project / "docs" / "figures" / "stale_figure.png").exists()
+    assert (
+        project / "docs" / "figures" / "screenshot.png"
+    ).read_bytes() == PNG  # the authors' stays
     assert '<img src="docs/figures/perceptron_decision_boundary.png"' in text
     # Running it again gives the same README.
     readme_sections.update_readme(reproduce_dir, readme)
