@@ -15,7 +15,8 @@ from mpkeras import runner, specs
 from mpkeras.data.builders.sprites import FULL_VALUES, render
 from mpkeras.data.registry import SPRITE_FACTORS
 
-TINY = [
+# Not named TINY: tests/experiments modules use that name for {spec: overrides} (test_execution_flags).
+TINY_OVERRIDES = [
     "train.epochs=1",
     "hidden=[8]",
     "betavae_batch=4",
@@ -111,7 +112,7 @@ def test_quick_budget_trains_on_an_in_memory_grid():
 
 @pytest.mark.slow
 def test_a_beta_model_does_not_depend_on_the_betas_before_it(run_quick, tmp_path):
-    grid = ["grid=asymmetric_upright", *TINY]
+    grid = ["grid=asymmetric_upright", *TINY_OVERRIDES]
     both = run_quick("beta_vae_sprites", tmp_path / "both", [*grid, "betas=[1.0, 4.0]"])
     alone = run_quick("beta_vae_sprites", tmp_path / "alone", [*grid, "beta=4"])
     for key in ("mig", "betavae_score", "kl", "reconstruction"):
@@ -125,7 +126,7 @@ def test_a_beta_model_does_not_depend_on_the_betas_before_it(run_quick, tmp_path
 
 @pytest.mark.slow
 def test_restarts_report_the_mean_of_their_models(run_quick, tmp_path):
-    grid = ["grid=asymmetric_upright", *TINY, "beta=4"]
+    grid = ["grid=asymmetric_upright", *TINY_OVERRIDES, "beta=4"]
     one = run_quick("beta_vae_sprites", tmp_path / "one", [*grid, "restarts=1"])
     two = run_quick("beta_vae_sprites", tmp_path / "two", [*grid, "restarts=2"])
     # Restart 0 is the same model in both runs, so restart 1's value is
