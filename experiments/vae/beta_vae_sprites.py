@@ -7,7 +7,7 @@ import numpy as np
 from mpkeras_experiments.registry import register
 from mpkeras_experiments.results import Results, premise
 from mpkeras_experiments.training import TrainConfig, require_positive
-from mpkeras_experiments.vae.sprite_grids import GRIDS, grid_batches, model_seed, render_grid
+from mpkeras_experiments.vae._sprite_grids import GRIDS, grid_batches, model_seed, render_grid
 
 from mpkeras import data
 from mpkeras.callbacks.latent import LatentImageLogger, grid_figure, latent_traversals
@@ -27,7 +27,7 @@ class BetaVaeSpritesConfig:
         dataset: images with factor labels: ``sprites/full`` (the dSprites
             grid), ``sprites/small`` (its coarse sub-grid) or ``dsprites``.
         grid: a sub-grid of sprites/full rendered in memory (a name in
-            ``sprite_grids.GRIDS``; needs ``dataset="sprites/full"``), trained
+            ``_sprite_grids.GRIDS``; needs ``dataset="sprites/full"``), trained
             and scored on whole; "" for the dataset's own images.
         grid_repeats: passes over the grid per epoch (with `grid`).
         betas: the KL weights compared, one model each, same budget.
@@ -199,7 +199,7 @@ def beta_vae_sprites(config, context):
     `mpkeras.metrics.disentanglement`); the scored observations are drawn
     uniformly from the factor grid (`factor_observations`), or are the whole
     in-memory sub-grid when `grid` is set (the quick budget). Every model is
-    seeded from (run seed, beta, restart) alone (`sprite_grids.model_seed`),
+    seeded from (run seed, beta, restart) alone (`_sprite_grids.model_seed`),
     so it does not depend on the betas trained before it, and with
     `restarts` > 1 each beta's scores are the means over its models. The
     training is far from Locatello et al. 2019's (conv encoder, Adam 1e-4,

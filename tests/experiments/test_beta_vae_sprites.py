@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from mpkeras_experiments.vae import sprite_grids
-from mpkeras_experiments.vae.sprite_grids import (
+from mpkeras_experiments.vae import _sprite_grids as sprite_grids
+from mpkeras_experiments.vae._sprite_grids import (
     GRIDS,
     grid_batches,
     grid_size,
@@ -52,7 +52,7 @@ def test_every_grid_image_is_distinct(grid):
 
 
 def test_x_and_y_spread_differently(grid):
-    # Equal spreads make the code's (x, y) plane rotation-symmetric (see sprite_grids).
+    # Equal spreads make the code's (x, y) plane rotation-symmetric (see _sprite_grids).
     name, _, _ = grid
     x = FULL_VALUES["x_position"][GRIDS[name]["x_position"]]
     y = FULL_VALUES["y_position"][GRIDS[name]["y_position"]]
