@@ -67,6 +67,7 @@ def test_a_worker_that_dies_makes_its_point_a_failed_row(spec, tmp_path):
     result = outcome[2]
     assert result.status == "failed"
     assert "worker process running it died" in result.rows[0]["measured"]
+    assert "if __name__ == '__main__':" in result.rows[0]["measured"]  # the usual cause, named
     assert result.rows[0]["holds"] is False
 
 

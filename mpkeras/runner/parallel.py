@@ -48,7 +48,12 @@ def run_in_workers(pending, root, jobs, log_for=None, models_for=None, verbose=F
             try:
                 result = future.result()
             except concurrent.futures.process.BrokenProcessPool as error:
-                reason = f"the worker process running it died ({error})"
+                # Also what a script that calls this at import time gets: each
+                # spawned worker imports the script's __main__ again.
+                reason = (
+                    f"the worker process running it died ({error}); a script that "
+                    "passes jobs > 1 must do so under `if __name__ == '__main__':`"
+                )
                 result = PointResult("failed", [failed_row(point.plan.spec, reason)], 0.0)
             yield index, point, result
     finally:

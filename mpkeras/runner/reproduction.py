@@ -112,7 +112,8 @@ def reproduce(
     ``jobs`` > 1 runs that many experiments (or seeds) at once, each in a
     worker process (:mod:`mpkeras.runner.parallel`): the rows are those of
     the serial run, and each experiment's wall time is measured while
-    another runs beside it.
+    another runs beside it. A script passing ``jobs`` > 1 calls this under
+    ``if __name__ == "__main__":``, as for any spawned process.
 
     Returns ``(report_dir, rows)``; ``report_dir`` holds ``REPORT.md`` (one
     row per claim of the notes, the key figures), ``claims.md`` (one row per

@@ -57,7 +57,9 @@ def sweep(
         resume: an earlier sweep directory of the same grid: points whose
             ``results.json`` exists are skipped, the others run.
         jobs: points run at once, each in a worker process
-            (:mod:`mpkeras.runner.parallel`); the results are the same.
+            (:mod:`mpkeras.runner.parallel`); the results are the same. A
+            script passing jobs > 1 calls this under
+            ``if __name__ == "__main__":``, as for any spawned process.
 
     Every point is planned before the first starts; bad input raises
     (:class:`specs.SpecError`, :class:`RunError`) with nothing written.
