@@ -156,6 +156,10 @@ _JOBS_HELP = (
     "same results, sooner on several cores. A quick experiment keeps about one "
     "core busy, so --jobs 2 uses both of a 2-core machine."
 )
+# reproduce and sweep: the same option, for the same loop (runner.grid.run_points).
+_jobs_option = click.option(
+    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help=_JOBS_HELP
+)
 _SEEDS_HELP = (
     "Run on several seeds: a count N (seeds 0 to N-1) or a list such as 0,3,7 "
     "(default: the spec's seed)."
@@ -285,13 +289,7 @@ def evaluate(model_path, dataset, split, task, batch_size):
     show_default=True,
 )
 @click.option("--seeds", default=None, metavar="N|S1,S2,...", help=_SEEDS_HELP)
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help=_JOBS_HELP,
-)
+@_jobs_option
 @click.option(
     "--verbose",
     is_flag=True,
@@ -367,13 +365,7 @@ def reproduce(
     metavar="SWEEP_DIR",
     help="Continue this sweep (same arguments): points already finished are skipped.",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help=_JOBS_HELP,
-)
+@_jobs_option
 @click.option(
     "--verbose", is_flag=True, help="Show Keras's per-epoch output instead of one line per point."
 )

@@ -277,11 +277,8 @@ def _resumed(point, root):
 
 def _finished(point, root, result):
     """``(result, metrics)`` of a point just run: its metrics from its ``results.json``."""
-    from mpkeras.runner.reproduction import PointResult
-
     done = root / point.name / "results.json"
-    metrics = _read_back(point, done)[1] if done.is_file() else {}
-    return PointResult(result.status, result.rows, result.wall_time_s), metrics
+    return result, (_read_back(point, done)[1] if done.is_file() else {})
 
 
 def _read_back(point, path):
