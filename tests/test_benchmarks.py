@@ -158,3 +158,31 @@ def test_conv_matrix_rows_grow_linearly_and_print(capsys):
     assert exponent_row["spread"] is None and exponent_row["holds"] is True
     bench_conv.print_rows(rows)  # an exponent row has no spread
     assert "conv_matrix peak memory ~ pixels^a" in capsys.readouterr().out
+
+
+def test_epoch_clock_times_the_epochs_and_not_fits_set_up():
+    """bench_vae's throughput rows time fit's epochs alone: set-up outside them is left out."""
+    import time
+
+    import keras
+    import numpy as np
+
+    from benchmarks import bench_vae
+
+    class SlowStart(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            time.sleep(0.5)  # Stands in for fit's set-up before its first epoch.
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    clock = bench_vae.epoch_clock()
+    start = time.perf_counter()
+    model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=2, verbose=0, callbacks=[SlowStart(), clock])
+    total = time.perf_counter() - start
+    spent = clock.spent()
+    assert isinstance(spent, bench_vae.Spent)
+    wall, cpu = spent
+    assert 0 < wall < total - 0.5 and cpu > 0
+    # `_timed` reports a run's own epochs, or the whole call when asked.
+    assert bench_vae._timed(lambda epochs: spent, 2)[:2] == (wall, cpu)
+    assert bench_vae._timed(lambda epochs: spent, 2, whole_call=True)[0] < wall
