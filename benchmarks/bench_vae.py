@@ -39,12 +39,14 @@ interval (spread). The detail lines add the ratio of process CPU time,
 steadier than wall time on a shared machine. Both sides time their epochs
 alone (`epoch_clock`: from an epoch's start to its end, after its last
 step): throughput is what a long `fit` sustains. Each `fit` call also
-costs about a tenth of a second outside its epochs (Keras's data adapter,
-which for numpy input traces its tf.data functions anew, the callbacks,
-the iterator's teardown), which a user pays once per call; the fit rows
-print it as "outside the epochs N ms a call". Timing whole calls instead
-counted it as 5-15% of a 40-step block (measured 2026-12-02: those rows
-read 0.72-0.93 while the epochs alone ran at 0.99 of the loop's rate).
+costs a few tens of milliseconds outside its epochs (14-34 ms measured on
+2026-12-02: Keras's data adapter, the callbacks, the iterator's teardown),
+which a user pays once per call; the fit rows print it as "outside the
+epochs N ms a call" and leave it out of the ratio. Step rates on a small
+machine fall into clusters from block to block (about 27 or 40 ms a step
+for the 28x28 VAE on 2026-12-02, the loop and `fit` alike), so the
+intervals are wide; blocks of five epochs in a plain script gave 0.99
+(wall) and 0.98 (CPU time).
 
 Usage::
 
