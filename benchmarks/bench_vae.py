@@ -39,10 +39,12 @@ interval (spread). The detail lines add the ratio of process CPU time,
 steadier than wall time on a shared machine. Both sides time their epochs
 alone (`epoch_clock`: from an epoch's start to its end, after its last
 step): throughput is what a long `fit` sustains. Each `fit` call also
-costs a few tens of milliseconds outside its epochs (14-34 ms measured on
-2026-12-02: Keras's data adapter, the callbacks, the iterator's teardown),
-which a user pays once per call; the fit rows print it as "outside the
-epochs N ms a call" and leave it out of the ratio. Step rates on a small
+costs time outside its epochs (Keras's data adapter, the callbacks, the
+iterator's teardown), which a user pays once per call; the fit rows print
+it as "outside the epochs N ms a call" and leave it out of the ratio. On
+2026-12-02 it was 13-34 ms in the 28x28 rows but about 470 ms in the 64x64
+rows of the full table, where the same call in a fresh process costs
+40-60 ms (not explained yet). Step rates on a small
 machine fall into clusters from block to block (about 27 or 40 ms a step
 for the 28x28 VAE on 2026-12-02, the loop and `fit` alike), so the
 intervals are wide; blocks of five epochs in a plain script gave 0.99
