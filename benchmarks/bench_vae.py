@@ -44,7 +44,10 @@ iterator's teardown), which a user pays once per call; the fit rows print
 it as "outside the epochs N ms a call" and leave it out of the ratio. On
 2026-12-02 it was 13-34 ms in the 28x28 rows but about 470 ms in the 64x64
 rows of the full table, where the same call in a fresh process costs
-40-60 ms (not explained yet). Step rates on a small
+40-60 ms. That process, having built a dozen models, spends 0.1-0.6 s on
+each full garbage collection (seen with `gc.callbacks`), which may be
+where it goes; collecting before each block with the collector off
+inside it (as timeit does) was tried once and did not settle it. Step rates on a small
 machine fall into clusters from block to block (about 27 or 40 ms a step
 for the 28x28 VAE on 2026-12-02, the loop and `fit` alike), so the
 intervals are wide; blocks of five epochs in a plain script gave 0.99
