@@ -47,11 +47,11 @@ rows of the full table, where the same call in a fresh process costs
 40-60 ms. That process, having built a dozen models, spends 0.1-0.6 s on
 each full garbage collection (seen with `gc.callbacks`), which may be
 where it goes; collecting before each block with the collector off
-inside it (as timeit does) was tried once and did not settle it. Step rates on a small
-machine fall into clusters from block to block (about 27 or 40 ms a step
-for the 28x28 VAE on 2026-12-02, the loop and `fit` alike), so the
-intervals are wide; blocks of five epochs in a plain script gave 0.99
-(wall) and 0.98 (CPU time).
+inside it (as timeit does) was tried once and did not settle it. Step
+rates on a small machine fall into clusters from block to block (about 27
+or 40 ms a step for the 28x28 VAE on 2026-12-02, the loop and `fit`
+alike), so the intervals are wide; blocks of five epochs in a plain
+script gave 0.99 (wall) and 0.98 (CPU time).
 
 Usage::
 
@@ -133,13 +133,23 @@ def _hand_loop(encoder, decoder, dataset):
         optimizer.apply_gradients(zip(grads, weights))
         return loss
 
+    return _epoch_loop(lambda batch: step(batch[0] if isinstance(batch, tuple) else batch), dataset)
+
+
+def _epoch_loop(step, dataset, loss=lambda out: out):
+    """`run(epochs)`: `step` on every batch of `dataset`, each epoch timed by `epoch_clock`.
+
+    `loss(step's output)` is read at each epoch's end, so that the epoch's
+    last step has finished, as fit's epoch end does.
+    """
+
     def run(epochs):
         clock = epoch_clock()
         for epoch in range(epochs):
             clock.on_epoch_begin(epoch)
             for batch in dataset:
-                loss = step(batch[0] if isinstance(batch, tuple) else batch)
-            float(loss)  # Wait for the epoch's last step, as fit's epoch end does.
+                out = step(batch)
+            float(loss(out))
             clock.on_epoch_end(epoch)
         return clock.spent()
 
@@ -168,18 +178,15 @@ def _pair(make_nets, source, batch_size):
             .prefetch(tf.data.AUTOTUNE)
         )
 
-        def ours(epochs):
-            clock = epoch_clock()
-            vae.fit(source, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[clock])
-            return clock.spent()
+        options = {"batch_size": batch_size}
     else:
         pipeline = source
+        options = {"shuffle": False}  # Shuffled already.
 
-        def ours(epochs):
-            clock = epoch_clock()
-            # Shuffled already.
-            vae.fit(source, epochs=epochs, verbose=0, shuffle=False, callbacks=[clock])
-            return clock.spent()
+    def ours(epochs):
+        clock = epoch_clock()
+        vae.fit(source, epochs=epochs, verbose=0, callbacks=[clock], **options)
+        return clock.spent()
 
     return ours, _hand_loop(encoder, decoder, pipeline)
 
@@ -300,18 +307,7 @@ def _graph_row(x, batch_size, repeats, epochs):
             .prefetch(tf.data.AUTOTUNE)
         )
 
-    step, dataset = tf.function(vae.train_step), pipeline()
-
-    def ours(epochs):
-        clock = epoch_clock()
-        for epoch in range(epochs):
-            clock.on_epoch_begin(epoch)
-            for batch in dataset:
-                logs = step(batch)
-            float(logs["loss"])  # Wait for the epoch's last step.
-            clock.on_epoch_end(epoch)
-        return clock.spent()
-
+    ours = _epoch_loop(tf.function(vae.train_step), pipeline(), lambda logs: logs["loss"])
     base = _hand_loop(encoder, decoder, pipeline())
     ours(1)  # Warm-up: tracing, first steps.
     base(1)
