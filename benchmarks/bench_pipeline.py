@@ -20,27 +20,27 @@ autoencoder (batch 64), each on 25%, 50% and 100% of the train split.
   before it, ``benchmarks.measure.peak_rss_mib``), load / tensors, in a pass
   of its own after the timing.
 
-Why the full split's row sits near its target: ``load()`` pays more than
-``fit(x, y)`` once per pass, not per step. Measured on a 2-core AMD EPYC,
-TensorFlow 2.21, iterating the digits train split alone (40 batches of 32,
-median of 30 interleaved passes): first batch 14.5 ms, 22.4 ms a pass for
-``load()``; 12.2 and 19.5 ms for Keras's array adapter (what ``fit(x, y)``
-builds); 1.7 and 7.0 ms for ``from_tensor_slices().shuffle().batch()``,
-which has no function. Each tf.data function is instantiated again at every
-new iterator: about 3 ms, plus about 0.1 ms per op in it (the pass function
-has 32 nodes, the per-batch map 13, Keras's three functions 25 in all), a
-stateful one 1-2 ms more; each example through a per-example op (cache read,
-shuffle, zip, unbatch) costs about 2 us. ``load()`` needs a function at each
-pass to count the pass: the order and the noise are functions of (seed,
-pass), and ``set_epoch`` moves the count. With a reshuffling ``shuffle`` in
-its place (no pass function and no counter, so no such order), the fit ratio
-was 1.06 against 0.90 in the same process (15 rounds). Tried and dropped, no
-faster: the whole split as one cached tensor, gathered in each pass's order
-by one function per pass (first batch 21 ms); a ``scan`` carrying the pass
-index, with a gather per batch (15.8 ms); the same shuffle over indices
-only, gathering batches from the cached split (orders bit for bit the same;
-3-5 ms less CPU a pass, fit ratio 0.935 against 0.898 in one process, within
-the noise).
+Where ``load()`` loses to ``fit(x, y)``: once per pass, not per step.
+tf.data instantiates every function of a pipeline again at each new iterator
+(about 3 ms, plus about 0.1 ms an op; a stateful one 1-2 ms more), and each
+example through a per-example op (cache read, shuffle, zip, unbatch) costs
+about 2 us (2-core AMD EPYC, TensorFlow 2.21). ``load()`` needs a function
+at each pass to count it: the order and the noise are functions of (seed,
+pass), and ``set_epoch`` moves the count. The first design shuffled the
+cached examples themselves and zipped the pass index to each: on the digits
+train split alone (40 batches of 32, median of 30 interleaved passes), 14.5
+ms to the first batch and 28 ms of CPU a pass, against 12.2 and 21.5 ms for
+Keras's array adapter (what ``fit(x, y)`` builds). A split that fits in
+memory now shuffles its positions and gathers each batch
+(``mpkeras.data.pipeline._gathered_passes``; the same batches bit for bit),
+and carries the pass index only where the per-batch map draws random
+numbers: 4 ms less CPU a pass on digits and 6.7 ms less on sprites/small; in
+``fit``, 1.126 times the first design's throughput on digits (CI
+1.045-1.196, 21 rounds) and 1.020 on sprites/small (CI 0.938-1.169). Tried
+and dropped: the whole split gathered in each pass's order by one function
+per pass (first batch 21 ms); a ``scan`` carrying the pass index, with a
+gather per batch (15.8 ms); a reshuffling ``shuffle`` with no pass function
+(fit ratio 1.06 against 0.90), which cannot honour ``set_epoch``.
 
 Also prints how long each offline builder takes to prepare, and the time and
 peak memory (VmHWM / ru_maxrss of a subprocess) of preparing ``sprites/full``

@@ -1,7 +1,12 @@
 """``load`` and ``load_arrays``: TFDS splits as Keras-ready tf.data pipelines.
 
 The pipeline is decode -> map(AUTOTUNE) -> cache -> shuffle(seeded, per
-pass) -> batch -> map (scaling, random corruption, augmentation) -> prefetch.
+pass) -> batch -> map (scaling, random corruption, augmentation) ->
+prefetch. A training split that fits in memory takes a faster route to the
+same batches: it is cached as one tensor per feature, each pass shuffles and
+batches the positions 0 .. n - 1 with the same seeded shuffle, and each
+batch gathers its examples (``_gathered_passes``).
+
 A training split counts its passes (every new iterator, i.e. every Keras
 epoch) i = 0, 1, 2, ...: the shuffle of pass i is drawn from (seed, i) and i
 travels with the examples to the per-batch map, so the order and everything
@@ -23,6 +28,9 @@ from mpkeras.data.errors import DatasetUnavailableError
 # Memory budgets for the automatic cache and shuffle buffer.
 _CACHE_BUDGET_BYTES = 1 << 30
 _SHUFFLE_BUDGET_BYTES = 256 << 20
+# A training split up to this size is held as one tensor per feature
+# (``_gathered_passes``); while it is batched into them it is held twice.
+_GATHER_BUDGET_BYTES = 256 << 20
 _BINARIZE_MODES = (None, "static", "dynamic")
 
 
@@ -86,6 +94,64 @@ def _num_examples(builder, split, dataset):
         return int(builder.info.splits[split].num_examples)
     except (KeyError, ValueError, TypeError):
         return None
+
+
+def _fits_one_tensor(element_spec, n, element_bytes):
+    """Whether a split of ``n`` examples can be held as one tensor per feature."""
+    return (
+        bool(n)
+        and n * element_bytes <= _GATHER_BUDGET_BYTES
+        and all(spec.shape.is_fully_defined() for spec in tf.nest.flatten(element_spec))
+    )
+
+
+def _gathered_passes(examples, n, batch_size, drop_remainder, seed, shuffle_buffer, corrupt):
+    """Shuffled training batches gathered from the split held in memory.
+
+    The orders are those of shuffling the examples themselves: a seeded
+    shuffle orders positions, whatever they hold, so each pass shuffles and
+    batches the integers ``0 .. n - 1`` (``shuffling.shuffle_pass``) and each
+    batch gathers its examples from the split, cached as one tensor per
+    feature. That moves integers through the per-pass shuffle instead of
+    examples through the cache, the shuffle and a zip. The pass index travels
+    with each batch of positions only where the per-batch map draws random
+    numbers (``corrupt.draws``).
+    """
+    # The first pass fills the cache; later passes read it (the source is
+    # decoded once, tests/data/test_pipeline.py).
+    split = examples.batch(n).cache().repeat()
+    draws = corrupt.draws
+
+    def one_pass(pass_index):
+        positions = shuffling.shuffle_pass(
+            tf.data.Dataset.range(n), shuffle_buffer, seed, pass_index
+        ).batch(batch_size, drop_remainder=drop_remainder)
+        if not draws:
+            return positions
+        return tf.data.Dataset.zip((tf.data.Dataset.from_tensors(pass_index).repeat(), positions))
+
+    num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
+    batches = shuffling.per_pass(one_pass, cardinality=num_batches)
+    dataset = tf.data.Dataset.zip((split, batches))
+
+    def gather(whole, positions):
+        return tf.nest.map_structure(lambda feature: tf.gather(feature, positions), whole)
+
+    if draws:
+
+        def batch_map(batch_index, item):
+            whole, (pass_index, positions) = item
+            return corrupt((pass_index, batch_index), gather(whole, positions))
+
+        dataset = dataset.enumerate()
+    else:
+
+        def batch_map(whole, positions):
+            return corrupt(None, gather(whole, positions))
+
+    dataset = dataset.map(batch_map, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset.pass_counter = batches.pass_counter
+    return dataset
 
 
 def load(
@@ -236,8 +302,6 @@ def load(
     element_bytes = _element_bytes(dataset.element_spec)
     if cache is None:
         cache = n is not None and n * element_bytes < _CACHE_BUDGET_BYTES
-    if cache:
-        dataset = dataset.cache(cache if isinstance(cache, str) else "")
     corrupt = tasks.batch_fn(
         spec,
         task,
@@ -249,10 +313,17 @@ def load(
         augment=augment,
         noise=noise,
     )
+    if shuffle and shuffle_buffer is None:
+        fits = max(1024, _SHUFFLE_BUDGET_BYTES // max(element_bytes, 1))
+        shuffle_buffer = min(n, fits) if n else fits
+    if shuffle and cache is True and _fits_one_tensor(dataset.element_spec, n, element_bytes):
+        dataset = _gathered_passes(
+            dataset, n, batch_size, drop_remainder, seed, shuffle_buffer, corrupt
+        )
+        return dataset.prefetch(tf.data.AUTOTUNE) if prefetch else dataset
+    if cache:
+        dataset = dataset.cache(cache if isinstance(cache, str) else "")
     if shuffle:
-        if shuffle_buffer is None:
-            fits = max(1024, _SHUFFLE_BUDGET_BYTES // max(element_bytes, 1))
-            shuffle_buffer = min(n, fits) if n else fits
         examples = dataset
 
         def one_pass(pass_index):

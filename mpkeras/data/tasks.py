@@ -260,4 +260,7 @@ def batch_fn(
             inputs, targets = augment(inputs, targets)
         return inputs, targets
 
+    # Whether fn reads its index (random draws); where it does not, the
+    # pipeline need not carry the index to it.
+    fn.draws = binarize == "dynamic" or task in ("denoising", "inpainting")
     return fn

@@ -117,29 +117,111 @@ def test_evaluation_splits_are_not_shuffled(data_dir):
     np.testing.assert_array_equal(x, stored)
 
 
-def test_pipeline_order_and_cardinality(data_dir):
+def _graph(dataset):
     from tensorflow.core.framework import graph_pb2
 
-    dataset = data.load("digits", batch_size=100, data_dir=data_dir)
-    assert int(dataset.cardinality()) == 13  # ceil(1257 / 100)
     graph = graph_pb2.GraphDef()
     graph.ParseFromString(dataset._as_serialized_graph().numpy())
     # Nodes are in topological order: source first, output last.
-    ops = [node.op for node in graph.node if "Dataset" in node.op]
-    cache = ops.index("CacheDatasetV2")
-    per_pass = ops.index("FlatMapDataset", cache)  # shuffling.per_pass's flat_map
-    assert "ParallelMapDatasetV2" in ops[:cache]  # the per-example map
-    batch = ops.index("ParallelBatchDataset", per_pass)
-    after_batch = ops.index("ParallelMapDatasetV2", batch)
-    assert cache < per_pass < batch < after_batch
+    return graph, [node.op for node in graph.node if "Dataset" in node.op]
+
+
+def _one_pass_ops(graph):
+    (one_pass,) = [f for f in graph.library.function if "one_pass" in f.signature.name]
+    return [n.op for n in one_pass.node_def]
+
+
+def test_pipeline_order_and_cardinality(data_dir):
+    # A training split that fits in memory: cached whole, batches gathered.
+    dataset = data.load("digits", batch_size=100, data_dir=data_dir)
+    assert int(dataset.cardinality()) == 13  # ceil(1257 / 100)
+    graph, ops = _graph(dataset)
+    assert "ParallelMapDatasetV2" in ops[: ops.index("BatchDatasetV2")]  # the per-example map
+    whole = ops.index("BatchDatasetV2")  # the split as one batch, then cached
+    assert ops[whole + 1] == "CacheDatasetV2"
+    per_pass = ops.index("FlatMapDataset", whole)  # shuffling.per_pass's flat_map
+    after = ops.index("ParallelMapDatasetV2", per_pass)  # gather and per-batch map
+    assert ops.index("ZipDataset", whole) < after
     assert ops[-1] == "PrefetchDataset"
     # Inside the flat_map: the pass index, read and incremented once per
-    # pass from the dataset's own counter, seeds the shuffle and is zipped
-    # to every example.
-    (one_pass,) = [f for f in graph.library.function if "one_pass" in f.signature.name]
-    inner = [n.op for n in one_pass.node_def]
+    # pass from the dataset's own counter, seeds a shuffle of positions.
+    inner = _one_pass_ops(graph)
+    assert "AssignAddVariableOp" in inner
+    assert inner.index("RangeDataset") < inner.index("ShuffleDatasetV3")
+    assert "ZipDataset" not in inner  # classification draws nothing from the pass index
+    assert "ZipDataset" in _one_pass_ops(
+        _graph(data.load("digits", task="denoising", data_dir=data_dir))[0]
+    )
+
+
+def test_streamed_pipeline_order(data_dir):
+    # Not cached in memory: cache -> per-pass shuffle of examples -> batch -> map.
+    dataset = data.load("digits", batch_size=100, cache=False, data_dir=data_dir)
+    assert int(dataset.cardinality()) == 13
+    graph, ops = _graph(dataset)
+    per_pass = ops.index("FlatMapDataset", ops.index("ParallelMapDatasetV2") + 1)
+    batch = ops.index("ParallelBatchDataset", per_pass)
+    after_batch = ops.index("ParallelMapDatasetV2", batch)
+    assert per_pass < batch < after_batch
+    assert ops[-1] == "PrefetchDataset"
+    inner = _one_pass_ops(graph)
     assert "AssignAddVariableOp" in inner
     assert inner.index("ShuffleDatasetV3") < inner.index("ZipDataset")
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("digits", {}),
+        ("digits", {"task": "denoising"}),
+        ("digits", {"binarize": "dynamic", "drop_remainder": True, "batch_size": 50}),
+        ("digits", {"shuffle_buffer": 100}),
+        ("toy2d/xor", {}),  # one batch a pass
+    ],
+)
+def test_gathered_batches_are_the_streamed_ones(data_dir, name, options):
+    # Held in memory or streamed from the cache, a training split gives the
+    # same batches, pass after pass: same order, same noise.
+    options = {"batch_size": 32, **options}
+    gathered = data.load(name, seed=5, data_dir=data_dir, **options)
+    streamed = data.load(name, seed=5, cache=False, data_dir=data_dir, **options)
+    assert gathered.element_spec == streamed.element_spec
+    for _ in range(3):
+        a, b = _batches(gathered), _batches(streamed)
+        assert len(a) == len(b) == int(gathered.cardinality())
+        for (xa, ya), (xb, yb) in zip(a, b):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+
+
+@pytest.mark.parametrize("name", ["digits", "toy2d/xor"])
+def test_gathered_split_is_read_once(data_dir, monkeypatch, name):
+    # The whole-split cache is finished by the first pass (also when a pass
+    # is a single batch), so later passes do not decode the source again.
+    import tensorflow as tf
+
+    from mpkeras.data import tasks
+
+    reads = []
+    element_fn = tasks.element_fn
+
+    def counting(*args, **kwargs):
+        fn = element_fn(*args, **kwargs)
+
+        def counted(index, example):
+            count = tf.py_function(lambda: reads.append(1) or 0, [], tf.int32)
+            with tf.control_dependencies([count]):
+                return tf.nest.map_structure(tf.identity, fn(index, example))
+
+        return counted
+
+    monkeypatch.setattr(tasks, "element_fn", counting)
+    dataset = data.load(name, data_dir=data_dir)
+    n = len(data.load_arrays(name, data_dir=data_dir)[0])
+    reads.clear()
+    for _ in range(3):
+        _batches(dataset)
+    assert len(reads) == n
 
 
 def test_augment_runs_on_batches_after_cache(data_dir):
