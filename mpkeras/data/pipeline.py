@@ -9,13 +9,13 @@ batch gathers its examples (``_gathered_passes``).
 
 A training split counts its passes (every new iterator, i.e. every Keras
 epoch) i = 0, 1, 2, ...: the shuffle of pass i is drawn from (seed, i) and i
-travels with the examples to the per-batch map, so the order and everything
-random after the cache are stateless functions of (seed, i, batch). Each
-epoch gets a new order and new noise, the same in every process, with no
-callback; ``mpkeras.data.set_epoch`` moves every live training dataset to a
-given pass, which is how a resumed run sees the data the uninterrupted run
-saw (see ``mpkeras.data.shuffling``). Other splits are not shuffled and
-every pass over them sees the same data.
+travels to the per-batch map where it draws random numbers, so the order and
+everything random after the cache are stateless functions of (seed, i,
+batch). Each epoch gets a new order and new noise, the same in every
+process, with no callback; ``mpkeras.data.set_epoch`` moves every live
+training dataset to a given pass, which is how a resumed run sees the data
+the uninterrupted run saw (see ``mpkeras.data.shuffling``). Other splits are
+not shuffled and every pass over them sees the same data.
 """
 
 import numpy as np
@@ -128,7 +128,7 @@ def _gathered_passes(examples, n, batch_size, drop_remainder, seed, shuffle_buff
         ).batch(batch_size, drop_remainder=drop_remainder)
         if not draws:
             return positions
-        return tf.data.Dataset.zip((tf.data.Dataset.from_tensors(pass_index).repeat(), positions))
+        return shuffling.tag_pass(positions, pass_index)
 
     num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
     batches = shuffling.per_pass(one_pass, cardinality=num_batches)
@@ -332,9 +332,7 @@ def load(
             # runs inside the flat_map: batching and the costly per-batch map
             # stay outside, where tf.data parallelises and tunes them.
             shuffled = shuffling.shuffle_pass(examples, shuffle_buffer, seed, pass_index)
-            return tf.data.Dataset.zip(
-                (tf.data.Dataset.from_tensors(pass_index).repeat(), shuffled)
-            )
+            return shuffling.tag_pass(shuffled, pass_index)
 
         dataset = shuffling.per_pass(one_pass, cardinality=n)
 

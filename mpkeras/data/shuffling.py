@@ -141,3 +141,12 @@ def shuffle_pass(dataset, buffer_size, seed, pass_index):
     """
     seed = tf.constant(int(seed), tf.int64) * _SEED_STRIDE + tf.cast(pass_index, tf.int64)
     return dataset.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=False)
+
+
+def tag_pass(dataset, pass_index):
+    """``(pass_index, element)`` for every element of ``dataset``.
+
+    Call inside a ``make_pass`` of :func:`per_pass`, so that the pass index
+    reaches a per-batch map that draws random numbers from it.
+    """
+    return tf.data.Dataset.zip((tf.data.Dataset.from_tensors(pass_index).repeat(), dataset))
